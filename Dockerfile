@@ -1,0 +1,16 @@
+# One image for every Xuewen process (web, workers, beat); docker-compose.yml picks the command.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg fonts-noto-cjk gettext \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
+COPY . .
+RUN pip install . && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput
+
+RUN useradd --system --uid 1000 xuewen && mkdir -p /app/var && chown xuewen /app/var
+USER xuewen
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

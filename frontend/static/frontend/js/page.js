@@ -1,0 +1,36 @@
+// Small helpers shared by the page modules: data handed over by the server, CSRF, text formatting.
+
+/** Parse the JSON a template wrote with `{{ value|json_script:"id" }}`. */
+export function pageData(id) {
+  const element = document.getElementById(id);
+  return element ? JSON.parse(element.textContent) : {};
+}
+
+/**
+ * Fill Python-style placeholders of a translated label: format("%(n)s of %(max)s", {n: 1, max: 4}).
+ * Labels with placeholders double a literal percent sign ("%%"), as gettext's python-format expects.
+ */
+export function format(label, values = {}) {
+  return String(label).replace(/%\((\w+)\)s|%%/g, (match, name) => (name ? String(values[name] ?? "") : "%"));
+}
+
+export function csrfToken() {
+  const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+  if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+/** A random key of 32 hex characters (crypto.randomUUID needs https; getRandomValues does not). */
+export function randomKey() {
+  if (window.crypto && typeof crypto.randomUUID === "function") {
+    return crypto.randomUUID().replaceAll("-", "");
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The message of an API error body ({"error": {"code", "message", "field"}}), or null. */
+export function apiError(body) {
+  return body && body.error && typeof body.error.message === "string" ? body.error : null;
+}

@@ -1,0 +1,156 @@
+"""Pages of the phone-first web UI. Each view resolves what the user may see and renders it.
+
+User-facing strings that JavaScript shows are translated here and handed to the
+page with ``json_script``; the modules under ``static/frontend/js`` hold no text.
+Placeholders use Python's ``%(name)s`` form so that translators' tools check them.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from tutoring.accounts.models import User
+from tutoring.questions.selectors import access_question, question_list_for_student, question_visible_queryset
+from tutoring.questions.serializers import QuestionSerializer
+from tutoring.schools.models import MIN_GRADE
+from tutoring.schools.selectors import grade_label, subject_list
+
+QUESTION_BOARD_SIZE = 50
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Students ask; teachers and staff see the questions they may read; administrators go to the admin."""
+    user = request.user
+    if user.is_superuser or user.role == User.Role.ADMINISTRATOR:
+        return render(request, "frontend/administrator_home.html")
+    if user.is_student:
+        return _ask_page(request, user)
+    return _question_board(request, user)
+
+
+def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
+    subjects = subject_list()
+    highest_grade = max((subject.max_grade for subject in subjects), default=MIN_GRADE)
+    profile = getattr(student, "student_profile", None)
+    grade = profile.grade if profile is not None else MIN_GRADE
+    grade = min(max(grade, MIN_GRADE), highest_grade)
+    limits = settings.XUEWEN
+    context = {
+        "grade": grade,
+        "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, highest_grade + 1)],
+        "subjects": [subject for subject in subjects if subject.teaches_grade(grade)],
+        "all_subjects": [
+            {"code": s.code, "name": s.name, "min_grade": s.min_grade, "max_grade": s.max_grade} for s in subjects
+        ],
+        "questions": question_list_for_student(student=student),
+        "config": {
+            "createUrl": reverse("questions:question-list"),
+            "questionUrl": _question_url_template(),
+            "maxPhotos": limits["MAX_PHOTOS"],
+            "maxPhotoBytes": limits["MAX_PHOTO_BYTES"],
+            "maxVoiceBytes": limits["MAX_VOICE_BYTES"],
+            "maxVoiceSeconds": limits["MAX_VOICE_SECONDS"],
+            "maxTextChars": limits["MAX_TEXT_CHARS"],
+        },
+        "labels": _ask_labels(limits),
+    }
+    return render(request, "frontend/ask.html", context)
+
+
+def _question_board(request: HttpRequest, user: User) -> HttpResponse:
+    questions = question_visible_queryset(user).prefetch_related("attachments")[:QUESTION_BOARD_SIZE]
+    return render(request, "frontend/question_board.html", {"questions": questions})
+
+
+@login_required
+def question_detail(request: HttpRequest, question_id: int) -> HttpResponse:
+    """One question and its live understanding status; 404 unless the user may see it."""
+    question = access_question(request.user, question_id)
+    can_edit = question.student_id == request.user.pk
+    context = {
+        "question": question,
+        "grade_label": grade_label(question.grade),
+        "can_edit": can_edit,
+        "state": QuestionSerializer(question).data,
+        "config": {
+            "socketPath": f"/ws/questions/{question.pk}/",
+            "detailUrl": reverse("questions:question-detail", kwargs={"question_id": question.pk}),
+            "canEdit": can_edit,
+            "maxTextChars": settings.XUEWEN["MAX_TEXT_CHARS"],
+        },
+        "labels": _question_labels(),
+    }
+    return render(request, "frontend/question.html", context)
+
+
+def _question_url_template() -> str:
+    """The question page's address with ``{id}`` in place of the id, for the ask page's script."""
+    return reverse("frontend:question", kwargs={"question_id": 0}).replace("/0/", "/{id}/")
+
+
+def _ask_labels(limits: dict[str, Any]) -> dict[str, str]:
+    return {
+        "send": _("Send question"),
+        "sending": _("Sending…"),
+        "sendingProgress": _("Sending… %(percent)s%%"),
+        "retry": _("Try again"),
+        "sent": _("Sent! Opening your question…"),
+        "networkError": _("The question could not be sent. Check your connection and try again."),
+        "serverError": _("Something went wrong on our side. Please try again."),
+        "empty": _("Type the question, take a photo or record your voice."),
+        "photoLimit": _("You can add at most %(count)s photos.") % {"count": limits["MAX_PHOTOS"]},
+        "photoTooLarge": _("This photo is too large. Please take a smaller one."),
+        "notAnImage": _("Please choose a photo."),
+        "photoAlt": _("Photo %(number)s"),
+        "removePhoto": _("Remove photo %(number)s"),
+        "photoCount": _("%(count)s of %(max)s photos"),
+        "holdToRecord": _("Hold to record"),
+        "releaseToStop": _("Release to stop"),
+        "recording": _("Recording… %(seconds)s s"),
+        "recordingLimit": _("Recordings stop after %(seconds)s seconds.") % {"seconds": limits["MAX_VOICE_SECONDS"]},
+        "recordTooShort": _("Hold the button down while you speak."),
+        "recorded": _("Voice clip, %(seconds)s s"),
+        "deleteVoice": _("Delete recording"),
+        "voiceDeleted": _("Recording deleted."),
+        "micDenied": _("The microphone is not allowed. Allow it in the browser settings to record."),
+        "micUnavailable": _("No microphone could be used."),
+        "voiceUnsupported": _("This browser cannot record voice on this page. Type the question or take a photo."),
+        "noSubjects": _("No subjects are taught in this grade."),
+    }
+
+
+def _question_labels() -> dict[str, str]:
+    return {
+        "status_received": _("Received"),
+        "status_processing": _("Working on your question…"),
+        "status_reading_photo": _("Reading the photo…"),
+        "status_listening": _("Listening to the voice clip…"),
+        "status_understood": _("Understood"),
+        "status_failed": _("Not understood"),
+        "connecting": _("Connecting…"),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "offline": _("You are offline. The status will update when you are back online."),
+        "refused": _("The live status is not available. Reload the page."),
+        "lowConfidence": _("Please check the recognised text and correct any mistakes."),
+        "failedHint": _("Please type your question in the box below."),
+        "save": _("Save"),
+        "saving": _("Saving…"),
+        "saved": _("Saved"),
+        "saveError": _("The text could not be saved. Please try again."),
+        "emptyText": _("The question text cannot be empty."),
+        "photoAlt": _("Photo %(number)s of the question"),
+        "openPhoto": _("Open photo %(number)s in full size"),
+        "photoPending": _("Processing the photo…"),
+        "photoFailed": _("This photo could not be processed."),
+        "voicePending": _("Processing the voice clip…"),
+        "voiceFailed": _("This voice clip could not be processed."),
+        "voiceLabel": _("Voice clip"),
+        "voiceDuration": _("Voice clip, %(seconds)s s"),
+        "recognitionError": _("Not recognised: %(reason)s"),
+    }

@@ -1,0 +1,153 @@
+"""Validation of uploaded photos and voice recordings, before they are stored.
+
+Content types come from the file's first bytes only: the name and the type the
+browser claims are never trusted.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageFile
+
+from .errors import InvalidUpload
+
+# Content type -> (file extension, Pillow format or None for audio).
+_TYPES: dict[str, tuple[str, str | None]] = {
+    "image/jpeg": (".jpg", "JPEG"),
+    "image/png": (".png", "PNG"),
+    "image/webp": (".webp", "WEBP"),
+    "audio/webm": (".webm", None),
+    "audio/ogg": (".ogg", None),
+    "audio/mp4": (".m4a", None),
+    "audio/mpeg": (".mp3", None),
+    "audio/wav": (".wav", None),
+    "audio/amr": (".amr", None),
+    "audio/aac": (".aac", None),
+}
+
+# ISO base media brands of audio recordings (M4A from iPhones, MP4/3GP from
+# Android and Safari's MediaRecorder). HEIC/AVIF photos use other brands.
+_MP4_BRANDS = (b"M4A", b"M4B", b"mp4", b"iso", b"3gp", b"3g2", b"dash")
+
+_HEAD_SIZE = 16
+_MB = 1024 * 1024
+
+# A truncated photo must be rejected, never half-decoded (this is Pillow's default).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+def sniff(head: bytes) -> str | None:
+    """Return the content type of a file from its first 16 bytes, or None if it
+    is not one of the accepted photo or audio formats."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "audio/webm"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head[4:8] == b"ftyp" and head[8:12].startswith(_MP4_BRANDS):
+        return "audio/mp4"
+    if head.startswith(b"#!AMR"):
+        return "audio/amr"
+    if head.startswith(b"ID3"):
+        return "audio/mpeg"
+    if len(head) >= 2 and head[0] == 0xFF:
+        # Both start with a frame sync of 11-12 one bits; the two "layer" bits
+        # are always 00 in AAC's ADTS and never 00 in MPEG audio.
+        if head[1] & 0xF6 == 0xF0:
+            return "audio/aac"
+        if head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
+            return "audio/mpeg"
+    return None
+
+
+def extension_for(content_type: str) -> str:
+    """The file extension (with the dot) to store a sniffed content type under."""
+    return _TYPES[content_type][0]
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    content_type: str
+    width: int
+    height: int
+    size: int
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    content_type: str
+    size: int
+
+
+def _size_and_type(file: BinaryIO, max_bytes: int, too_large: str) -> tuple[int, str | None]:
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    if size == 0:
+        raise InvalidUpload("empty_file", _("The file is empty."))
+    if size > max_bytes:
+        limit = f"{max_bytes / _MB:.3g}"
+        raise InvalidUpload("too_large", format_lazy(too_large, limit=limit))
+    content_type = sniff(file.read(_HEAD_SIZE))
+    file.seek(0)
+    return size, content_type
+
+
+def validate_photo(file: BinaryIO, *, max_bytes: int, max_pixels: int) -> PhotoInfo:
+    """Check that ``file`` is a complete, decodable JPEG, PNG or WebP photo of at
+    most ``max_bytes`` bytes and ``max_pixels`` pixels. Raises InvalidUpload;
+    leaves the file position at 0."""
+    size, content_type = _size_and_type(file, max_bytes, _("The photo is larger than {limit} MB."))
+    pillow_format = _TYPES[content_type][1] if content_type else None
+    if pillow_format is None:
+        raise InvalidUpload("not_an_image", _("Please choose a photo (JPEG, PNG or WebP)."))
+    try:
+        with Image.open(file, formats=[pillow_format]) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise _too_many_pixels()
+            # Decode everything so that truncated or corrupt data is caught now.
+            if pillow_format == "PNG":
+                img.verify()  # chunk checksums; the image is unusable afterwards
+                file.seek(0)
+                with Image.open(file, formats=["PNG"]) as png:
+                    png.load()
+            else:
+                if pillow_format == "JPEG":
+                    # At 1/8 scale in grey, libjpeg still reads all the entropy-coded
+                    # data, at a fraction of the cost of a full decode.
+                    img.draft("L", (max(1, width // 8), max(1, height // 8)))
+                img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels() from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidUpload(
+            "corrupt_image",
+            _("The photo is damaged or incomplete. Please take it again."),
+        ) from exc
+    finally:
+        file.seek(0)
+    return PhotoInfo(content_type, width, height, size)
+
+
+def _too_many_pixels() -> InvalidUpload:
+    return InvalidUpload("too_many_pixels", _("The photo has too many pixels. Please take a smaller one."))
+
+
+def validate_voice(file: BinaryIO, *, max_bytes: int) -> VoiceInfo:
+    """Check that ``file`` is a non-empty recording in an accepted audio format of
+    at most ``max_bytes`` bytes. Raises InvalidUpload; leaves the file position
+    at 0."""
+    size, content_type = _size_and_type(file, max_bytes, _("The recording is larger than {limit} MB."))
+    if content_type is None or not content_type.startswith("audio/"):
+        raise InvalidUpload("not_audio", _("This file is not a voice recording."))
+    return VoiceInfo(content_type, size)

@@ -1,0 +1,47 @@
+"""Tests run against the real PostgreSQL and Redis named by DATABASE_URL and REDIS_URL.
+
+The README's test command sets both (to the local servers) when they are unset.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+CELERY_QUEUES = ["default", "media", "matching"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not settings.REDIS_URL:
+        raise pytest.UsageError(
+            "Tests need PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, or run them with `make test`."
+        )
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
+    """Each test writes uploads into its own folder."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def flush_redis(redis_client: redis.Redis) -> None:
+    """Queued tasks and group memberships left in Redis by one test must not leak into the next."""
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    for key in [*redis_client.scan_iter(f"{prefix}*"), *CELERY_QUEUES]:
+        redis_client.delete(key)

@@ -1,0 +1,116 @@
+"""factory_boy factories for every model the tests create."""
+
+import uuid
+
+import factory
+from factory.django import DjangoModelFactory
+
+from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.questions.models import Question
+from tutoring.schools.models import City, District, GradeBand, School, Subject
+
+PASSWORD = "correct-horse-battery"
+
+
+class CityFactory(DjangoModelFactory):
+    class Meta:
+        model = City
+        django_get_or_create = ["name"]
+
+    name = "温州市"
+
+
+class DistrictFactory(DjangoModelFactory):
+    class Meta:
+        model = District
+
+    city = factory.SubFactory(CityFactory)
+    name = factory.Sequence(lambda n: f"第{n}区")
+
+
+class SchoolFactory(DjangoModelFactory):
+    class Meta:
+        model = School
+
+    district = factory.SubFactory(DistrictFactory)
+    name = factory.Sequence(lambda n: f"第{n}小学")
+    stage = School.Stage.PRIMARY
+
+
+def subject(code: str = "math") -> Subject:
+    """Subjects are reference data created by a migration."""
+    return Subject.objects.get(code=code)
+
+
+def grade_band(code: str) -> GradeBand:
+    return GradeBand.objects.get(code=code)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    display_name = factory.Sequence(lambda n: f"用户{n}")
+    role = User.Role.STUDENT
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+        if create:
+            instance.save(update_fields=["password"])
+
+
+class StudentFactory(UserFactory):
+    role = User.Role.STUDENT
+    profile = factory.RelatedFactory("tests.factories.StudentProfileFactory", factory_related_name="user")
+
+
+class StudentProfileFactory(DjangoModelFactory):
+    class Meta:
+        model = StudentProfile
+
+    user = factory.SubFactory(UserFactory)
+    school = factory.SubFactory(SchoolFactory)
+    grade = 3
+
+
+class TeacherFactory(UserFactory):
+    role = User.Role.TEACHER
+
+    @factory.post_generation
+    def teaching(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        """``TeacherFactory(teaching=(["math"], ["primary-middle"]))``: subjects and grade bands."""
+        subjects, bands = extracted or (["math"], ["primary-middle"])
+        profile = TeacherProfile.objects.create(user=self, school=SchoolFactory())
+        profile.subjects.set(Subject.objects.filter(code__in=subjects))
+        profile.grade_bands.set(GradeBand.objects.filter(code__in=bands))
+
+
+class StaffFactory(UserFactory):
+    role = User.Role.STAFF
+
+    @factory.post_generation
+    def scope(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        """``StaffFactory(scope=district)`` limits the staff member to one district; default the city."""
+        district = extracted
+        city = district.city if district else CityFactory()
+        StaffProfile.objects.create(user=self, city=city, district=district)
+
+
+class AdministratorFactory(UserFactory):
+    role = User.Role.ADMINISTRATOR
+    is_staff = True
+    is_superuser = True
+
+
+class QuestionFactory(DjangoModelFactory):
+    class Meta:
+        model = Question
+
+    student = factory.SubFactory(StudentFactory)
+    subject = factory.LazyFunction(subject)
+    grade = 3
+    idempotency_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
+    typed_text = "小明有12个苹果，吃了5个，还剩几个？"

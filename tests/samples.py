@@ -1,0 +1,34 @@
+"""Real inputs made on the fly: rendered question photos and spoken voice clips."""
+
+import io
+import subprocess
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+QUESTION_TEXT = "小明有12个苹果，吃了5个，还剩几个？"
+
+
+def question_photo(text: str = QUESTION_TEXT, *, size: tuple[int, int] = (900, 240), format: str = "JPEG") -> bytes:
+    """A clean photo-sized image of one line of question text."""
+    image = Image.new("RGB", size, "white")
+    ImageDraw.Draw(image).text((40, 80), text, font=ImageFont.truetype(CJK_FONT, 44), fill="black")
+    out = io.BytesIO()
+    image.save(out, format=format, quality=92)
+    return out.getvalue()
+
+
+def voice_clip(text: str = "hello world", *, voice: str = "en", codec_args: tuple[str, ...] = ()) -> bytes:
+    """Speech by espeak-ng, encoded by ffmpeg (Ogg/Opus by default, as phones record)."""
+    with tempfile.TemporaryDirectory() as directory:
+        wav = Path(directory) / "speech.wav"
+        out = Path(directory) / "speech.ogg"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True, capture_output=True)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), *(codec_args or ("-c:a", "libopus")), str(out)],
+            check=True,
+            capture_output=True,
+        )
+        return out.read_bytes()

@@ -1,0 +1,47 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+
+
+class StudentProfileInline(admin.StackedInline):
+    model = StudentProfile
+    can_delete = False
+    autocomplete_fields = ["school"]
+
+
+class TeacherProfileInline(admin.StackedInline):
+    model = TeacherProfile
+    can_delete = False
+    autocomplete_fields = ["school"]
+    filter_horizontal = ["subjects", "grade_bands"]
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "display_name", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active", "is_staff"]
+    search_fields = ["username", "display_name"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Xuewen"), {"fields": ("role", "display_name")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Xuewen"), {"fields": ("role", "display_name")}),
+    )
+
+    def get_inlines(self, request, obj):  # type: ignore[no-untyped-def]
+        if obj is None:
+            return []
+        return {
+            User.Role.STUDENT: [StudentProfileInline],
+            User.Role.TEACHER: [TeacherProfileInline],
+            User.Role.STAFF: [StaffProfileInline],
+        }.get(obj.role, [])

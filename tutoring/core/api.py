@@ -1,0 +1,28 @@
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tutoring.core.errors import ServiceError
+
+
+def error_body(code: str, message: Any, field: str | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": str(message), "field": field}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error has one shape: ``{"error": {"code", "message", "field"}}``."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
+        field, details = next(iter(exc.detail.items()))
+        detail = details[0] if isinstance(details, list) else details
+        response.data = error_body(getattr(detail, "code", "invalid"), detail, field)
+    elif isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "invalid"
+        response.data = error_body(code, exc.detail)
+    return response

@@ -1,0 +1,56 @@
+"""The base of every websocket consumer: authentication and inbound message checks."""
+
+import json
+import logging
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+logger = logging.getLogger(__name__)
+
+MAX_INBOUND_BYTES = 64 * 1024
+
+
+class BaseConsumer(AsyncJsonWebsocketConsumer):
+    """Rejects anonymous users at the handshake and answers bad messages with an error event.
+
+    Subclasses list the inbound ``type`` values they accept in ``inbound_types``;
+    ``foo.bar`` is handled by ``receive_foo_bar(content)``. Anything else gets
+    ``{"type": "error", ...}`` and the connection (and its state) stays as it was.
+    """
+
+    inbound_types: frozenset[str] = frozenset({"ping"})
+
+    @property
+    def user(self) -> Any:
+        return self.scope.get("user")
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        await super().websocket_connect(message)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_INBOUND_BYTES:
+            await self.send_error("invalid_message", "Messages must be JSON text of at most 64 KiB.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("invalid_json", "The message is not valid JSON.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error("invalid_message", "A message is a JSON object with a string 'type'.")
+            return
+        if content["type"] not in self.inbound_types:
+            await self.send_error("unknown_type", f"Unknown message type: {content['type'][:64]}")
+            return
+        handler = getattr(self, "receive_" + content["type"].replace(".", "_"))
+        await handler(content)
+
+    async def receive_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})

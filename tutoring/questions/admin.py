@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from tutoring.questions.models import Attachment, Question
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    can_delete = False
+    fields = ["kind", "position", "status", "content_type", "size_bytes", "recognized_text", "confidence", "error"]
+    readonly_fields = fields
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["id", "subject", "grade", "status", "text_source", "text_confidence", "created_at"]
+    list_filter = ["status", "subject", "grade", "text_source"]
+    search_fields = ["text"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "student",
+        "subject",
+        "grade",
+        "idempotency_key",
+        "status",
+        "typed_text",
+        "text_source",
+        "text_confidence",
+        "failure_reason",
+        "created_at",
+        "understood_at",
+    ]
+    inlines = [AttachmentInline]

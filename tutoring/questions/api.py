@@ -1,0 +1,88 @@
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tutoring.questions import selectors, services
+from tutoring.questions.models import Attachment
+from tutoring.questions.serializers import QuestionCorrectSerializer, QuestionCreateSerializer, QuestionSerializer
+
+
+class QuestionListCreateApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: QuestionSerializer(many=True)}, summary="The student's own questions, newest first")
+    def get(self, request: Request) -> Response:
+        questions = selectors.question_list_for_student(student=request.user)
+        return Response(QuestionSerializer(questions, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": QuestionCreateSerializer},
+        responses={202: QuestionSerializer, 200: QuestionSerializer},
+        summary="Ask a question by text, photos and/or a voice clip",
+        description="202 with the new question; 200 with the first question when the idempotency key is replayed.",
+    )
+    def post(self, request: Request) -> Response:
+        if not request.user.is_student:
+            raise PermissionDenied()
+        serializer = QuestionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        question, created = services.question_create(
+            student=request.user,
+            subject_code=data["subject"],
+            grade=data["grade"],
+            idempotency_key=data["idempotency_key"],
+            text=data.get("text", ""),
+            photos=data.get("photos", []),
+            voice=data.get("voice"),
+        )
+        return Response(
+            QuestionSerializer(question).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        )
+
+
+class QuestionDetailApi(APIView):
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(responses=QuestionSerializer, summary="A question and its understanding status")
+    def get(self, request: Request, question_id: int) -> Response:
+        question = selectors.access_question(request.user, question_id)
+        return Response(QuestionSerializer(question).data)
+
+    @extend_schema(
+        request=QuestionCorrectSerializer, responses=QuestionSerializer, summary="The student corrects the text"
+    )
+    def patch(self, request: Request, question_id: int) -> Response:
+        question = selectors.access_question(request.user, question_id)
+        if question.student_id != request.user.pk:
+            raise PermissionDenied()
+        serializer = QuestionCorrectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        question = services.question_text_correct(question=question, text=serializer.validated_data["text"])
+        return Response(QuestionSerializer(question).data)
+
+
+@extend_schema(exclude=True)
+def attachment_file(request: HttpRequest, question_id: int, attachment_id: int, variant: str) -> HttpResponseBase:
+    """A processed photo, thumbnail or voice clip, to those who may see the question."""
+    if not request.user.is_authenticated:
+        raise Http404
+    question = selectors.access_question(request.user, question_id)
+    attachment = question.attachments.filter(pk=attachment_id).first()
+    file = getattr(attachment, variant, None) if variant in ("processed", "thumbnail") else None
+    if not file:
+        raise Http404
+    if not isinstance(default_storage, FileSystemStorage):
+        return redirect(default_storage.url(file.name))  # a short-lived signed URL
+    is_image = variant == "thumbnail" or attachment.kind == Attachment.Kind.PHOTO
+    content_type = "image/jpeg" if is_image else "audio/mp4"
+    response = FileResponse(default_storage.open(file.name, "rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

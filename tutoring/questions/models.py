@@ -1,0 +1,94 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tutoring.schools.models import Subject, grade_validators
+
+
+class Question(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("received")
+        PROCESSING = "processing", _("being understood")
+        UNDERSTOOD = "understood", _("understood")
+        FAILED = "failed", _("not understood")
+
+    class TextSource(models.TextChoices):
+        NONE = "", _("none yet")
+        TYPED = "typed", _("typed by the student")
+        OCR = "ocr", _("read from the photo")
+        ASR = "asr", _("heard from the voice clip")
+        MIXED = "mixed", _("typed and recognised")
+        CORRECTED = "corrected", _("corrected by the student")
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="questions", verbose_name=_("student")
+    )
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="questions", verbose_name=_("subject"))
+    grade = models.PositiveSmallIntegerField(_("grade"), validators=grade_validators)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    typed_text = models.TextField(_("typed text"), blank=True)
+    text = models.TextField(_("text"), blank=True)
+    text_source = models.CharField(_("text source"), max_length=16, choices=TextSource.choices, blank=True)
+    text_confidence = models.FloatField(_("text confidence"), null=True, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    understood_at = models.DateTimeField(_("understood at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "idempotency_key"], name="question_unique_idempotency_key"),
+        ]
+        indexes = [models.Index(fields=["student", "-created_at"], name="question_student_recent")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject} {self.text[:30]}"
+
+
+class Attachment(models.Model):
+    """A photo or voice clip sent with a question.
+
+    ``original`` is the raw upload exactly as received; it is kept until its
+    processed form exists (photos: EXIF-transposed, stripped and downscaled;
+    voice: AAC for playback), then deleted, so no location metadata outlives
+    processing.
+    """
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        VOICE = "voice", _("voice clip")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+    content_type = models.CharField(_("content type"), max_length=32)
+    size_bytes = models.PositiveIntegerField(_("size in bytes"))
+    original = models.FileField(_("original upload"), max_length=255, blank=True)
+    processed = models.FileField(_("processed file"), max_length=255, blank=True)
+    thumbnail = models.FileField(_("thumbnail"), max_length=255, blank=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    duration_seconds = models.FloatField(_("duration in seconds"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    recognized_text = models.TextField(_("recognised text"), blank=True)
+    confidence = models.FloatField(_("confidence"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["question", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "position"], name="attachment_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.position} of question {self.question_id}"

@@ -1,0 +1,53 @@
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from tutoring.accounts.models import User
+from tutoring.questions.models import Attachment, Question
+
+
+def question_visible_queryset(user: User) -> QuerySet[Question]:
+    """The questions ``user`` may see; every read of questions starts here.
+
+    Students see their own; teachers the subjects and grade bands they teach;
+    teaching-research staff their city or district; administrators all.
+    """
+    questions = Question.objects.select_related("subject")
+    if not user.is_authenticated or not user.is_active:
+        return questions.none()
+    if user.is_superuser or user.role == User.Role.ADMINISTRATOR:
+        return questions
+    if user.is_student:
+        return questions.filter(student=user)
+    if user.is_teacher and hasattr(user, "teacher_profile"):
+        bands = user.teacher_profile.grade_bands.all()
+        in_band = Q(pk__in=[])
+        for band in bands:
+            in_band |= Q(grade__gte=band.min_grade, grade__lte=band.max_grade)
+        return questions.filter(in_band, subject__in=user.teacher_profile.subjects.all())
+    if user.is_research_staff and hasattr(user, "staff_profile"):
+        profile = user.staff_profile
+        if profile.district_id is not None:
+            return questions.filter(student__student_profile__school__district=profile.district_id)
+        return questions.filter(student__student_profile__school__district__city=profile.city_id)
+    return questions.none()
+
+
+def access_question(user: User, question_id: int, *, for_update: bool = False) -> Question:
+    """The question with this id if ``user`` may see it; 404 otherwise (never 403: ids are not confirmed)."""
+    questions = question_visible_queryset(user)
+    if for_update:
+        questions = questions.select_for_update(of=("self",))
+    question = questions.filter(pk=question_id).first()
+    if question is None:
+        raise Http404
+    return question
+
+
+def question_list_for_student(*, student: User, limit: int = 50) -> list[Question]:
+    return list(
+        Question.objects.filter(student=student).select_related("subject").prefetch_related("attachments")[:limit]
+    )
+
+
+def attachment_list(*, question: Question) -> list[Attachment]:
+    return list(question.attachments.all())
