@@ -75,7 +75,6 @@ def question_detail(request: HttpRequest, question_id: int) -> HttpResponse:
     can_edit = question.student_id == request.user.pk
     context = {
         "question": question,
-        "grade_label": grade_label(question.grade),
         "can_edit": can_edit,
         "state": QuestionSerializer(question).data,
         "config": {

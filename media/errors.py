@@ -6,9 +6,11 @@ translated sentence that can be shown to the student as is.
 
 from django.utils.functional import Promise
 
+StrOrPromise = str | Promise
+
 
 class _MediaError(Exception):
-    def __init__(self, code: str, message: str | Promise, detail: str = "") -> None:
+    def __init__(self, code: str, message: StrOrPromise, detail: str = "") -> None:
         # args hold only plain strings, so str(exc) and logs never force a translation.
         super().__init__(*((code, detail) if detail else (code,)))
         self.code = code

@@ -12,7 +12,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile
 
-from .errors import InvalidUpload
+from .errors import InvalidUpload, StrOrPromise
 
 # Content type -> (file extension, Pillow format or None for audio).
 _TYPES: dict[str, tuple[str, str | None]] = {
@@ -89,7 +89,7 @@ class VoiceInfo:
     size: int
 
 
-def _size_and_type(file: BinaryIO, max_bytes: int, too_large: str) -> tuple[int, str | None]:
+def _size_and_type(file: BinaryIO, max_bytes: int, too_large: StrOrPromise) -> tuple[int, str | None]:
     size = file.seek(0, os.SEEK_END)
     file.seek(0)
     if size == 0:

@@ -1,0 +1,136 @@
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from config.asgi import application
+from tests.factories import QuestionFactory, StudentFactory, TeacherFactory
+from tutoring.questions.models import Question
+from tutoring.questions.services import question_text_correct, question_understand
+
+# Transactional: consumers reach the database from other threads. Serialized rollback keeps the reference data.
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
+
+
+@sync_to_async
+def session_cookie(user) -> str:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+async def communicator(question_id: int, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+    headers = [(b"origin", origin)]
+    if user is not None:
+        headers.append((b"cookie", (await session_cookie(user)).encode()))
+    return WebsocketCommunicator(application, f"/ws/questions/{question_id}/", headers=headers)
+
+
+async def test_student_gets_the_current_state_then_every_change():
+    question = await sync_to_async(QuestionFactory)(typed_text="3加5等于几？")
+    ws = await communicator(question.pk, question.student)
+
+    connected, _ = await ws.connect()
+    snapshot = await ws.receive_json_from()
+    await sync_to_async(question_understand)(question_id=question.pk)
+    processing = await ws.receive_json_from(timeout=5)
+    understood = await ws.receive_json_from(timeout=5)
+    await ws.disconnect()
+
+    assert connected is True
+    assert (snapshot["type"], snapshot["question"]["id"], snapshot["question"]["status"]) == (
+        "question.status",
+        question.pk,
+        "received",
+    )
+    assert processing["question"]["status"] == "processing"
+    assert (understood["question"]["status"], understood["question"]["text"], understood["question"]["text_source"]) == (
+        "understood",
+        "3加5等于几？",
+        "typed",
+    )
+
+
+async def test_a_correction_reaches_the_open_socket():
+    question = await sync_to_async(QuestionFactory)(status=Question.Status.FAILED)
+    ws = await communicator(question.pk, question.student)
+    await ws.connect()
+    await ws.receive_json_from()
+
+    await sync_to_async(question_text_correct)(question=question, text="小明有12个苹果")
+    event = await ws.receive_json_from(timeout=5)
+    await ws.disconnect()
+
+    assert (event["question"]["status"], event["question"]["text"]) == ("understood", "小明有12个苹果")
+
+
+async def test_anonymous_socket_is_refused():
+    question = await sync_to_async(QuestionFactory)()
+    ws = await communicator(question.pk)
+
+    connected, code = await ws.connect()
+
+    assert (connected, code) == (False, 4401)
+
+
+async def test_another_students_question_is_refused_and_sends_nothing():
+    question = await sync_to_async(QuestionFactory)()
+    stranger = await sync_to_async(StudentFactory)()
+    ws = await communicator(question.pk, stranger)
+
+    connected, code = await ws.connect()
+
+    assert (connected, code) == (False, 4404)
+    assert await ws.receive_nothing() is True
+
+
+async def test_a_teacher_of_another_subject_is_refused():
+    question = await sync_to_async(QuestionFactory)()
+    teacher = await sync_to_async(TeacherFactory)(teaching=(["chinese"], ["primary-middle"]))
+    ws = await communicator(question.pk, teacher)
+
+    connected, code = await ws.connect()
+
+    assert (connected, code) == (False, 4404)
+
+
+async def test_foreign_origin_is_refused():
+    question = await sync_to_async(QuestionFactory)()
+    ws = await communicator(question.pk, question.student, origin=b"http://evil.example")
+
+    connected, _ = await ws.connect()
+
+    assert connected is False
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_message"),
+        ('{"no": "type"}', "invalid_message"),
+        ('{"type": "question.delete"}', "unknown_type"),
+        ("x" * 70_000, "invalid_message"),
+    ],
+    ids=["not-json", "not-an-object", "no-type", "unknown-type", "too-large"],
+)
+async def test_bad_messages_get_an_error_and_the_connection_stays(message, code):
+    question = await sync_to_async(QuestionFactory)()
+    ws = await communicator(question.pk, question.student)
+    await ws.connect()
+    await ws.receive_json_from()
+
+    await ws.send_to(text_data=message)
+    error = await ws.receive_json_from()
+    await ws.send_json_to({"type": "ping"})
+    pong = await ws.receive_json_from()
+    await ws.disconnect()
+
+    assert (error["type"], error["code"]) == ("error", code)
+    assert pong == {"type": "pong"}
+    assert await sync_to_async(Question.objects.filter(pk=question.pk, status=Question.Status.RECEIVED).count)() == 1
