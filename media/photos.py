@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image
 
 from .errors import MediaProcessingError
 
@@ -16,6 +16,20 @@ class ProcessedPhoto:
     thumbnail: bytes  # JPEG
     width: int
     height: int
+
+
+# How to turn a photo upright for each EXIF orientation. (ImageOps.exif_transpose
+# does the same but also re-encodes the EXIF it keeps, which raises TypeError or
+# struct.error on the malformed EXIF some cameras write; ours is dropped anyway.)
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -40,7 +54,8 @@ def photo_process(path: str | Path, *, max_side: int = 2048, thumbnail_side: int
             # Let libjpeg decode big photos at 1/2, 1/4 or 1/8 scale when that still
             # leaves at least max_side pixels a side.
             original.draft("RGB", (max_side, max_side))
-            upright = ImageOps.exif_transpose(original)
+            orientation = original.getexif().get(ExifTags.Base.Orientation)
+            upright = original.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else original.copy()
         if upright.has_transparency_data:
             rgba = upright.convert("RGBA")
             upright = Image.new("RGBA", rgba.size, "white")
@@ -53,5 +68,5 @@ def photo_process(path: str | Path, *, max_side: int = 2048, thumbnail_side: int
             width=image.width,
             height=image.height,
         )
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise MediaProcessingError("photo_failed", _("The photo could not be processed."), str(exc)) from exc
+    except Exception as exc:  # Pillow raises assorted types on malformed files
+        raise MediaProcessingError("photo_failed", _("The photo could not be processed."), repr(exc)) from exc

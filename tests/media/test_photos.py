@@ -2,7 +2,7 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 from media.errors import MediaProcessingError
 from media.photos import photo_process
@@ -52,6 +52,40 @@ def test_photo_process_applies_orientation_and_strips_metadata(tmp_path: Path) -
         assert b"Exif" not in data
         assert b"PhoneMaker" not in data
         assert b"student" not in data
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_photo_process_turns_every_orientation_upright(tmp_path: Path, orientation: int) -> None:
+    image = Image.new("RGB", (160, 80), "white")
+    for box, colour in (((0, 0, 80, 40), RED), ((80, 0, 160, 40), BLUE), ((0, 40, 80, 80), (0, 160, 0))):
+        image.paste(colour, box)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.jpg"
+    image.save(path, exif=exif, quality=95)
+    expected = ImageOps.exif_transpose(Image.open(path))
+
+    output = open_jpeg(photo_process(path).image)
+
+    assert output.size == expected.size
+    width, height = output.size
+    for x, y in ((width // 4, height // 4), (width * 3 // 4, height // 4), (width // 4, height * 3 // 4)):
+        assert close_to(output.getpixel((x, y)), expected.getpixel((x, y)))
+
+
+def test_photo_process_survives_malformed_exif(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "PhoneMaker"
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (400, 300), RED).save(path, exif=exif)
+    # Relabel the maker string as tag 0x0140 (ColorMap, a table of numbers), as broken cameras do.
+    path.write_bytes(path.read_bytes().replace(b"\x01\x0f\x00\x02", b"\x01\x40\x00\x02", 1))
+
+    photo = photo_process(path)
+
+    assert (photo.width, photo.height) == (300, 400)
+    assert b"PhoneMaker" not in photo.image
 
 
 def test_photo_process_downscales_and_makes_thumbnail(tmp_path: Path) -> None:
