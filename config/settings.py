@@ -212,7 +212,8 @@ XUEWEN = {
     "MAX_VOICE_SECONDS": env_int("XUEWEN_MAX_VOICE_SECONDS", 120),
     "MAX_TEXT_CHARS": env_int("XUEWEN_MAX_TEXT_CHARS", 2000),
     "OCR_ENGINE": env("XUEWEN_OCR_ENGINE", "rapidocr"),
-    "ASR_MODEL_DIR": env("XUEWEN_ASR_MODEL_DIR", str(VAR_DIR / "models" / "whisper-base")),
+    # A CTranslate2 Whisper model folder; empty: the bundled Whisper base, assembled under var/models.
+    "ASR_MODEL_DIR": env("XUEWEN_ASR_MODEL_DIR"),
     # Below this the student is asked to check the recognised text.
     "LOW_CONFIDENCE": float(env("XUEWEN_LOW_CONFIDENCE", "0.8")),
 }

@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from tutoring.accounts.models import User
-from tutoring.questions.models import Attachment, Question
+from tutoring.questions.models import Question
 
 
 def question_visible_queryset(user: User) -> QuerySet[Question]:
@@ -47,7 +47,3 @@ def question_list_for_student(*, student: User, limit: int = 50) -> list[Questio
     return list(
         Question.objects.filter(student=student).select_related("subject").prefetch_related("attachments")[:limit]
     )
-
-
-def attachment_list(*, question: Question) -> list[Attachment]:
-    return list(question.attachments.all())

@@ -48,9 +48,7 @@ class QuestionSerializer(serializers.ModelSerializer):
     subject = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    stage = serializers.SerializerMethodField(
-        help_text="While processing: reading_photo or listening; otherwise null."
-    )
+    stage = serializers.SerializerMethodField(help_text="While processing: reading_photo or listening; otherwise null.")
     low_confidence = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
 

@@ -20,6 +20,7 @@ from media.asr import asr_engine, whisper_model_dir
 from media.errors import InvalidUpload, MediaProcessingError
 from media.ocr import ocr_engine
 from media.photos import photo_process
+from media.recognition import Recognition
 from media.uploads import extension_for, validate_photo, validate_voice
 from media.voice import voice_transcode
 from tutoring.accounts.models import User
@@ -137,7 +138,10 @@ def question_create(
             if existing is not None:
                 return existing, False
             since = timezone.now() - timedelta(minutes=1)
-            if Question.objects.filter(student=student, created_at__gte=since).count() >= limits["QUESTIONS_PER_MINUTE"]:
+            if (
+                Question.objects.filter(student=student, created_at__gte=since).count()
+                >= limits["QUESTIONS_PER_MINUTE"]
+            ):
                 raise ServiceError(
                     "rate_limited", _("You are asking too quickly. Please wait a minute and try again."), status=429
                 )
@@ -226,10 +230,7 @@ def question_understand(*, question_id: int) -> None:
     question_status_event_send(Question.objects.get(pk=question_id))
     pending = Attachment.objects.filter(question_id=question_id, status=Attachment.Status.PENDING).order_by("position")
     for attachment in pending:
-        if attachment.kind == Attachment.Kind.PHOTO:
-            _photo_understand(attachment)
-        else:
-            _voice_understand(attachment)
+        _attachment_understand(attachment)
         question_status_event_send(Question.objects.get(pk=question_id))
     _question_understanding_settle(question_id)
 
@@ -261,78 +262,52 @@ def _attachment_finish(attachment: Attachment, *, files: dict[str, bytes | Path]
         _storage_delete([fields[field] for field in files])
 
 
-def _photo_understand(attachment: Attachment) -> None:
-    with tempfile.TemporaryDirectory(prefix="xuewen-photo-") as directory:
+def _attachment_understand(attachment: Attachment) -> None:
+    """Sanitise or transcode one upload, then read or hear it; a failure at either step is recorded."""
+    files: dict[str, bytes | Path] = {}
+    fields: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="xuewen-media-") as directory:
         try:
-            photo = photo_process(_local_copy(attachment.original.name, directory))
+            source = _local_copy(attachment.original.name, directory)
+            if attachment.kind == Attachment.Kind.PHOTO:
+                recognition = _photo_read(source, Path(directory), files, fields)
+            else:
+                recognition = _voice_hear(source, Path(directory), files, fields)
         except MediaProcessingError as error:
-            logger.warning("attachment.photo_failed", extra={"attachment_id": attachment.pk, "reason": error.code})
-            _attachment_finish(attachment, files={}, status=Attachment.Status.FAILED, error=str(error.message))
-            return
-        processed = Path(directory) / "processed.jpg"
-        processed.write_bytes(photo.image)
-        files = {"processed": photo.image, "thumbnail": photo.thumbnail}
-        try:
-            recognition = ocr_engine(settings.XUEWEN["OCR_ENGINE"]).recognize(processed)
-        except MediaProcessingError as error:
-            logger.warning("attachment.ocr_failed", extra={"attachment_id": attachment.pk})
+            logger.warning("attachment.failed", extra={"attachment_id": attachment.pk, "reason": error.code})
             _attachment_finish(
-                attachment,
-                files=files,
-                width=photo.width,
-                height=photo.height,
-                status=Attachment.Status.FAILED,
-                error=str(error.message),
+                attachment, files=files, status=Attachment.Status.FAILED, error=str(error.message), **fields
             )
             return
         _attachment_finish(
             attachment,
             files=files,
-            width=photo.width,
-            height=photo.height,
             status=Attachment.Status.DONE,
             recognized_text=recognition.text,
             confidence=recognition.confidence,
+            **fields,
         )
 
 
-def _voice_understand(attachment: Attachment) -> None:
-    with tempfile.TemporaryDirectory(prefix="xuewen-voice-") as directory:
-        wav = Path(directory) / "voice.wav"
-        playback = Path(directory) / "voice.m4a"
-        try:
-            duration = voice_transcode(
-                _local_copy(attachment.original.name, directory),
-                wav_path=wav,
-                playback_path=playback,
-                max_seconds=settings.XUEWEN["MAX_VOICE_SECONDS"],
-            )
-        except MediaProcessingError as error:
-            logger.warning("attachment.transcode_failed", extra={"attachment_id": attachment.pk})
-            _attachment_finish(attachment, files={}, status=Attachment.Status.FAILED, error=str(error.message))
-            return
-        files: dict[str, bytes | Path] = {"processed": playback}
-        try:
-            model_dir = whisper_model_dir(Path(settings.XUEWEN["ASR_MODEL_DIR"]))
-            recognition = asr_engine(str(model_dir)).transcribe(wav)
-        except MediaProcessingError as error:
-            logger.warning("attachment.asr_failed", extra={"attachment_id": attachment.pk})
-            _attachment_finish(
-                attachment,
-                files=files,
-                duration_seconds=duration,
-                status=Attachment.Status.FAILED,
-                error=str(error.message),
-            )
-            return
-        _attachment_finish(
-            attachment,
-            files=files,
-            duration_seconds=duration,
-            status=Attachment.Status.DONE,
-            recognized_text=recognition.text,
-            confidence=recognition.confidence,
-        )
+def _photo_read(source: Path, directory: Path, files: dict[str, bytes | Path], fields: dict[str, Any]) -> Recognition:
+    """Strip and downscale the photo (kept even if OCR then fails), then OCR it."""
+    photo = photo_process(source)
+    files.update(processed=photo.image, thumbnail=photo.thumbnail)
+    fields.update(width=photo.width, height=photo.height)
+    processed = directory / "processed.jpg"
+    processed.write_bytes(photo.image)
+    return ocr_engine(settings.XUEWEN["OCR_ENGINE"]).recognize(processed)
+
+
+def _voice_hear(source: Path, directory: Path, files: dict[str, bytes | Path], fields: dict[str, Any]) -> Recognition:
+    """Transcode the clip (the AAC copy is kept even if ASR then fails), then transcribe it."""
+    wav, playback = directory / "voice.wav", directory / "voice.m4a"
+    fields["duration_seconds"] = voice_transcode(
+        source, wav_path=wav, playback_path=playback, max_seconds=settings.XUEWEN["MAX_VOICE_SECONDS"]
+    )
+    files["processed"] = playback
+    model_dir = settings.XUEWEN["ASR_MODEL_DIR"] or whisper_model_dir(settings.VAR_DIR / "models")
+    return asr_engine(model_dir).transcribe(wav)
 
 
 def _question_understanding_settle(question_id: int) -> None:

@@ -26,7 +26,9 @@ def post_question(client, **fields):
 
 
 def test_post_question_answers_202_with_the_question(student_client):
-    response = post_question(student_client, text="3加5等于几？", photos=[SimpleUploadedFile("a.jpg", question_photo())])
+    response = post_question(
+        student_client, text="3加5等于几？", photos=[SimpleUploadedFile("a.jpg", question_photo())]
+    )
 
     question = Question.objects.get()
     body = response.json()
@@ -105,7 +107,10 @@ def test_student_lists_and_reads_only_their_own_questions(student_client):
     assert [q["id"] for q in listed] == [own.pk]
     assert student_client.get(f"{QUESTIONS_URL}/{own.pk}").status_code == 200
     assert student_client.get(f"{QUESTIONS_URL}/{other.pk}").status_code == 404
-    assert student_client.patch(f"{QUESTIONS_URL}/{other.pk}", {"text": "改"}, content_type="application/json").status_code == 404
+    assert (
+        student_client.patch(f"{QUESTIONS_URL}/{other.pk}", {"text": "改"}, content_type="application/json").status_code
+        == 404
+    )
     other.refresh_from_db()
     assert other.text == ""
 
@@ -137,7 +142,10 @@ def test_teacher_reads_questions_of_their_subjects_and_grades_only(client):
     statuses = [client.get(f"{QUESTIONS_URL}/{q.pk}").status_code for q in (visible, other_grade, other_subject)]
 
     assert statuses == [200, 404, 404]
-    assert client.patch(f"{QUESTIONS_URL}/{visible.pk}", {"text": "改"}, content_type="application/json").status_code == 403
+    assert (
+        client.patch(f"{QUESTIONS_URL}/{visible.pk}", {"text": "改"}, content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_staff_of_a_district_read_questions_of_that_district_only(client):
@@ -166,7 +174,11 @@ def test_processed_photo_is_served_only_to_those_who_may_see_the_question(studen
     client.force_login(StudentFactory())
     stranger = client.get(url)
 
-    assert (own.status_code, own["Content-Type"], b"".join(own.streaming_content)[:3]) == (200, "image/jpeg", b"\xff\xd8\xff")
+    assert (own.status_code, own["Content-Type"], b"".join(own.streaming_content)[:3]) == (
+        200,
+        "image/jpeg",
+        b"\xff\xd8\xff",
+    )
     assert stranger.status_code == 404
     assert client.get(original_url).status_code == 404
     assert Attachment.objects.get().status == Attachment.Status.DONE

@@ -49,7 +49,11 @@ async def test_student_gets_the_current_state_then_every_change():
         "received",
     )
     assert processing["question"]["status"] == "processing"
-    assert (understood["question"]["status"], understood["question"]["text"], understood["question"]["text_source"]) == (
+    assert (
+        understood["question"]["status"],
+        understood["question"]["text"],
+        understood["question"]["text_source"],
+    ) == (
         "understood",
         "3加5等于几？",
         "typed",

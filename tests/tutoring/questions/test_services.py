@@ -92,7 +92,9 @@ def test_question_create_replayed_key_returns_first_question_and_creates_nothing
 
 
 def test_question_create_same_key_of_another_student_is_a_new_question():
-    first, _ = question_create(student=StudentFactory(), subject_code="math", grade=3, idempotency_key="k" * 10, text="a")
+    first, _ = question_create(
+        student=StudentFactory(), subject_code="math", grade=3, idempotency_key="k" * 10, text="a"
+    )
     second, created = question_create(
         student=StudentFactory(), subject_code="math", grade=3, idempotency_key="k" * 10, text="b"
     )
@@ -141,7 +143,13 @@ def test_question_create_bad_input_is_refused_and_writes_nothing(overrides, code
         SimpleUploadedFile("p.jpg", samples[p]() if isinstance(p, str) else p) for p in overrides.pop("photos", [])
     ]
     voice_bytes = overrides.pop("voice", None)
-    arguments = {"subject_code": "math", "grade": 3, "idempotency_key": key(), "text": "x" if photos else "", **overrides}
+    arguments = {
+        "subject_code": "math",
+        "grade": 3,
+        "idempotency_key": key(),
+        "text": "x" if photos else "",
+        **overrides,
+    }
     if not photos and voice_bytes is None and "text" not in overrides and code not in ("empty_question",):
         arguments["text"] = "一个问题"
 
@@ -171,7 +179,7 @@ def test_question_create_over_the_rate_limit_is_refused(settings):
 
     assert (raised.value.code, raised.value.status) == ("rate_limited", 429)
     assert Question.objects.filter(student=student).count() == 3
-    other, created = question_create(
+    _, created = question_create(
         student=StudentFactory(), subject_code="math", grade=3, idempotency_key=key(), text="别人的题"
     )
     assert created is True
