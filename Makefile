@@ -11,4 +11,4 @@ bench-intake:  ## OCR error rate, upload-to-text and submit latency (see README)
 
 messages:  ## Refresh the Chinese translations after changing user-facing strings
 	.venv/bin/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=bench
-	.venv/bin/python manage.py compilemessages -l zh_Hans
+	.venv/bin/python manage.py compilemessages -l zh_Hans --ignore=.venv

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
-from tutoring.questions.selectors import access_question, question_list_for_student, question_visible_queryset
+from tutoring.questions.selectors import access_question, question_list_for_student, question_list_visible
 from tutoring.questions.serializers import QuestionSerializer
 from tutoring.schools.models import MIN_GRADE
 from tutoring.schools.selectors import grade_label, subject_list
@@ -64,7 +64,7 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
 
 
 def _question_board(request: HttpRequest, user: User) -> HttpResponse:
-    questions = question_visible_queryset(user).prefetch_related("attachments")[:QUESTION_BOARD_SIZE]
+    questions = question_list_visible(user=user, limit=QUESTION_BOARD_SIZE)
     return render(request, "frontend/question_board.html", {"questions": questions})
 
 
@@ -120,7 +120,6 @@ def _ask_labels(limits: dict[str, Any]) -> dict[str, str]:
         "micDenied": _("The microphone is not allowed. Allow it in the browser settings to record."),
         "micUnavailable": _("No microphone could be used."),
         "voiceUnsupported": _("This browser cannot record voice on this page. Type the question or take a photo."),
-        "noSubjects": _("No subjects are taught in this grade."),
     }
 
 
@@ -132,13 +131,11 @@ def _question_labels() -> dict[str, str]:
         "status_listening": _("Listening to the voice clip…"),
         "status_understood": _("Understood"),
         "status_failed": _("Not understood"),
-        "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "offline": _("You are offline. The status will update when you are back online."),
         "refused": _("The live status is not available. Reload the page."),
         "lowConfidence": _("Please check the recognised text and correct any mistakes."),
         "failedHint": _("Please type your question in the box below."),
-        "save": _("Save"),
         "saving": _("Saving…"),
         "saved": _("Saved"),
         "saveError": _("The text could not be saved. Please try again."),

@@ -27,9 +27,14 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         if self.user is None or not self.user.is_authenticated:
-            await self.close(code=4401)
+            await self.refuse(4401)
             return
         await super().websocket_connect(message)
+
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with ``code``: a refused handshake reaches browsers only as 1006."""
+        await self.accept()
+        await self.close(code=code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None or len(text_data) > MAX_INBOUND_BYTES:

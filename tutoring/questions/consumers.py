@@ -28,7 +28,7 @@ class QuestionConsumer(BaseConsumer):
         state = await question_state(self.user, question_id)
         if state is None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.close(code=4404)
+            await self.refuse(4404)
             return
         await self.accept()
         await self.send_json({"type": "question.status", "question": state})

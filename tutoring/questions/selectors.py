@@ -43,6 +43,10 @@ def access_question(user: User, question_id: int, *, for_update: bool = False) -
     return question
 
 
+def question_list_visible(*, user: User, limit: int = 50) -> list[Question]:
+    return list(question_visible_queryset(user).prefetch_related("attachments")[:limit])
+
+
 def question_list_for_student(*, student: User, limit: int = 50) -> list[Question]:
     return list(
         Question.objects.filter(student=student).select_related("subject").prefetch_related("attachments")[:limit]

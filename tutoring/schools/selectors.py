@@ -1,6 +1,6 @@
 from django.utils.translation import gettext as _
 
-from tutoring.schools.models import GradeBand, Subject
+from tutoring.schools.models import Subject
 
 
 def grade_label(grade: int) -> str:
@@ -10,7 +10,3 @@ def grade_label(grade: int) -> str:
 
 def subject_list() -> list[Subject]:
     return list(Subject.objects.all())
-
-
-def grade_band_for_grade(grade: int) -> GradeBand | None:
-    return GradeBand.objects.filter(min_grade__lte=grade, max_grade__gte=grade).first()

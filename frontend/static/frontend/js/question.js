@@ -58,6 +58,7 @@ function renderText(question) {
   if (!edited) {
     textArea.value = question.text || "";
     shownText = textArea.value;
+    fitText();
   }
   let hint = "";
   if (question.status === "failed") hint = labels.failedHint;
@@ -65,6 +66,14 @@ function renderText(question) {
   setText(textHint, hint);
   textHint.hidden = !hint;
 }
+
+// The box grows with the text, so the whole question is readable without scrolling inside it.
+function fitText() {
+  textArea.style.height = "auto";
+  textArea.style.height = `${textArea.scrollHeight + 4}px`;
+}
+
+textArea.addEventListener("input", fitText);
 
 async function save() {
   if (saving) return;

@@ -37,6 +37,7 @@ export function setupRecorder({ button, buttonText, timer, clipBox, status, labe
   let stream = null;
   let chunks = [];
   let startedAt = 0;
+  let stoppedAt = 0;
   let tick = null;
   let clipUrl = null;
 
@@ -105,6 +106,7 @@ export function setupRecorder({ button, buttonText, timer, clipBox, status, labe
 
   function stop() {
     holding = false;
+    stoppedAt = performance.now();
     if (recorder && recorder.state === "recording") recorder.stop();
     else if (!recorder) reset();
   }
@@ -119,7 +121,7 @@ export function setupRecorder({ button, buttonText, timer, clipBox, status, labe
   }
 
   function finished() {
-    const seconds = (performance.now() - startedAt) / 1000;
+    const seconds = (stoppedAt - startedAt) / 1000;
     const type = (recorder && recorder.mimeType) || mimeType || "audio/webm";
     recorder = null;
     releaseMicrophone();
@@ -130,7 +132,7 @@ export function setupRecorder({ button, buttonText, timer, clipBox, status, labe
     }
     const blob = new Blob(chunks, { type });
     chunks = [];
-    showClip({ blob, filename: `voice.${extensionFor(type)}`, seconds: Math.max(1, Math.round(seconds)) });
+    showClip({ blob, filename: `voice.${extensionFor(type)}`, seconds: Math.max(1, Math.floor(seconds)) });
   }
 
   function showClip(clip) {

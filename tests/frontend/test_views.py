@@ -1,0 +1,126 @@
+import json
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import AdministratorFactory, QuestionFactory, StaffFactory, StudentFactory, TeacherFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def json_script(html: str, element_id: str) -> object:
+    match = re.search(f'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.DOTALL)
+    assert match is not None, element_id
+    return json.loads(match.group(1))
+
+
+def test_home_sends_anonymous_users_to_login() -> None:
+    response = Client().get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/"
+
+
+def test_login_page_renders() -> None:
+    response = Client().get("/login/")
+
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+    assert b'name="password"' in response.content
+
+
+def test_student_home_is_the_ask_page_with_subjects_of_their_grade() -> None:
+    student = StudentFactory(profile__grade=3)
+    own = QuestionFactory(student=student)
+    QuestionFactory()  # another student's
+
+    response = logged_in(student).get("/")
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "frontend/ask.html"
+    assert response.context["grade"] == 3
+    codes = [subject.code for subject in response.context["subjects"]]
+    assert codes == ["chinese", "math", "english", "ethics", "science"]
+    assert [number for number, _label in response.context["grades"]] == list(range(1, 10))
+    assert response.context["questions"] == [own]
+    html = response.content.decode()
+    assert f'href="/questions/{own.pk}/"' in html
+    config = json_script(html, "config")
+    assert config["createUrl"] == "/api/v1/questions"
+    assert config["questionUrl"] == "/questions/{id}/"
+    assert config["maxPhotos"] == 4
+    assert "holdToRecord" in json_script(html, "labels")
+    assert len(json_script(html, "subjects")) == 10
+
+
+def test_teacher_home_lists_the_questions_they_may_see() -> None:
+    teacher = TeacherFactory(teaching=(["math"], ["primary-middle"]))
+    visible = QuestionFactory(grade=3)
+    QuestionFactory(grade=8)  # another grade band
+
+    response = logged_in(teacher).get("/")
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "frontend/question_board.html"
+    assert list(response.context["questions"]) == [visible]
+
+
+def test_staff_home_lists_the_questions_of_their_city() -> None:
+    staff = StaffFactory()
+    question = QuestionFactory()
+
+    response = logged_in(staff).get("/")
+
+    assert list(response.context["questions"]) == [question]
+
+
+def test_administrator_home_links_to_the_admin() -> None:
+    response = logged_in(AdministratorFactory()).get("/")
+
+    assert response.status_code == 200
+    assert b'href="/admin/"' in response.content
+
+
+def test_student_sees_their_question_page() -> None:
+    question = QuestionFactory()
+
+    response = logged_in(question.student).get(reverse("frontend:question", kwargs={"question_id": question.pk}))
+
+    assert response.status_code == 200
+    assert response.context["can_edit"] is True
+    html = response.content.decode()
+    assert 'id="question-text"' in html
+    assert 'data-testid="save-text"' in html
+    state = json_script(html, "question-state")
+    assert state["id"] == question.pk
+    assert state["status"] == "received"
+    assert json_script(html, "config")["socketPath"] == f"/ws/questions/{question.pk}/"
+
+
+def test_another_students_question_is_not_found() -> None:
+    question = QuestionFactory()
+    other = StudentFactory()
+
+    response = logged_in(other).get(reverse("frontend:question", kwargs={"question_id": question.pk}))
+
+    assert response.status_code == 404
+    assert question.typed_text.encode() not in response.content
+
+
+def test_teacher_sees_a_question_page_read_only() -> None:
+    teacher = TeacherFactory(teaching=(["math"], ["primary-middle"]))
+    question = QuestionFactory(grade=3)
+
+    response = logged_in(teacher).get(reverse("frontend:question", kwargs={"question_id": question.pk}))
+
+    assert response.status_code == 200
+    assert response.context["can_edit"] is False
+    assert 'data-testid="save-text"' not in response.content.decode()
