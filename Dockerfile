@@ -13,4 +13,4 @@ RUN pip install . && DJANGO_SECRET_KEY=build python manage.py collectstatic --no
 RUN useradd --system --uid 1000 xuewen && mkdir -p /app/var && chown xuewen /app/var
 USER xuewen
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]
+CMD ["python", "-m", "config.web", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

@@ -1,6 +1,7 @@
 """Reading the text of a question photo."""
 
 import functools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,10 +15,27 @@ from .recognition import Recognition, join_fragments
 Box = Sequence[Sequence[float]]
 
 
+def _straightened(boxes: Sequence[Box]) -> list[list[tuple[float, float]]]:
+    """The boxes rotated so that the page's text lines run horizontally.
+
+    A photo taken a few degrees off tilts every line; a long line then overlaps
+    the short line below it vertically and the two would be merged. The tilt is
+    the median slope of the top edges of wide boxes (those are reliable).
+    """
+    slopes = sorted(
+        math.atan2(box[1][1] - box[0][1], box[1][0] - box[0][0])
+        for box in boxes
+        if abs(box[1][0] - box[0][0]) > 2 * abs(box[3][1] - box[0][1])
+    )
+    angle = slopes[len(slopes) // 2] if slopes else 0.0
+    cos, sin = math.cos(angle), math.sin(angle)
+    return [[(x * cos + y * sin, -x * sin + y * cos) for x, y in box] for box in boxes]
+
+
 def reading_order(boxes: Sequence[Box], texts: Sequence[str]) -> str:
-    """Arrange detected text boxes as they are read: boxes that overlap
-    vertically by more than half the smaller height form a line, read left to
-    right; lines go top to bottom, one per text line."""
+    """Arrange detected text boxes as they are read: once the tilt is removed,
+    boxes that overlap vertically by more than half the smaller height form a
+    line, read left to right; lines go top to bottom, one per text line."""
     spans = sorted(
         (
             min(point[1] for point in box),
@@ -25,7 +43,7 @@ def reading_order(boxes: Sequence[Box], texts: Sequence[str]) -> str:
             min(point[0] for point in box),
             text,
         )
-        for box, text in zip(boxes, texts, strict=True)
+        for box, text in zip(_straightened(boxes), texts, strict=True)
     )
     lines: list[tuple[float, float, list[tuple[float, str]]]] = []
     for top, bottom, left, text in spans:

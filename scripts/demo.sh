@@ -8,4 +8,4 @@ mkdir -p var
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py demo_seed
 echo "==> Xuewen on http://127.0.0.1:8000 (Ctrl-C stops it)"
-exec .venv/bin/daphne -b 127.0.0.1 -p 8000 config.asgi:application
+exec .venv/bin/python -m config.web -b 127.0.0.1 -p 8000 config.asgi:application

@@ -1,4 +1,4 @@
-"""Run the intake bench: ``.venv/bin/python -m bench.intake [--photos 40] [--submitters 50] [--seed 1]``."""
+"""Run the intake bench; see the package docstring for what it measures and prints."""
 
 import argparse
 import asyncio
@@ -6,12 +6,14 @@ import json
 import os
 import random
 import re
+import signal
 import statistics
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench import intake
 from bench.intake.clients import TEXT_TIMEOUT_SECONDS, IntakeError, Student, Submission
 from bench.intake.figures import edit_distance, normalized, percentile
 from bench.intake.photos import FONT_PATH, photo_render
@@ -22,6 +24,7 @@ CORPUS = REPO.parent / "shared" / "eval" / "corpus" / "cmath.jsonl"
 CER_TARGET = 0.02
 TEXT_P50_TARGET_SECONDS = 3.0
 SUBMIT_P99_TARGET_SECONDS = 0.1
+ONE_SUBMITTER_REQUESTS = 20
 GRADE = re.compile(r"小学(\d)年级")
 
 
@@ -55,15 +58,22 @@ class Load:
         return sum(submission.status_code != 202 for submission in self.submissions)
 
 
+def grade_of(label: str) -> int:
+    """The school year of a cmath grade label such as "小学3年级"."""
+    match = GRADE.fullmatch(label)
+    if match is None:
+        raise ValueError(f"Not a primary-school grade: {label!r}")
+    return int(match[1])
+
+
 def photos_render(count: int, seed: int) -> list[Photo]:
     """``count`` cmath questions drawn with ``seed``, each photographed with its own seed."""
     rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     chosen = random.Random(seed).sample(rows, count)
-    photos = []
-    for number, row in enumerate(chosen):
-        jpeg, _ = photo_render(row["text"], seed=seed * 100_000 + number)
-        photos.append(Photo(row["text"], int(GRADE.fullmatch(row["grade"])[1]), jpeg))  # type: ignore[index]
-    return photos
+    return [
+        Photo(row["text"], grade_of(row["grade"]), photo_render(row["text"], seed=seed * 100_000 + number))
+        for number, row in enumerate(chosen)
+    ]
 
 
 async def students_login(base_url: str, count: int) -> list[Student]:
@@ -94,6 +104,28 @@ async def load_run(platform: Platform, students: Sequence[Student], photos: Sequ
     started = time.perf_counter()
     results = await asyncio.gather(*(submit_all(number, student) for number, student in enumerate(students)))
     seconds = time.perf_counter() - started
+    submissions = [submission for result in results for submission in result]
+    return Load(submissions, seconds, platform.questions_stored([s.idempotency_key for s in submissions]))
+
+
+async def steady_run(
+    platform: Platform, students: Sequence[Student], photos: Sequence[Photo], rate: float, seconds: float
+) -> Load:
+    """Open loop: the students together submit ``rate`` photos a second (Poisson arrivals), each
+    student waiting a random pause between its questions, for ``seconds``."""
+    generator = random.Random(len(students) * 1000 + int(rate))
+    per_student = rate / len(students)
+
+    async def submit_steadily(number: int, student: Student) -> list[Submission]:
+        done: list[Submission] = []
+        while (pause := generator.expovariate(per_student)) < deadline - time.perf_counter():
+            await asyncio.sleep(pause)
+            photo = photos[(number + len(done)) % len(photos)]
+            done.append(await student.submit(photo.jpeg, grade=photo.grade))
+        return done
+
+    deadline = time.perf_counter() + seconds
+    results = await asyncio.gather(*(submit_steadily(number, s) for number, s in enumerate(students)))
     submissions = [submission for result in results for submission in result]
     return Load(submissions, seconds, platform.questions_stored([s.idempotency_key for s in submissions]))
 
@@ -144,11 +176,20 @@ def verdicts_print(rows: Sequence[tuple[str, str, str, bool]]) -> None:
         print(f"{figure:<52}{measured:>10}  {target:<10}{'PASS' if passed else 'FAIL'}")
 
 
-async def bench(platform: Platform, photos: Sequence[Photo], submitters: int, per_student: int) -> bool:
-    """Run the three measurements and print them; returns whether the platform lost or refused nothing."""
+async def bench(
+    platform: Platform,
+    photos: Sequence[Photo],
+    submitters: int,
+    per_student: int,
+    rates: Sequence[float],
+    steady_seconds: float,
+) -> bool:
+    """Run the measurements and print them; returns whether the platform lost or refused nothing."""
     reader, *load_students = await students_login(platform.base_url, submitters + 1)
     try:
         await reader.submit(photos[-1].jpeg, grade=photos[-1].grade)  # the first POST of a process sets up lazily
+        one_submitter = await load_run(platform, [reader], photos, ONE_SUBMITTER_REQUESTS)
+        steady = [await steady_run(platform, load_students, photos, rate, steady_seconds) for rate in rates]
         web_alone = await load_run(platform, load_students, photos, per_student)
         purged = platform.media_queue_purge()
         platform.worker_start()
@@ -158,7 +199,14 @@ async def bench(platform: Platform, photos: Sequence[Photo], submitters: int, pe
     finally:
         await asyncio.gather(*(student.close() for student in (reader, *load_students)))
 
+    load_print(f"Submit, 1 submitter x {ONE_SUBMITTER_REQUESTS} photos back to back: no queueing", one_submitter)
     title = f"Submit, {submitters} concurrent submitters x {per_student} photos back to back, 1 web process"
+    for rate, load in zip(rates, steady, strict=True):
+        load_print(
+            f"Submit, {submitters} concurrent submitters asking steadily, {rate:g} photos/s in all (Poisson), "
+            "1 web process, media worker not running",
+            load,
+        )
     load_print(f"{title}, media worker not running ({purged} queued tasks dropped afterwards)", web_alone)
     load_print(f"{title}, media worker running OCR on the same cores", worker_busy)
     rate = readings_print(readings)
@@ -167,20 +215,32 @@ async def bench(platform: Platform, photos: Sequence[Photo], submitters: int, pe
         [
             ("OCR character error rate", f"{rate:.2%}", "< 2 %", rate < CER_TARGET),
             ("upload to recognised text, p50", f"{text_p50:.2f} s", "< 3 s", text_p50 < TEXT_P50_TARGET_SECONDS),
-            submit_verdict(f"submit p99 at {submitters} submitters, web alone", web_alone),
-            submit_verdict(f"submit p99 at {submitters} submitters, worker busy", worker_busy),
+            *(
+                submit_verdict(f"submit p99, {submitters} submitters at {rate:g}/s in all", load)
+                for rate, load in zip(rates, steady, strict=True)
+            ),
+            submit_verdict(f"submit p99, {submitters} back to back (saturation)", web_alone),
+            submit_verdict(f"submit p99, {submitters} back to back, worker busy", worker_busy),
         ]
     )
-    return all(load.errors == 0 and load.stored == len(load.submissions) for load in (web_alone, worker_busy))
+    loads = (one_submitter, web_alone, worker_busy, *steady)
+    return all(load.errors == 0 and load.stored == len(load.submissions) for load in loads)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.intake", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.intake", description=intake.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--photos", type=int, default=40, help="photos read one at a time for CER and latency")
     parser.add_argument("--submitters", type=int, default=50, help="concurrent students in the submit phases")
     parser.add_argument("--per-submitter", type=int, default=4, help="photos each submitter sends back to back")
+    parser.add_argument(
+        "--rates", type=float, nargs="+", default=[2, 5, 10, 20], help="steady phases: photos a second, all submitters"
+    )
+    parser.add_argument("--steady-seconds", type=float, default=20, help="length of each steady phase")
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop like Ctrl-C: clean up what was started
 
     started = time.perf_counter()
     photos = photos_render(options.photos + 1, options.seed)
@@ -188,13 +248,21 @@ def main() -> int:
     seconds = time.perf_counter() - started
     print(f"Rendered {len(photos)} photos of cmath questions (seed {options.seed}) in {seconds:.0f} s")
     print(f"  font {FONT_PATH.name}; JPEG {min(sizes):.0f}-{max(sizes):.0f} KiB, mean {statistics.mean(sizes):.0f} KiB")
-    print(f"  machine: {os.cpu_count()} cores; web: 1 daphne process; media worker: 1 Celery process (solo pool)")
+    print(f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the bench")
+    pool = os.environ.get("DATABASE_POOL_MAX_SIZE", "0")
+    print("  web: 1 daphne process (python -m config.web); media worker: 1 Celery process (solo pool)")
+    print(f"  DATABASE_POOL_MAX_SIZE={pool}")
     with Platform(students=options.submitters + 1) as platform:
         try:
-            intact = asyncio.run(bench(platform, photos, options.submitters, options.per_submitter))
+            intact = asyncio.run(
+                bench(
+                    platform, photos, options.submitters, options.per_submitter, options.rates, options.steady_seconds
+                )
+            )
         except IntakeError:
             print(platform.logs(), file=sys.stderr)
             raise
+    print(f"\nLoad average after the bench: {os.getloadavg()[0]:.1f} (anything above ~2 competed for the 2 cores)")
     if not intact:
         print("\nThe platform refused or lost questions: see the HTTP errors and database counts above.")
     return 0 if intact else 1

@@ -103,9 +103,9 @@ def _photograph(page: Image.Image, degradation: Degradation, rng: random.Random,
     return buffer.getvalue()
 
 
-def photo_render(text: str, *, seed: int) -> tuple[bytes, Degradation]:
-    """A JPEG photo of ``text`` and how it was degraded; the same seed gives the same bytes."""
+def photo_render(text: str, *, seed: int) -> bytes:
+    """A JPEG photo of ``text``; the same seed gives the same bytes."""
     rng = random.Random(seed)
     degradation = Degradation.draw(rng)
     page = _page(text, degradation, rng)
-    return _photograph(page, degradation, rng, np.random.default_rng(seed)), degradation
+    return _photograph(page, degradation, rng, np.random.default_rng(seed))

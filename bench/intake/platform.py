@@ -26,7 +26,7 @@ HOST = "127.0.0.1"
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "xuewen_bench_intake"
 REDIS_URL = "redis://127.0.0.1:6379/5"
-CHANNEL_LAYER_PREFIX = "xuewen-bench-intake"
+CHANNEL_LAYER_PREFIX = "bench-intake"
 CELERY_QUEUES = ("default", "media", "matching")
 START_TIMEOUT_SECONDS = 120
 
@@ -94,7 +94,7 @@ class Platform:
             _database_recreate(DATABASE)
             self._run("manage.py", "migrate", "--no-input")
             self._run("-m", "bench.intake.seed", str(self.students))
-            self._start("web", "-m", "daphne", "-b", HOST, "-p", str(self.port), "config.asgi:application")
+            self._start("web", "-m", "config.web", "-b", HOST, "-p", str(self.port), "config.asgi:application")
             self._wait_for_web()
         except BaseException:
             self.__exit__(None, None, None)
@@ -202,5 +202,6 @@ class Platform:
         return "\n".join(f"--- {name}.log\n{self._log_tail(name)}" for name in self._processes)
 
     def _redis_reset(self) -> None:
-        keys = [*CELERY_QUEUES, "unacked", "unacked_index", *self._redis.scan_iter(f"{CHANNEL_LAYER_PREFIX}*")]
+        patterns = (f"{CHANNEL_LAYER_PREFIX}*", "_kombu.binding*")
+        keys = [*CELERY_QUEUES, "unacked", "unacked_index", *(k for p in patterns for k in self._redis.scan_iter(p))]
         self._redis.delete(*keys)

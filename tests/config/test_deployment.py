@@ -22,7 +22,7 @@ def test_docker_compose_runs_every_process_the_platform_needs():
     )
     for name in ("postgres", "redis", "minio", "web"):
         assert "healthcheck" in services[name], name
-    assert services["web"]["command"][:1] == ["daphne"]
+    assert services["web"]["command"][:3] == ["python", "-m", "config.web"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 
 
@@ -89,3 +89,19 @@ def test_embedded_defaults_need_no_services(tmp_path):
         "django.core.files.storage.FileSystemStorage",
         str(tmp_path / "media"),
     ]
+
+
+def test_the_web_launcher_turns_off_twisteds_multipart_parsing():
+    from daphne import http_protocol
+
+    from config import web
+
+    original = http_protocol.WebRequest
+    try:
+        web.http_protocol.WebRequest = web.WebRequest
+        factory = http_protocol.HTTPFactory(server=None)
+        protocol = factory.buildProtocol(("127.0.0.1", 0))
+        assert protocol.requestFactory is web.WebRequest
+        assert issubclass(web.WebRequest, original)
+    finally:
+        http_protocol.WebRequest = original

@@ -134,7 +134,7 @@ def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iter
         server_log = log_dir / "daphne.log"
         with server_log.open("wb") as output:
             server = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
                 cwd=REPOSITORY,
                 env=env,
                 stdout=output,

@@ -1,3 +1,4 @@
+import math
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,25 @@ def test_join_fragments() -> None:
     assert join_fragments(["x", "+", "5", "=", "20"]) == "x+5=20"
     assert join_fragments(["Tom", "has", "12"]) == "Tom has 12"
     assert join_fragments([" The dog. ", "Then", "", "它跑了。"]) == "The dog. Then它跑了。"
+
+
+def tilted(points: list[list[float]], degrees: float) -> list[list[float]]:
+    angle = math.radians(degrees)
+    return [[x * math.cos(angle) - y * math.sin(angle), x * math.sin(angle) + y * math.cos(angle)] for x, y in points]
+
+
+@pytest.mark.parametrize("degrees", [-4.0, 3.0, 4.0])
+def test_reading_order_of_a_tilted_photo_keeps_a_short_line_below_a_long_one(degrees: float) -> None:
+    boxes = [tilted(box(10, 60, 220, 100), degrees), tilted(box(10, 10, 900, 50), degrees)]
+
+    assert reading_order(boxes, ["多少千克？", "两只熊猫4天吃了56千克竹子，平均每天一只熊猫吃"]) == (
+        "两只熊猫4天吃了56千克竹子，平均每天一只熊猫吃\n多少千克？"
+    )
+
+
+def test_ocr_reads_the_lines_of_a_tilted_photo_in_order(tmp_path: Path) -> None:
+    lines = ["两只熊猫4天吃了56千克竹子，平均每天", "一只熊猫吃多少千克竹子"]
+    path = render(tmp_path / "q.png", lines)
+    Image.open(path).rotate(3, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC).save(path)
+
+    assert ocr_engine().recognize(path).text.replace(" ", "") == "\n".join(lines)
