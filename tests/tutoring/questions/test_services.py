@@ -259,7 +259,7 @@ def test_question_understand_records_a_failure_and_keeps_the_question_answerable
         Question.TextSource.NONE,
         None,
     )
-    assert question.failure_reason == "No text could be recognised. Please type the question."
+    assert question.failure_reason == "没有识别出文字，请输入题目。"
     assert default_storage.exists(attachment.processed.name)
 
     corrected = question_text_correct(question=question, text="3加5等于几？")
