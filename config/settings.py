@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tutoring.schools",
     "tutoring.accounts",
     "tutoring.questions",
+    "tutoring.library",
     "frontend",
 ]
 
@@ -192,7 +193,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "tutoring.questions.tasks.*": {"queue": "media"},
+    "tutoring.library.tasks.answer_video_process": {"queue": "media"},
+    "tutoring.library.tasks.*": {"queue": "matching"},
 }
+# Only tasks that answer a caller (the match API) keep a result, briefly.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API -------------------------------------------------------------------
@@ -223,6 +229,11 @@ XUEWEN = {
     "OCR_ENGINE": env("XUEWEN_OCR_ENGINE", "rapidocr"),
     # A CTranslate2 Whisper model folder; empty: the bundled Whisper base, assembled under var/models.
     "ASR_MODEL_DIR": env("XUEWEN_ASR_MODEL_DIR"),
+    # The sentence-transformers model: the built-in default, or a model folder on disk
+    # (thresholds in matching/ranking.py are calibrated for the default; recalibrate with bench/matching_quality).
+    "MATCHING_MODEL": env("XUEWEN_MATCHING_MODEL"),
+    "INDEX_DIR": env("XUEWEN_INDEX_DIR", str(VAR_DIR / "index")),
+    "MAX_VIDEO_BYTES": env_int("XUEWEN_MAX_VIDEO_BYTES", 500 * 1024 * 1024),
     # Below this the student is asked to check the recognised text.
     "LOW_CONFIDENCE": float(env("XUEWEN_LOW_CONFIDENCE", "0.8")),
 }
@@ -247,5 +258,9 @@ CELERY_BEAT_SCHEDULE = {
     "questions-stalled-requeue": {
         "task": "tutoring.questions.tasks.questions_stalled_requeue",
         "schedule": 300.0,
+    },
+    "index-snapshot-save": {
+        "task": "tutoring.library.tasks.index_snapshot_save",
+        "schedule": 600.0,
     },
 }

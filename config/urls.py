@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tutoring.questions.urls")),
+    path("api/v1/", include("tutoring.library.urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("frontend.urls")),
 ]

@@ -13,5 +13,6 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("questions/<int:question_id>/", views.question_detail, name="question"),
+    path("library/new/", views.library_new, name="library-new"),
     path("", views.home, name="home"),
 ]

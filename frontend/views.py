@@ -9,18 +9,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
+from tutoring.library.models import Entry
+from tutoring.library.selectors import entry_list, library_editor
 from tutoring.questions.selectors import access_question, question_list_for_student, question_list_visible
 from tutoring.questions.serializers import QuestionSerializer
-from tutoring.schools.models import MIN_GRADE
+from tutoring.schools.models import MAX_GRADE, MIN_GRADE
 from tutoring.schools.selectors import grade_label, subject_list
 
 QUESTION_BOARD_SIZE = 50
+RECENT_ENTRIES = 10
 
 
 @login_required
@@ -65,7 +68,8 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
 
 def _question_board(request: HttpRequest, user: User) -> HttpResponse:
     questions = question_list_visible(user=user, limit=QUESTION_BOARD_SIZE)
-    return render(request, "frontend/question_board.html", {"questions": questions})
+    context = {"questions": questions, "library_editor": library_editor(user)}
+    return render(request, "frontend/question_board.html", context)
 
 
 @login_required
@@ -80,17 +84,71 @@ def question_detail(request: HttpRequest, question_id: int) -> HttpResponse:
         "config": {
             "socketPath": f"/ws/questions/{question.pk}/",
             "detailUrl": reverse("questions:question-detail", kwargs={"question_id": question.pk}),
+            "feedbackUrl": reverse("library:question-feedback", kwargs={"question_id": question.pk}),
             "canEdit": can_edit,
             "maxTextChars": settings.XUEWEN["MAX_TEXT_CHARS"],
         },
         "labels": _question_labels(),
+        "grade_labels": _grade_labels(),
     }
     return render(request, "frontend/question.html", context)
+
+
+@login_required
+def library_new(request: HttpRequest) -> HttpResponse:
+    """Teachers and administrators add an answered question to the library; 404 for anyone else."""
+    user = request.user
+    if not library_editor(user):
+        raise Http404
+    subjects = subject_list()
+    highest_grade = max((subject.max_grade for subject in subjects), default=MIN_GRADE)
+    grade, subject_code = _teaching_default(user)
+    grade = min(max(grade, MIN_GRADE), highest_grade)
+    limits = settings.XUEWEN
+    context = {
+        "grade": grade,
+        "subject_code": subject_code,
+        "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, highest_grade + 1)],
+        "subjects": [subject for subject in subjects if subject.teaches_grade(grade)],
+        "all_subjects": [
+            {"code": s.code, "name": s.name, "min_grade": s.min_grade, "max_grade": s.max_grade} for s in subjects
+        ],
+        "entries": _recent_entries(user),
+        "config": {
+            "createUrl": reverse("library:entry-list"),
+            "maxTextChars": limits["MAX_TEXT_CHARS"],
+            "maxVideoBytes": limits["MAX_VIDEO_BYTES"],
+            "maxPhotoBytes": limits["MAX_PHOTO_BYTES"],
+        },
+        "labels": _library_labels(),
+        "grade_labels": _grade_labels(),
+    }
+    return render(request, "frontend/library_new.html", context)
+
+
+def _teaching_default(user: User) -> tuple[int, str]:
+    """The lowest grade and the first subject a teacher teaches, to preselect them in the form."""
+    profile = getattr(user, "teacher_profile", None) if user.is_teacher else None
+    if profile is None:
+        return MIN_GRADE, ""
+    grades = [band.min_grade for band in profile.grade_bands.all()]
+    subject = profile.subjects.order_by("position", "id").first()
+    return min(grades, default=MIN_GRADE), subject.code if subject else ""
+
+
+def _recent_entries(user: User) -> list[Entry]:
+    """The entries this user added, newest first (administrators: everyone's)."""
+    administrator = user.is_superuser or user.role == User.Role.ADMINISTRATOR
+    return entry_list(created_by=None if administrator else user, limit=RECENT_ENTRIES)
 
 
 def _question_url_template() -> str:
     """The question page's address with ``{id}`` in place of the id, for the ask page's script."""
     return reverse("frontend:question", kwargs={"question_id": 0}).replace("/0/", "/{id}/")
+
+
+def _grade_labels() -> dict[int, str]:
+    return {number: grade_label(number) for number in range(MIN_GRADE, MAX_GRADE + 1)}
 
 
 def _ask_labels(limits: dict[str, Any]) -> dict[str, str]:
@@ -131,6 +189,8 @@ def _question_labels() -> dict[str, str]:
         "status_listening": _("Listening to the voice clip…"),
         "status_understood": _("Understood"),
         "status_failed": _("Not understood"),
+        "status_resolved": _("Solved"),
+        "status_waiting_teacher": _("Waiting for a teacher"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "offline": _("You are offline. The status will update when you are back online."),
         "refused": _("The live status is not available. Reload the page."),
@@ -149,4 +209,51 @@ def _question_labels() -> dict[str, str]:
         "voiceLabel": _("Voice clip"),
         "voiceDuration": _("Voice clip, %(seconds)s s"),
         "recognitionError": _("Not recognised: %(reason)s"),
+        # Matches from the library of answered questions
+        "matching": _("Looking for answered questions like yours…"),
+        "sameTitle": _("This is your question"),
+        "sameIntro": _("A teacher has already answered this question."),
+        "similarIntro": _("No answered question is exactly the same, but these are close. Do they help?"),
+        "noneMatched": _("No answered question fits yours. A teacher will answer it."),
+        "labelSame": _("Same question"),
+        "labelSimilar": _("Similar question"),
+        "subjectGrade": _("%(subject)s · %(grade)s"),
+        "videoAnswer": _("Video answer"),
+        "videoAnswerDuration": _("Video answer, %(duration)s"),
+        "solution": _("Worked solution"),
+        "showAnswer": _("Show the answer"),
+        "noAnswer": _("The answer is being prepared."),
+        "knowledgePoints": _("Knowledge points"),
+        "feedbackError": _("Your answer could not be sent. Please try again."),
+        "resolvedStudent": _("Well done! This question is marked as solved."),
+        "waitingStudent": _("Waiting for a teacher. We will let you know when they answer."),
+        "resolvedOther": _("The student solved it with an answered question."),
+        "waitingOther": _("Waiting for a teacher to answer."),
+    }
+
+
+def _library_labels() -> dict[str, str]:
+    limits = settings.XUEWEN
+    return {
+        "save": _("Add to the library"),
+        "saving": _("Uploading…"),
+        "savingProgress": _("Uploading… %(percent)s%%"),
+        "retry": _("Try again"),
+        "saved": _("Added to the library."),
+        "savedProcessing": _(
+            "Added to the library. The video is being prepared; students are offered it once it is ready."
+        ),
+        "networkError": _("The answer could not be sent. Check your connection and try again."),
+        "serverError": _("Something went wrong on our side. Please try again."),
+        "emptyText": _("Type the question."),
+        "noAnswer": _("Give a video or a worked solution."),
+        "videoTooLarge": _("This video is larger than %(megabytes)s MB.")
+        % {"megabytes": limits["MAX_VIDEO_BYTES"] // (1024 * 1024)},
+        "notAVideo": _("Please choose a video."),
+        "photoTooLarge": _("This photo is too large. Please take a smaller one."),
+        "notAnImage": _("Please choose a photo."),
+        "subjectGrade": _("%(subject)s · %(grade)s"),
+        "answerVideo": _("Video"),
+        "answerVideoProcessing": _("Video (being prepared)"),
+        "answerSolution": _("Worked solution"),
     }

@@ -1,10 +1,11 @@
-"""Validation of uploaded photos and voice recordings, before they are stored.
+"""Validation of uploaded photos, voice recordings and videos, before they are stored.
 
 Content types come from the file's first bytes only: the name and the type the
 browser claims are never trusted.
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -14,7 +15,7 @@ from PIL import Image, ImageFile
 
 from .errors import InvalidUpload, StrOrPromise
 
-# Content type -> (file extension, Pillow format or None for audio).
+# Content type -> (file extension, Pillow format or None for audio and video).
 _TYPES: dict[str, tuple[str, str | None]] = {
     "image/jpeg": (".jpg", "JPEG"),
     "image/png": (".png", "PNG"),
@@ -26,13 +27,30 @@ _TYPES: dict[str, tuple[str, str | None]] = {
     "audio/wav": (".wav", None),
     "audio/amr": (".amr", None),
     "audio/aac": (".aac", None),
+    "video/mp4": (".mp4", None),
+    "video/quicktime": (".mov", None),
+    "video/webm": (".webm", None),
+    "video/x-matroska": (".mkv", None),
+    "video/x-msvideo": (".avi", None),
+    "video/mp2t": (".ts", None),
+    "video/mpeg": (".mpg", None),
 }
 
 # ISO base media brands of audio recordings (M4A from iPhones, MP4/3GP from
 # Android and Safari's MediaRecorder). HEIC/AVIF photos use other brands.
 _MP4_BRANDS = (b"M4A", b"M4B", b"mp4", b"iso", b"3gp", b"3g2", b"dash")
 
+# ISO base media brands of video files: MP4 and 3GP from phones and cameras. The
+# generic ones (isom, mp42, 3gp4) are shared with audio files, which video_probe
+# then rejects for having no picture; M4A audio, HEIC and AVIF photos are refused.
+_MP4_VIDEO_BRANDS = (b"iso", b"mp4", b"avc1", b"M4V", b"3gp", b"3g2", b"dash", b"MSNV", b"XAVC", b"mmp4", b"f4v ")
+# QuickTime files from before the ftyp box start with one of these atoms.
+_QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+
 _HEAD_SIZE = 16
+# MPEG transport streams are recognised by three sync bytes 188 (or, in the
+# 192-byte packets of camcorders' M2TS, 192) bytes apart.
+_VIDEO_HEAD_SIZE = 3 * 192 + 8
 _MB = 1024 * 1024
 
 # A truncated photo must be rejected, never half-decoded (this is Pillow's default).
@@ -70,6 +88,32 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def sniff_video(head: bytes) -> str | None:
+    """Return the content type of a video file from its first 584 bytes (fewer are
+    enough for all but MPEG-TS), or None if it is not one of the accepted video
+    containers. Whether the file really holds a picture is for video_probe to say:
+    a WebM or MP4 voice recording looks the same here."""
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return "video/quicktime"
+        return "video/mp4" if brand.startswith(_MP4_VIDEO_BRANDS) else None
+    if head[4:8] in _QUICKTIME_ATOMS:
+        return "video/quicktime"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        # The EBML header names its DocType ("webm" or "matroska") in its first
+        # few dozen bytes.
+        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "video/mpeg"
+    for packet_size, offset in ((188, 0), (192, 4)):
+        if len(head) > offset + 2 * packet_size and all(head[offset + i * packet_size] == 0x47 for i in range(3)):
+            return "video/mp2t"
+    return None
+
+
 def extension_for(content_type: str) -> str:
     """The file extension (with the dot) to store a sniffed content type under."""
     return _TYPES[content_type][0]
@@ -89,7 +133,19 @@ class VoiceInfo:
     size: int
 
 
-def _size_and_type(file: BinaryIO, max_bytes: int, too_large: StrOrPromise) -> tuple[int, str | None]:
+@dataclass(frozen=True)
+class VideoInfo:
+    content_type: str
+    size: int
+
+
+def _size_and_type(
+    file: BinaryIO,
+    max_bytes: int,
+    too_large: StrOrPromise,
+    sniffer: Callable[[bytes], str | None] = sniff,
+    head_size: int = _HEAD_SIZE,
+) -> tuple[int, str | None]:
     size = file.seek(0, os.SEEK_END)
     file.seek(0)
     if size == 0:
@@ -97,7 +153,7 @@ def _size_and_type(file: BinaryIO, max_bytes: int, too_large: StrOrPromise) -> t
     if size > max_bytes:
         limit = f"{max_bytes / _MB:.3g}"
         raise InvalidUpload("too_large", format_lazy(too_large, limit=limit))
-    content_type = sniff(file.read(_HEAD_SIZE))
+    content_type = sniffer(file.read(head_size))
     file.seek(0)
     return size, content_type
 
@@ -151,3 +207,16 @@ def validate_voice(file: BinaryIO, *, max_bytes: int) -> VoiceInfo:
     if content_type is None or not content_type.startswith("audio/"):
         raise InvalidUpload("not_audio", _("This file is not a voice recording."))
     return VoiceInfo(content_type, size)
+
+
+def validate_video(file: BinaryIO, *, max_bytes: int) -> VideoInfo:
+    """Check that ``file`` is a non-empty file in an accepted video container (MP4,
+    MOV, WebM, Matroska, AVI, MPEG-TS or MPEG-PS) of at most ``max_bytes`` bytes.
+    Only the first bytes are looked at: video_probe decides whether the picture can
+    be read. Raises InvalidUpload; leaves the file position at 0."""
+    size, content_type = _size_and_type(
+        file, max_bytes, _("The video is larger than {limit} MB."), sniff_video, _VIDEO_HEAD_SIZE
+    )
+    if content_type is None:
+        raise InvalidUpload("not_a_video", _("This file is not a video. Please choose an MP4, MOV or WebM video."))
+    return VideoInfo(content_type, size)

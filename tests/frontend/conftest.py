@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +14,9 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from playwright.sync_api import Page, sync_playwright
+
+from tests.factories import PASSWORD
+from tutoring.accounts.models import User
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -93,10 +96,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iterator[LiveStack]:
-    """daphne and a Celery worker (queues media and default) in subprocesses, on the test database.
+    """daphne and a Celery worker (queues media, default and matching) in subprocesses, on the test database.
 
     They share this test's Redis, database and media folder, so what the browser sends is
-    processed for real and the test can read the result from the database.
+    processed for real and the test can read the result from the database. The worker builds
+    its search index of the library from the database on first use, in this test's own folder.
     """
     port = _free_port()
     log_dir = tmp_path / "logs"
@@ -109,6 +113,7 @@ def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iter
         "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
         "MEDIA_ROOT": str(media_root),
         "MEDIA_STORAGE": "local",
+        "XUEWEN_INDEX_DIR": str(tmp_path / "index"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
         "DJANGO_DEBUG": "false",
@@ -122,7 +127,8 @@ def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iter
             processes.append(
                 subprocess.Popen(
                     [
-                        *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "media,default", "-c", "1"),
+                        *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "media,default,matching"),
+                        *("-c", "1"),
                         *("--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"),
                     ],
                     cwd=REPOSITORY,
@@ -166,3 +172,17 @@ def phone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
             connections.close_all()
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def sign_in(live_stack: LiveStack, phone: Page) -> Callable[[User], None]:
+    """Log a user in through the login form and land on their home page."""
+
+    def sign_in(user: User) -> None:
+        phone.goto(f"{live_stack.url}/login/")
+        phone.fill("#id_username", user.username)
+        phone.fill("#id_password", PASSWORD)
+        phone.click("[data-testid=login-submit]")
+        phone.wait_for_url(f"{live_stack.url}/")
+
+    return sign_in

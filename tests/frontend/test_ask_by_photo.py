@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, StudentFactory
+from tests.factories import StudentFactory
+from tutoring.accounts.models import User
 from tutoring.questions.models import Question
 
 if TYPE_CHECKING:
@@ -41,7 +43,9 @@ def without_whitespace(text: str) -> str:
 # Committed for real, so the server and worker processes see it; serialized_rollback restores the
 # reference data (subjects) that the flush after a transactional test would otherwise remove.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_student_asks_by_photo_on_a_phone(live_stack: "LiveStack", phone: Page, tmp_path: Path) -> None:
+def test_student_asks_by_photo_on_a_phone(
+    live_stack: "LiveStack", phone: Page, sign_in: Callable[[User], None], tmp_path: Path
+) -> None:
     # Given a third-grade student and a photo of the question
     student = StudentFactory(profile__grade=3)
     photo = question_photo(tmp_path / "question.jpg", QUESTION)
@@ -49,11 +53,7 @@ def test_student_asks_by_photo_on_a_phone(live_stack: "LiveStack", phone: Page, 
     phone.on("pageerror", lambda error: page_errors.append(str(error)))
 
     # When they log in, choose math, attach the photo from the gallery and send
-    phone.goto(f"{live_stack.url}/login/")
-    phone.fill("#id_username", student.username)
-    phone.fill("#id_password", PASSWORD)
-    phone.click("[data-testid=login-submit]")
-    phone.wait_for_url(f"{live_stack.url}/")
+    sign_in(student)
     expect(phone.locator("#grade")).to_have_value("3")
     phone.select_option("#subject", "math")
     phone.set_input_files("#photo-gallery", str(photo))

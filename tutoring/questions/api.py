@@ -1,6 +1,4 @@
-from django.core.files.storage import FileSystemStorage, default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -9,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tutoring.core.http import stored_file_response
 from tutoring.questions import selectors, services
 from tutoring.questions.models import Attachment
 from tutoring.questions.serializers import QuestionCorrectSerializer, QuestionCreateSerializer, QuestionSerializer
@@ -79,10 +78,5 @@ def attachment_file(request: HttpRequest, question_id: int, attachment_id: int, 
     file = getattr(attachment, variant, None) if variant in ("processed", "thumbnail") else None
     if not file:
         raise Http404
-    if not isinstance(default_storage, FileSystemStorage):
-        return redirect(default_storage.url(file.name))  # a short-lived signed URL
     is_image = variant == "thumbnail" or attachment.kind == Attachment.Kind.PHOTO
-    content_type = "image/jpeg" if is_image else "audio/mp4"
-    response = FileResponse(default_storage.open(file.name, "rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(request, file.name, "image/jpeg" if is_image else "audio/mp4")

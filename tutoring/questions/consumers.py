@@ -4,9 +4,9 @@ from channels.db import database_sync_to_async
 from django.http import Http404
 
 from tutoring.core.consumers import BaseConsumer
+from tutoring.questions.events import question_group
 from tutoring.questions.selectors import access_question
 from tutoring.questions.serializers import QuestionSerializer
-from tutoring.questions.services import question_group
 
 
 @database_sync_to_async

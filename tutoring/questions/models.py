@@ -11,6 +11,14 @@ class Question(models.Model):
         PROCESSING = "processing", _("being understood")
         UNDERSTOOD = "understood", _("understood")
         FAILED = "failed", _("not understood")
+        RESOLVED = "resolved", _("solved by an answered question")
+        WAITING_TEACHER = "waiting_teacher", _("waiting for a teacher")
+
+    class MatchOutcome(models.TextChoices):
+        PENDING = "", _("not matched yet")
+        SAME = "same", _("the same question was answered")
+        SIMILAR = "similar", _("similar questions were answered")
+        NONE = "none", _("no answered question fits")
 
     class TextSource(models.TextChoices):
         NONE = "", _("none yet")
@@ -34,6 +42,8 @@ class Question(models.Model):
     failure_reason = models.TextField(_("failure reason"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     understood_at = models.DateTimeField(_("understood at"), null=True, blank=True)
+    match_outcome = models.CharField(_("match outcome"), max_length=8, choices=MatchOutcome.choices, blank=True)
+    matched_at = models.DateTimeField(_("matched at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("question")

@@ -3,6 +3,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tutoring.library.serializers import MatchSerializer
 from tutoring.questions.models import Attachment, Question
 
 
@@ -51,6 +52,7 @@ class QuestionSerializer(serializers.ModelSerializer):
     stage = serializers.SerializerMethodField(help_text="While processing: reading_photo or listening; otherwise null.")
     low_confidence = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
+    matches = MatchSerializer(many=True, read_only=True)
 
     class Meta:
         model = Question
@@ -71,6 +73,9 @@ class QuestionSerializer(serializers.ModelSerializer):
             "created_at",
             "understood_at",
             "attachments",
+            "match_outcome",
+            "matched_at",
+            "matches",
         ]
 
     @extend_schema_field(serializers.ChoiceField(choices=["reading_photo", "listening"], allow_null=True))

@@ -25,26 +25,15 @@ from media.uploads import extension_for, validate_photo, validate_voice
 from media.voice import voice_transcode
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
-from tutoring.core.events import send_event_on_commit
+from tutoring.library import tasks as library_tasks
 from tutoring.questions import tasks
+from tutoring.questions.events import question_status_event_send
 from tutoring.questions.models import Attachment, Question
-from tutoring.questions.serializers import QuestionSerializer
 from tutoring.schools.models import Subject
 
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-
-
-def question_group(question_id: int) -> str:
-    return f"question.{question_id}"
-
-
-def question_status_event_send(question: Question) -> None:
-    """Tell the question's websocket group its current state, after commit."""
-    send_event_on_commit(
-        question_group(question.pk), {"type": "question.status", "question": QuestionSerializer(question).data}
-    )
 
 
 def _limits() -> dict[str, Any]:
@@ -208,6 +197,8 @@ def question_text_correct(*, question: Question, text: str) -> Question:
             fields += ["status", "understood_at"]
         question.save(update_fields=fields)
         question_status_event_send(question)
+        if question.status == Question.Status.UNDERSTOOD:
+            library_tasks.question_match.delay_on_commit(question.pk)  # the new wording may match better
     logger.info("question.corrected", extra={"question_id": question.pk})
     return question
 
@@ -347,6 +338,8 @@ def _question_understanding_settle(question_id: int) -> None:
             update_fields=["text", "status", "understood_at", "text_source", "text_confidence", "failure_reason"]
         )
         question_status_event_send(question)
+        if question.status == Question.Status.UNDERSTOOD:
+            library_tasks.question_match.delay_on_commit(question.pk)
     logger.info("question.understood", extra={"question_id": question_id, "status": question.status})
 
 

@@ -10,3 +10,9 @@ def grade_label(grade: int) -> str:
 
 def subject_list() -> list[Subject]:
     return list(Subject.objects.all())
+
+
+def subject_find(value: str) -> Subject | None:
+    """A subject by its code (``math``) or its name (``数学``)."""
+    value = value.strip()
+    return Subject.objects.filter(code=value).first() or Subject.objects.filter(name=value).first()

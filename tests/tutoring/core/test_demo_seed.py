@@ -3,7 +3,8 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from tutoring.accounts.models import StudentProfile, TeacherProfile, User
-from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD
+from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LIBRARY
+from tutoring.library.models import Entry
 from tutoring.schools.models import City, District, School
 
 pytestmark = pytest.mark.django_db
@@ -33,4 +34,5 @@ def test_demo_seed_creates_every_role_with_working_logins_and_is_idempotent(caps
     ]
     assert all(authenticate(username=name, password=DEMO_PASSWORD) for name in roles)
     assert output.count("student1") == 2
+    assert Entry.objects.filter(external_id__startswith="demo-").count() == len(LIBRARY)
     assert User.objects.get(username="admin").is_superuser is True

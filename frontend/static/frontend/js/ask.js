@@ -3,7 +3,7 @@
 // One idempotency key is made per draft and reused on every retry of that draft, so a
 // request that reached the server before the connection dropped is never asked twice.
 
-import { apiError, csrfToken, format, pageData, randomKey } from "./page.js";
+import { apiError, format, pageData, randomKey, uploadForm } from "./page.js";
 import { recordingSupported, setupRecorder } from "./recorder.js";
 
 const config = pageData("config");
@@ -212,34 +212,25 @@ async function send() {
   showError("");
   statusBox.textContent = labels.sending;
 
-  const request = new XMLHttpRequest();
-  request.open("POST", config.createUrl);
-  request.setRequestHeader("X-CSRFToken", csrfToken());
-  request.setRequestHeader("Accept", "application/json");
-  request.responseType = "json";
-  request.timeout = 180_000;
-  request.upload.addEventListener("progress", (event) => {
-    if (!event.lengthComputable) return;
-    const percent = Math.min(99, Math.round((event.loaded / event.total) * 100));
-    submitButton.textContent = format(labels.sendingProgress, { percent });
+  uploadForm(config.createUrl, buildForm(), {
+    timeout: 180_000,
+    onProgress: (percent) => {
+      submitButton.textContent = format(labels.sendingProgress, { percent });
+    },
+    onLoad: (status, body) => {
+      if ((status === 202 || status === 200) && body && body.id) {
+        sent = true;
+        draftKey = randomKey(); // this draft is done; a new one gets a new key
+        statusBox.textContent = labels.sent;
+        window.location.assign(config.questionUrl.replace("{id}", String(body.id)));
+        return;
+      }
+      const error = apiError(body);
+      failed(error ? error.message : labels.serverError, error && error.field);
+    },
+    // The request may or may not have reached the server: retrying with the same key is safe.
+    onFailed: () => failed(labels.networkError),
   });
-  request.addEventListener("load", () => {
-    const body = request.response;
-    if ((request.status === 202 || request.status === 200) && body && body.id) {
-      sent = true;
-      draftKey = randomKey(); // this draft is done; a new one gets a new key
-      statusBox.textContent = labels.sent;
-      window.location.assign(config.questionUrl.replace("{id}", String(body.id)));
-      return;
-    }
-    const error = apiError(body);
-    failed(error ? error.message : labels.serverError, error && error.field);
-  });
-  // The request may or may not have reached the server: retrying with the same key is safe.
-  request.addEventListener("error", () => failed(labels.networkError));
-  request.addEventListener("timeout", () => failed(labels.networkError));
-  request.addEventListener("abort", () => failed(labels.networkError));
-  request.send(buildForm());
 }
 
 form.addEventListener("submit", (event) => {

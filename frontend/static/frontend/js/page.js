@@ -34,3 +34,24 @@ export function randomKey() {
 export function apiError(body) {
   return body && body.error && typeof body.error.message === "string" ? body.error : null;
 }
+
+/**
+ * POST a multipart form with upload progress (fetch has none). `onProgress(percent)` runs while the
+ * body is sent (at most 99 until the answer comes); `onLoad(status, body)` with the JSON answer;
+ * `onFailed()` when no answer came (network error, timeout, abort): the request may or may not
+ * have reached the server.
+ */
+export function uploadForm(url, formData, { timeout, onProgress, onLoad, onFailed }) {
+  const request = new XMLHttpRequest();
+  request.open("POST", url);
+  request.setRequestHeader("X-CSRFToken", csrfToken());
+  request.setRequestHeader("Accept", "application/json");
+  request.responseType = "json";
+  request.timeout = timeout;
+  request.upload.addEventListener("progress", (event) => {
+    if (event.lengthComputable) onProgress(Math.min(99, Math.round((event.loaded / event.total) * 100)));
+  });
+  request.addEventListener("load", () => onLoad(request.status, request.response));
+  for (const type of ["error", "timeout", "abort"]) request.addEventListener(type, onFailed);
+  request.send(formData);
+}

@@ -1,12 +1,15 @@
-// One question: its live understanding status, its photos and voice clip, and the recognised
-// text, which the student may correct. The server renders the first state into the page; the
-// websocket sends it again on every (re)connect and then every change.
+// One question: its live understanding status, its photos and voice clip, the recognised
+// text, which the student may correct, and the answered questions matched to it. The server
+// renders the first state into the page; the websocket sends it again on every (re)connect and
+// then every change.
 
+import { setupMatches } from "./matches.js";
 import { apiError, csrfToken, format, pageData } from "./page.js";
 import { connect } from "./ws.js";
 
 const config = pageData("config");
 const labels = pageData("labels");
+const grades = pageData("grades");
 
 const statusBox = document.getElementById("status");
 const statusText = document.getElementById("status-text");
@@ -21,7 +24,7 @@ const photoList = document.getElementById("photos");
 const voiceBox = document.getElementById("voice");
 const mediaSection = document.getElementById("media-section");
 
-const SETTLED = new Set(["understood", "failed"]);
+const SETTLED = new Set(["understood", "failed", "resolved", "waiting_teacher"]);
 
 let shownText = null; // the text last put into the textarea by us, to tell the student's edits apart
 let saving = false;
@@ -44,7 +47,10 @@ function render(question) {
   statusDetail.hidden = !statusDetail.textContent;
   renderAttachments(question.attachments || []);
   renderText(question);
+  renderMatches(question);
 }
+
+const renderMatches = setupMatches({ config, labels, grades, onQuestion: render });
 
 // --- Text ----------------------------------------------------------------------------------
 

@@ -1,0 +1,26 @@
+"""Websocket clients for consumer tests: the real ASGI application, signed in by a real session."""
+
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from config.asgi import application
+
+
+@sync_to_async
+def session_cookie(user) -> str:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+async def communicator(question_id: int, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+    headers = [(b"origin", origin)]
+    if user is not None:
+        headers.append((b"cookie", (await session_cookie(user)).encode()))
+    return WebsocketCommunicator(application, f"/ws/questions/{question_id}/", headers=headers)

@@ -1,0 +1,187 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import QuestionFactory, subject
+from tutoring.core.errors import ServiceError
+from tutoring.library.index import index_get, index_reset, index_snapshot_save
+from tutoring.library.models import Answer, Entry, Feedback, Match
+from tutoring.library.services import (
+    entry_save,
+    entry_withdraw,
+    library_search_result,
+    question_feedback,
+    question_match,
+)
+from tutoring.questions.models import Question
+
+pytestmark = pytest.mark.django_db
+
+APPLES = "小明有12个苹果，吃了5个，还剩几个？"
+TIMES = "一个数的3倍加5等于20，这个数是多少？"
+
+
+def answered(text: str, *, grade: int = 3, subject: str = "数学", external_id: str | None = None) -> Entry:
+    entry, _ = entry_save(text=text, subject=subject, grade=grade, solution="12-5=7（个）", external_id=external_id)
+    return entry
+
+
+def test_entry_save_with_a_solution_is_searchable_at_once():
+    entry = answered(APPLES, external_id="apples-1")
+
+    assert (entry.subject.code, entry.grade, entry.status, entry.external_id) == ("math", 3, "active", "apples-1")
+    assert [(a.kind, a.status, a.solution) for a in entry.answers.all()] == [("solution", "ready", "12-5=7（个）")]
+    assert index_get().ids() == {entry.pk}
+
+
+def test_entry_save_with_an_external_id_updates_instead_of_duplicating():
+    first = answered(APPLES, external_id="apples-1")
+
+    second, created = entry_save(text=TIMES, subject="math", grade=4, solution="(20-5)÷3=5", external_id="apples-1")
+
+    assert (created, second.pk, second.text, second.grade) == (False, first.pk, TIMES, 4)
+    assert Entry.objects.count() == 1
+    assert list(Answer.objects.values_list("solution", flat=True)) == ["(20-5)÷3=5"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"text": ""}, "empty_text"),
+        ({"text": "题" * 2001}, "text_too_long"),
+        ({"text": "Сколько будет два плюс два?"}, "unsupported_language"),
+        ({"subject": "炼金术"}, "unknown_subject"),
+        ({"grade": 13}, "unknown_grade"),
+        ({"grade": "三"}, "unknown_grade"),
+        ({"solution": ""}, "no_answer"),
+    ],
+)
+def test_entry_save_bad_input_writes_nothing(fields, code):
+    arguments = {"text": APPLES, "subject": "数学", "grade": 3, "solution": "7个", **fields}
+
+    with pytest.raises(ServiceError) as raised:
+        entry_save(**arguments)
+
+    assert raised.value.code == code
+    assert (Entry.objects.count(), Answer.objects.count()) == (0, 0)
+
+
+def test_withdrawn_entries_leave_the_index():
+    kept, withdrawn = answered(APPLES), answered(TIMES, grade=4)
+    assert index_get().ids() == {kept.pk, withdrawn.pk}
+
+    entry_withdraw(entry=withdrawn)
+
+    assert index_get().ids() == {kept.pk}
+
+
+def test_a_restarted_process_loads_the_snapshot_and_catches_up_with_the_database():
+    before = answered(APPLES)
+    index_snapshot_save()
+    index_reset()  # the process restarts
+    after = answered(TIMES, grade=4)
+
+    assert index_get().ids() == {before.pk, after.pk}
+
+
+def test_the_same_question_is_offered_first():
+    entry = answered(APPLES)
+    # As OCR returns a photographed textbook question: half-width punctuation, stray spaces.
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text="小明有12个苹果, 吃了5个, 还剩几个?")
+
+    question_match(question_id=question.pk)
+
+    question.refresh_from_db()
+    assert (question.status, question.match_outcome) == (Question.Status.UNDERSTOOD, "same")
+    assert [(m.entry_id, m.rank, m.label) for m in Match.objects.filter(question=question)] == [(entry.pk, 0, "same")]
+
+
+def test_a_question_that_differs_in_an_operator_is_similar_not_the_same():
+    entry = answered(TIMES, grade=4)
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, grade=4, text="一个数的3倍减5等于20，这个数是多少？")
+
+    question_match(question_id=question.pk)
+
+    question.refresh_from_db()
+    assert question.match_outcome == "similar"
+    assert [(m.entry_id, m.label) for m in Match.objects.filter(question=question)] == [(entry.pk, "similar")]
+
+
+def test_a_question_nothing_fits_waits_for_a_teacher():
+    answered(APPLES)
+    question = QuestionFactory(
+        status=Question.Status.UNDERSTOOD, text="请解释光合作用的过程。", subject=subject("science")
+    )
+
+    question_match(question_id=question.pk)
+
+    question.refresh_from_db()
+    assert (question.status, question.match_outcome) == (Question.Status.WAITING_TEACHER, "none")
+    assert Match.objects.filter(question=question).count() == 0
+
+
+def test_student_feedback_is_stored_and_moves_the_question():
+    answered(APPLES)
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
+    question_match(question_id=question.pk)
+    match = Match.objects.get(question=question)
+
+    question_feedback(question=question, choice="resolved", match_id=match.pk)
+    question_feedback(question=question, choice="resolved", match_id=match.pk)  # a double tap
+    stuck = question_feedback(question=question, choice="still_stuck")
+
+    assert stuck.status == Question.Status.WAITING_TEACHER
+    assert list(Feedback.objects.values_list("choice", "match_id")) == [("resolved", match.pk), ("still_stuck", None)]
+
+
+def test_feedback_before_matching_is_refused_and_stores_nothing():
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
+
+    with pytest.raises(ServiceError) as raised:
+        question_feedback(question=question, choice="resolved")
+
+    question.refresh_from_db()
+    assert (raised.value.code, raised.value.status, question.status) == ("not_matched", 409, "understood")
+    assert Feedback.objects.count() == 0
+
+
+def test_library_search_result_is_json_with_labels_and_scores():
+    entry = answered(APPLES)
+
+    result = library_search_result(text=APPLES, subject="math", grade="3")
+
+    assert result["outcome"] == "same"
+    assert [(m["entry_id"], m["label"], m["subject"], m["grade"]) for m in result["matches"]] == [
+        (entry.pk, "same", "math", 3)
+    ]
+    assert json.loads(json.dumps(result)) == result
+
+
+def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(tmp_path, capsys):
+    rows = [
+        {"text": APPLES, "subject": "数学", "grade": 3, "solution": "7个", "external_id": "a1"},
+        {
+            "text": TIMES,
+            "subject": "math",
+            "grade": 4,
+            "solution": "5",
+            "knowledge_points": ["方程"],
+            "external_id": "a2",
+        },
+        {"text": "", "subject": "数学", "grade": 3, "solution": "x"},
+        {"text": APPLES, "subject": "炼金术", "grade": 3, "solution": "x"},
+        {"text": APPLES, "subject": "数学", "grade": 3, "video": "missing.mp4"},
+    ]
+    file = tmp_path / "library.jsonl"
+    file.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n", encoding="utf-8")
+
+    call_command("import_answers", str(file), verbosity=0)
+    call_command("import_answers", str(file), verbosity=0)
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Imported 2 rows: 2 new, 0 updated, 4 rejected."
+    assert out[5] == "Imported 2 rows: 0 new, 2 updated, 4 rejected."
+    assert [line.split(":")[0] for line in out[1:5]] == ["  line 3", "  line 4", "  line 5", "  line 6"]
+    assert Entry.objects.count() == 2
+    assert Entry.objects.get(external_id="a2").knowledge_points == ["方程"]

@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from tutoring.library.models import Answer, Entry, Feedback, Match
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    fields = ["kind", "status", "solution", "duration_seconds", "error"]
+    readonly_fields = ["status", "duration_seconds", "error"]
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):
+    list_display = ["id", "text", "subject", "grade", "status", "external_id", "updated_at"]
+    list_filter = ["status", "subject", "grade"]
+    search_fields = ["text", "external_id"]
+    inlines = [AnswerInline]
+
+
+@admin.register(Match)
+class MatchAdmin(admin.ModelAdmin):
+    list_display = ["question", "rank", "label", "score", "entry"]
+    list_filter = ["label"]
+    raw_id_fields = ["question", "entry"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["question", "choice", "match", "created_at"]
+    list_filter = ["choice"]
+    raw_id_fields = ["question", "match"]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # append-only facts

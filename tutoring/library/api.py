@@ -1,0 +1,120 @@
+from celery.exceptions import TimeoutError as CeleryTimeout
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tutoring.core.errors import ServiceError
+from tutoring.core.http import stored_file_response
+from tutoring.library import selectors, services, tasks
+from tutoring.library.serializers import (
+    EntryCreateSerializer,
+    EntrySerializer,
+    FeedbackSerializer,
+    MatchQuerySerializer,
+)
+from tutoring.questions.selectors import access_question
+from tutoring.questions.serializers import QuestionSerializer
+
+
+class EntryListCreateApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("subject", str), OpenApiParameter("grade", int)],
+        responses=EntrySerializer(many=True),
+        summary="Answered questions in the library",
+    )
+    def get(self, request: Request) -> Response:
+        if request.user.is_student:
+            raise PermissionDenied()
+        grade = request.query_params.get("grade")
+        entries = selectors.entry_list(
+            subject=request.query_params.get("subject"), grade=int(grade) if grade and grade.isdigit() else None
+        )
+        return Response(EntrySerializer(entries, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": EntryCreateSerializer},
+        responses={201: EntrySerializer, 200: EntrySerializer},
+        summary="Add an answered question (video and/or worked solution); same external_id updates",
+    )
+    def post(self, request: Request) -> Response:
+        if not selectors.library_editor(request.user):
+            raise PermissionDenied()
+        serializer = EntryCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        entry, created = services.entry_save(
+            text=data["text"],
+            subject=data["subject"],
+            grade=data["grade"],
+            knowledge_points=data.get("knowledge_points", []),
+            solution=data.get("solution", ""),
+            video=data.get("video"),
+            photo=data.get("photo"),
+            external_id=data.get("external_id"),
+            created_by=request.user,
+        )
+        return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class EntryDetailApi(APIView):
+    @extend_schema(responses={204: None}, summary="Withdraw an answered question from the library")
+    def delete(self, request: Request, entry_id: int) -> Response:
+        services.entry_withdraw(entry=selectors.access_entry_for_change(request.user, entry_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QuestionFeedbackApi(APIView):
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(request=FeedbackSerializer, responses=QuestionSerializer, summary="解决了 / 还是不会")
+    def post(self, request: Request, question_id: int) -> Response:
+        question = access_question(request.user, question_id)
+        if question.student_id != request.user.pk:
+            raise PermissionDenied()
+        serializer = FeedbackSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        question = services.question_feedback(
+            question=question,
+            choice=serializer.validated_data["choice"],
+            match_id=serializer.validated_data.get("match_id"),
+        )
+        return Response(QuestionSerializer(question).data)
+
+
+class MatchApi(APIView):
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(request=MatchQuerySerializer, responses=dict, summary="Match a text against the library (operators)")
+    def post(self, request: Request) -> Response:
+        if request.user.is_student:
+            raise PermissionDenied()
+        serializer = MatchQuerySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.question_text_check(data["text"])
+        services.subject_and_grade_check(data["subject"], data["grade"])
+        try:
+            result = tasks.library_search.delay(data["text"], data["subject"], data["grade"]).get(timeout=10)
+        except CeleryTimeout:
+            raise ServiceError("matching_unavailable", _("Matching is busy; try again shortly."), status=503) from None
+        return Response(result)
+
+
+@extend_schema(exclude=True)
+def answer_file(request: HttpRequest, answer_id: int, variant: str) -> HttpResponseBase:
+    """An answer video (range requests, so phones can seek) or its poster, to signed-in users."""
+    if variant not in ("video", "poster"):
+        raise Http404
+    answer = selectors.access_answer(request.user, answer_id)
+    file = getattr(answer, variant)
+    if not file:
+        raise Http404
+    return stored_file_response(request, file.name, "video/mp4" if variant == "video" else "image/jpeg")

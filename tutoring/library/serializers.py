@@ -1,0 +1,84 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tutoring.library.models import Answer, Entry, Match
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    video_url = serializers.SerializerMethodField(help_text="MP4 (H.264/AAC), served with HTTP range requests.")
+    poster_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Answer
+        fields = ["id", "kind", "status", "solution", "video_url", "poster_url", "duration_seconds"]
+
+    def _url(self, answer: Answer, variant: str) -> str | None:
+        if not getattr(answer, variant):
+            return None
+        return reverse("library:answer-file", kwargs={"answer_id": answer.pk, "variant": variant})
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_video_url(self, answer: Answer) -> str | None:
+        return self._url(answer, "video")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_poster_url(self, answer: Answer) -> str | None:
+        return self._url(answer, "poster")
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    subject = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    subject_name = serializers.CharField(source="subject.name", read_only=True)
+    answers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Entry
+        fields = [
+            "id",
+            "text",
+            "subject",
+            "subject_name",
+            "grade",
+            "knowledge_points",
+            "status",
+            "external_id",
+            "answers",
+        ]
+
+    @extend_schema_field(AnswerSerializer(many=True))
+    def get_answers(self, entry: Entry) -> list[dict]:
+        ready = [answer for answer in entry.answers.all() if answer.status == Answer.Status.READY]
+        return AnswerSerializer(ready, many=True).data
+
+
+class MatchSerializer(serializers.ModelSerializer):
+    entry = EntrySerializer(read_only=True)
+
+    class Meta:
+        model = Match
+        fields = ["id", "rank", "label", "score", "entry"]
+
+
+class EntryCreateSerializer(serializers.Serializer):
+    """Multipart input of ``POST /api/v1/library/entries``: a video and/or a worked solution."""
+
+    text = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=100_000)
+    subject = serializers.CharField(max_length=32, help_text="Subject code (math) or name (数学).")
+    grade = serializers.IntegerField()
+    knowledge_points = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    solution = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    video = serializers.FileField(required=False)
+    photo = serializers.FileField(required=False)
+    external_id = serializers.CharField(required=False, max_length=128)
+
+
+class FeedbackSerializer(serializers.Serializer):
+    choice = serializers.ChoiceField(choices=["resolved", "still_stuck"])
+    match_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class MatchQuerySerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=100_000)
+    subject = serializers.CharField(max_length=32)
+    grade = serializers.IntegerField()

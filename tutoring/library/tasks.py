@@ -1,0 +1,27 @@
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from tutoring.library import index, services
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, soft_time_limit=60, time_limit=90)
+def question_match(question_id: int) -> None:
+    services.question_match(question_id=question_id)
+
+
+@shared_task(ignore_result=False, soft_time_limit=10, time_limit=20)
+def library_search(text: str, subject: str, grade: int) -> dict:
+    """For callers that wait for the answer (the match API): the index lives in matching workers."""
+    return services.library_search_result(text=text, subject=subject, grade=grade)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=3600, time_limit=3700)
+def answer_video_process(answer_id: int) -> None:
+    services.answer_video_process(answer_id=answer_id)
+
+
+@shared_task(time_limit=600)
+def index_snapshot_save() -> None:
+    index.index_snapshot_save()

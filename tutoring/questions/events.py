@@ -1,0 +1,14 @@
+from tutoring.core.events import send_event_on_commit
+from tutoring.questions.models import Question
+from tutoring.questions.serializers import QuestionSerializer
+
+
+def question_group(question_id: int) -> str:
+    return f"question.{question_id}"
+
+
+def question_status_event_send(question: Question) -> None:
+    """Tell the question's websocket group its current state, after commit."""
+    send_event_on_commit(
+        question_group(question.pk), {"type": "question.status", "question": QuestionSerializer(question).data}
+    )
