@@ -1,7 +1,9 @@
 from django.urls import path
 
 from tutoring.questions.consumers import QuestionConsumer
+from tutoring.routing.consumers import DutyConsumer
 
 websocket_urlpatterns = [
     path("ws/questions/<int:question_id>/", QuestionConsumer.as_asgi()),
+    path("ws/duty/", DutyConsumer.as_asgi()),
 ]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tutoring.accounts",
     "tutoring.questions",
     "tutoring.library",
+    "tutoring.routing",
     "frontend",
 ]
 
@@ -173,11 +174,20 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # --- Redis: channel layer and Celery broker ---------------------------------------
 REDIS_URL = env("REDIS_URL")
+CHANNEL_LAYER_PREFIX = env("CHANNEL_LAYER_PREFIX", "xuewen")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_LAYER_PREFIX", "xuewen")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
+        }
+    }
+    # Shared by every process: throttles and short-lived markers (never data that must survive).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CHANNEL_LAYER_PREFIX + "-cache",
         }
     }
 else:
@@ -236,6 +246,19 @@ XUEWEN = {
     "MAX_VIDEO_BYTES": env_int("XUEWEN_MAX_VIDEO_BYTES", 500 * 1024 * 1024),
     # Below this the student is asked to check the recognised text.
     "LOW_CONFIDENCE": float(env("XUEWEN_LOW_CONFIDENCE", "0.8")),
+    # Live routing: how long a teacher has to accept an offer; how often a duty console beats and after how
+    # long a silent one goes off duty; whether teachers may go on duty outside their shifts (one student at a
+    # time); failed offers before the search widens to the next grade band, then to any teacher of the
+    # subject; questions shown at once to a teacher in 抢答 subjects; the answer time assumed for wait
+    # estimates until there is history; how often waiting students' positions are refreshed.
+    "OFFER_SECONDS": env_int("XUEWEN_OFFER_SECONDS", 20),
+    "DUTY_HEARTBEAT_SECONDS": env_int("XUEWEN_DUTY_HEARTBEAT_SECONDS", 10),
+    "DUTY_SILENT_SECONDS": env_int("XUEWEN_DUTY_SILENT_SECONDS", 30),
+    "DUTY_VOLUNTEERS": env_bool("XUEWEN_DUTY_VOLUNTEERS", False),
+    "WIDEN_AFTER_FAILURES": env_int("XUEWEN_WIDEN_AFTER_FAILURES", 3),
+    "OPEN_OFFERS_SHOWN": env_int("XUEWEN_OPEN_OFFERS_SHOWN", 5),
+    "ANSWER_MINUTES_ASSUMED": env_int("XUEWEN_ANSWER_MINUTES_ASSUMED", 6),
+    "QUEUE_UPDATE_SECONDS": env_int("XUEWEN_QUEUE_UPDATE_SECONDS", 2),
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -262,5 +285,9 @@ CELERY_BEAT_SCHEDULE = {
     "index-snapshot-save": {
         "task": "tutoring.library.tasks.index_snapshot_save",
         "schedule": 600.0,
+    },
+    "routing-sweep": {
+        "task": "tutoring.routing.tasks.routing_sweep",
+        "schedule": 5.0,
     },
 }

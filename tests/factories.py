@@ -1,12 +1,16 @@
 """factory_boy factories for every model the tests create."""
 
 import uuid
+from datetime import timedelta
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.library.models import Answer, Entry
 from tutoring.questions.models import Question
+from tutoring.routing.models import Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
 
 PASSWORD = "correct-horse-battery"
@@ -114,3 +118,41 @@ class QuestionFactory(DjangoModelFactory):
     grade = 3
     idempotency_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
     typed_text = "小明有12个苹果，吃了5个，还剩几个？"
+
+
+class EntryFactory(DjangoModelFactory):
+    """A library entry with a ready worked solution: searchable."""
+
+    class Meta:
+        model = Entry
+        skip_postgeneration_save = True
+
+    text = "小明有12个苹果，吃了5个，还剩几个？"
+    subject = factory.LazyFunction(subject)
+    grade = 3
+    answer = factory.RelatedFactory("tests.factories.AnswerFactory", factory_related_name="entry")
+
+
+class AnswerFactory(DjangoModelFactory):
+    class Meta:
+        model = Answer
+
+    entry = factory.SubFactory(EntryFactory, answer=None)
+    kind = Answer.Kind.SOLUTION
+    status = Answer.Status.READY
+    solution = "12-5=7（个）"
+
+
+class ShiftFactory(DjangoModelFactory):
+    """A shift running now (an hour either side) for the teacher's first subject and grade band."""
+
+    class Meta:
+        model = Shift
+
+    teacher = factory.SubFactory(TeacherFactory)
+    subject = factory.LazyAttribute(lambda shift: shift.teacher.teacher_profile.subjects.first())
+    grade_band = factory.LazyAttribute(lambda shift: shift.teacher.teacher_profile.grade_bands.first())
+    city = factory.SubFactory(CityFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    capacity = 1

@@ -7,14 +7,21 @@ from tutoring.core.consumers import BaseConsumer
 from tutoring.questions.events import question_group
 from tutoring.questions.selectors import access_question
 from tutoring.questions.serializers import QuestionSerializer
+from tutoring.routing.selectors import ticket_position, ticket_queued_for_question
 
 
 @database_sync_to_async
-def question_state(user: Any, question_id: int) -> dict[str, Any] | None:
+def question_state(user: Any, question_id: int) -> list[dict[str, Any]] | None:
+    """The events that bring a client up to date: the question, and its place in the queue while it waits."""
     try:
-        return QuestionSerializer(access_question(user, question_id)).data
+        question = access_question(user, question_id)
     except Http404:
         return None
+    state = [{"type": "question.status", "question": QuestionSerializer(question).data}]
+    ticket = ticket_queued_for_question(question.pk)
+    if ticket is not None:
+        state.append({"type": "queue.position", "queue": ticket_position(ticket)})
+    return state
 
 
 class QuestionConsumer(BaseConsumer):
@@ -31,11 +38,15 @@ class QuestionConsumer(BaseConsumer):
             await self.refuse(4404)
             return
         await self.accept()
-        await self.send_json({"type": "question.status", "question": state})
+        for event in state:
+            await self.send_json(event)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def question_status(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def queue_position(self, event: dict[str, Any]) -> None:
         await self.send_json(event)

@@ -13,6 +13,9 @@ class Question(models.Model):
         FAILED = "failed", _("not understood")
         RESOLVED = "resolved", _("solved by an answered question")
         WAITING_TEACHER = "waiting_teacher", _("waiting for a teacher")
+        WITH_TEACHER = "with_teacher", _("a teacher is answering")
+        ANSWERED = "answered", _("answered by a teacher")
+        CANCELLED = "cancelled", _("stopped waiting")
 
     class MatchOutcome(models.TextChoices):
         PENDING = "", _("not matched yet")

@@ -51,11 +51,18 @@ class School(models.Model):
 
 
 class Subject(models.Model):
+    class RoutingPolicy(models.TextChoices):
+        AUTO = "auto", _("assign to the teacher with the most free capacity")
+        OPEN = "open", _("offer to every eligible teacher, first to accept (抢答)")
+
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=32, unique=True)
     min_grade = models.PositiveSmallIntegerField(_("lowest grade"), validators=grade_validators)
     max_grade = models.PositiveSmallIntegerField(_("highest grade"), validators=grade_validators)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    routing_policy = models.CharField(
+        _("live routing"), max_length=8, choices=RoutingPolicy.choices, default=RoutingPolicy.AUTO
+    )
 
     class Meta:
         verbose_name = _("subject")

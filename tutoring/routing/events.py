@@ -1,0 +1,37 @@
+"""Routing events for teachers' duty consoles and waiting students, sent after commit."""
+
+from typing import Any
+
+from tutoring.core.events import send_event_on_commit
+from tutoring.questions.events import question_group
+from tutoring.routing.models import Duty, Offer, Ticket
+from tutoring.routing.serializers import AssignedTicketSerializer, DutySerializer, OfferSerializer
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def offer_created_event_send(offer: Offer) -> None:
+    send_event_on_commit(user_group(offer.teacher_id), {"type": "offer.created", "offer": OfferSerializer(offer).data})
+
+
+def offer_closed_event_send(offer: Offer) -> None:
+    """The offer left the teacher's screen: accepted elsewhere, declined, expired or withdrawn."""
+    send_event_on_commit(
+        user_group(offer.teacher_id), {"type": "offer.closed", "offer_id": offer.pk, "status": offer.status}
+    )
+
+
+def ticket_assigned_event_send(ticket: Ticket) -> None:
+    send_event_on_commit(
+        user_group(ticket.teacher_id), {"type": "ticket.assigned", "ticket": AssignedTicketSerializer(ticket).data}
+    )
+
+
+def duty_state_event_send(duty: Duty) -> None:
+    send_event_on_commit(user_group(duty.teacher_id), {"type": "duty.state", "duty": DutySerializer(duty).data})
+
+
+def queue_position_event_send(question_id: int, position: dict[str, Any]) -> None:
+    send_event_on_commit(question_group(question_id), {"type": "queue.position", "queue": position})

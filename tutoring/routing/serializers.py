@@ -1,0 +1,51 @@
+from rest_framework import serializers
+
+from tutoring.questions.models import Question
+from tutoring.questions.serializers import AttachmentSerializer
+from tutoring.routing.models import Duty, Offer, Shift, Ticket
+
+
+class OfferedQuestionSerializer(serializers.ModelSerializer):
+    """What a teacher sees of a routed question: its content, never who the student is."""
+
+    subject_name = serializers.CharField(source="subject.name", read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Question
+        fields = ["id", "subject_name", "grade", "text", "attachments", "created_at"]
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    question = OfferedQuestionSerializer(source="ticket.question", read_only=True)
+    waiting_since = serializers.DateTimeField(source="ticket.queued_at", read_only=True)
+
+    class Meta:
+        model = Offer
+        fields = ["id", "ticket", "policy", "status", "created_at", "expires_at", "waiting_since", "question"]
+
+
+class AssignedTicketSerializer(serializers.ModelSerializer):
+    question = OfferedQuestionSerializer(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "status", "queued_at", "assigned_at", "question"]
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    subject_name = serializers.CharField(source="subject.name", read_only=True)
+    grade_band_name = serializers.CharField(source="grade_band.name", read_only=True)
+
+    class Meta:
+        model = Shift
+        fields = ["id", "subject_name", "grade_band_name", "starts_at", "ends_at", "capacity"]
+
+
+class DutySerializer(serializers.ModelSerializer):
+    subject_name = serializers.CharField(source="subject.name", read_only=True, default=None)
+    grade_band_name = serializers.CharField(source="grade_band.name", read_only=True, default=None)
+
+    class Meta:
+        model = Duty
+        fields = ["available", "on_duty", "subject_name", "grade_band_name", "capacity", "load", "offered"]

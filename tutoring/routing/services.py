@@ -1,0 +1,549 @@
+"""Writes of duty and live routing.
+
+Exactly once: a ticket is assigned by one transaction that locks the ticket row and then the offer row, and
+takes a place of the teacher's capacity with a conditional update (``load < capacity``); the database refuses
+a second open ticket for a question. Lock order everywhere is ticket, then offer, then duty, so concurrent
+accepts, declines, expiries and cancellations never deadlock. Pairing questions with teachers (``dispatch``)
+runs under a transaction-scoped advisory lock per subject: two dispatchers, in any process, never pair the
+same ticket or teacher twice, and a trigger that commits while a pass runs queues another pass.
+
+Every state change is committed before anyone is told (events go out on commit), and every fact is appended
+to ``RoutingFact``.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tutoring.accounts.models import StudentProfile, User
+from tutoring.core.errors import ServiceError
+from tutoring.questions.events import question_status_event_send
+from tutoring.questions.models import Question
+from tutoring.routing import events, selectors
+from tutoring.routing.models import Duty, DutyConnection, Offer, RoutingFact, Shift, Ticket
+from tutoring.schools.models import GradeBand, School, Subject
+
+logger = logging.getLogger(__name__)
+
+ADVISORY_NAMESPACE = 7_140_001  # pg_advisory_xact_lock(namespace, subject id): one dispatcher per subject
+WIDEST = 2  # widen levels: 0 the question's grade band, 1 the neighbouring bands too, 2 any teacher of the subject
+
+
+def _config(name: str) -> Any:
+    return settings.XUEWEN[name]
+
+
+def _fact(
+    kind: str,
+    *,
+    teacher_id: int | None = None,
+    ticket: Ticket | None = None,
+    offer: Offer | None = None,
+    at: datetime | None = None,
+    **data: Any,
+) -> None:
+    RoutingFact.objects.create(
+        kind=kind, teacher_id=teacher_id, ticket=ticket, offer=offer, at=at or timezone.now(), data=data
+    )
+
+
+def _dispatch_later(subject_id: int) -> None:
+    from tutoring.routing import tasks
+
+    tasks.dispatch.delay_on_commit(subject_id)
+
+
+def _positions_later(subject_id: int) -> None:
+    """Refresh waiting students' positions once per QUEUE_UPDATE_SECONDS at most, however many changes."""
+    from tutoring.routing import tasks
+
+    interval = _config("QUEUE_UPDATE_SECONDS")
+    if cache.add(positions_pending_key(subject_id), 1, timeout=interval * 5):
+        transaction.on_commit(lambda: tasks.queue_positions_send.apply_async((subject_id,), countdown=interval))
+
+
+def positions_pending_key(subject_id: int) -> str:
+    return f"routing.positions.{subject_id}"
+
+
+# --- The queue ------------------------------------------------------------------------------
+
+
+def ticket_enqueue(*, question: Question) -> Ticket:
+    """Put a question in the live queue, inside the caller's transaction; a queued question stays as it is."""
+    open_ticket = Ticket.objects.filter(question=question, status__in=(*Ticket.QUEUED, Ticket.Status.ASSIGNED)).first()
+    if open_ticket is not None:
+        return open_ticket
+    profile = StudentProfile.objects.select_related("school__district").filter(user_id=question.student_id).first()
+    school = profile.school if profile else None
+    ticket = Ticket.objects.create(
+        question=question,
+        subject_id=question.subject_id,
+        grade=question.grade,
+        grade_band=GradeBand.objects.filter(min_grade__lte=question.grade, max_grade__gte=question.grade).first(),
+        school=school,
+        district=school.district if school else None,
+        city=school.district.city if school else None,
+    )
+    _fact(RoutingFact.Kind.QUEUED, ticket=ticket, question_id=question.pk)
+    _dispatch_later(ticket.subject_id)
+    _positions_later(ticket.subject_id)
+    logger.info("ticket.queued", extra={"ticket_id": ticket.pk, "question_id": question.pk})
+    return ticket
+
+
+def ticket_cancel(*, question: Question) -> Ticket:
+    """The student stops waiting (the question is theirs: the caller checked)."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().filter(question=question, status__in=Ticket.QUEUED).first()
+        if ticket is None:
+            raise ServiceError("not_waiting", _("This question is not waiting for a teacher."), status=409)
+        _offers_withdraw(ticket)
+        ticket.status = Ticket.Status.CANCELLED
+        ticket.save(update_fields=["status"])
+        _fact(RoutingFact.Kind.CANCELLED, ticket=ticket, waited_seconds=_seconds_since(ticket.queued_at))
+        _question_status_set(ticket.question_id, Question.Status.CANCELLED)
+        _positions_later(ticket.subject_id)
+    logger.info("ticket.cancelled", extra={"ticket_id": ticket.pk})
+    return ticket
+
+
+def ticket_finish(*, teacher: User, ticket_id: int) -> Ticket:
+    """The teacher has answered: the place is free for the next student."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, teacher=teacher).first()
+        if ticket is None:
+            raise ServiceError("unknown_ticket", _("Unknown question."), status=404)
+        if ticket.status != Ticket.Status.ASSIGNED:
+            raise ServiceError("not_assigned", _("This question is not being answered."), status=409)
+        now = timezone.now()
+        ticket.status = Ticket.Status.FINISHED
+        ticket.finished_at = now
+        ticket.save(update_fields=["status", "finished_at"])
+        Duty.objects.filter(teacher=teacher, load__gt=0).update(load=F("load") - 1)
+        Duty.objects.filter(teacher=teacher, load=0).update(idle_since=now)
+        _fact(
+            RoutingFact.Kind.FINISHED,
+            teacher_id=teacher.pk,
+            ticket=ticket,
+            at=now,
+            answered_seconds=(now - ticket.assigned_at).total_seconds() if ticket.assigned_at else None,
+        )
+        _question_status_set(ticket.question_id, Question.Status.ANSWERED)
+        events.duty_state_event_send(selectors.duty_get(teacher))
+        _dispatch_later(ticket.subject_id)
+    return ticket
+
+
+def _question_status_set(question_id: int, status: str) -> None:
+    question = Question.objects.select_for_update().get(pk=question_id)
+    question.status = status
+    question.save(update_fields=["status"])
+    question_status_event_send(question)
+
+
+def _seconds_since(moment: datetime) -> float:
+    return round((timezone.now() - moment).total_seconds(), 3)
+
+
+# --- Dispatch -------------------------------------------------------------------------------
+
+
+def _subject_lock(subject_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, subject_id])
+
+
+def _bands_near(band: GradeBand | None, bands: list[GradeBand]) -> set[int]:
+    """The band and its neighbours (the next grades below and above)."""
+    if band is None:
+        return set()
+    return {
+        other.pk for other in bands if other.min_grade <= band.max_grade + 1 and other.max_grade >= band.min_grade - 1
+    }
+
+
+def _serves(duty: Duty, ticket: Ticket, near: dict[int | None, set[int]]) -> bool:
+    """Whether the duty may answer the ticket: its scope covers the student, its band fits the widen level."""
+    if duty.city_id is not None and ticket.city_id is not None and duty.city_id != ticket.city_id:
+        return False
+    if duty.district_id is not None and duty.district_id != ticket.district_id:
+        return False
+    if duty.school_id is not None and duty.school_id != ticket.school_id:
+        return False
+    if ticket.widen_level >= WIDEST:
+        return True
+    if ticket.widen_level == 1:
+        return duty.grade_band_id in near[ticket.grade_band_id]
+    return ticket.grade_band_id is not None and duty.grade_band_id == ticket.grade_band_id
+
+
+def dispatch(*, subject_id: int) -> int:
+    """Offer the subject's waiting questions, oldest (and so re-queued) first, to free on-duty teachers.
+
+    Auto-assign: each question to the eligible teacher with the most free places, then the longest idle; the
+    offer reserves the place until it is answered. Open offer (抢答): each question to every eligible teacher
+    with a free place, at most OPEN_OFFERS_SHOWN at once per teacher; the first to accept gets it.
+    Returns the number of offers made.
+    """
+    with transaction.atomic():
+        _subject_lock(subject_id)
+        duties = list(Duty.objects.filter(on_duty=True, subject_id=subject_id))
+        if not duties:
+            return 0
+        policy = Subject.objects.values_list("routing_policy", flat=True).get(pk=subject_id)
+        open_policy = policy == Subject.RoutingPolicy.OPEN
+        queued = Ticket.QUEUED if open_policy else (Ticket.Status.WAITING,)
+        tickets = list(Ticket.objects.filter(subject_id=subject_id, status__in=queued).order_by("queued_at", "id"))
+        if not tickets:
+            return 0
+        offered = set(Offer.objects.filter(ticket__in=[t.pk for t in tickets]).values_list("ticket_id", "teacher_id"))
+        bands = list(GradeBand.objects.all())
+        near = {band.pk: _bands_near(band, bands) for band in bands} | {None: set()}
+        shown: dict[int, int] = {}
+        if open_policy:
+            for teacher_id in Offer.objects.filter(
+                teacher__in=[d.teacher_id for d in duties], status=Offer.Status.OPEN
+            ).values_list("teacher_id", flat=True):
+                shown[teacher_id] = shown.get(teacher_id, 0) + 1
+        made = 0
+        now = timezone.now()
+        for ticket in tickets:
+            candidates = [
+                duty for duty in duties if (ticket.pk, duty.teacher_id) not in offered and _serves(duty, ticket, near)
+            ]
+            if open_policy:
+                for duty in candidates:
+                    if duty.load < duty.capacity and shown.get(duty.teacher_id, 0) < _config("OPEN_OFFERS_SHOWN"):
+                        _offer_create(ticket, duty, Offer.Policy.OPEN, now)
+                        shown[duty.teacher_id] = shown.get(duty.teacher_id, 0) + 1
+                        made += 1
+            else:
+                candidates = [duty for duty in candidates if duty.free > 0]
+                if candidates:
+                    best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or now, duty.pk))
+                    reserved = Duty.objects.filter(
+                        pk=best.pk, on_duty=True, capacity__gt=F("load") + F("offered")
+                    ).update(offered=F("offered") + 1)
+                    if reserved:
+                        best.offered += 1
+                        _offer_create(ticket, best, Offer.Policy.AUTO, now)
+                        made += 1
+                    else:
+                        duties.remove(best)  # changed under us (accepted or went off duty): next pass sees it
+                if not any(duty.free > 0 for duty in duties):
+                    break
+    if made:
+        logger.info("routing.dispatched", extra={"subject_id": subject_id, "offers": made})
+    return made
+
+
+def _offer_create(ticket: Ticket, duty: Duty, policy: str, now: datetime) -> Offer:
+    if ticket.status == Ticket.Status.WAITING:
+        Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.OFFERED)
+        ticket.status = Ticket.Status.OFFERED
+    offer = Offer.objects.create(
+        ticket=ticket,
+        teacher_id=duty.teacher_id,
+        policy=policy,
+        created_at=now,
+        expires_at=now + timedelta(seconds=_config("OFFER_SECONDS")),
+    )
+    _fact(RoutingFact.Kind.OFFERED, teacher_id=duty.teacher_id, ticket=ticket, offer=offer, at=now, policy=policy)
+    offer = Offer.objects.select_related("ticket__question__subject").get(pk=offer.pk)
+    events.offer_created_event_send(offer)
+    from tutoring.routing import tasks
+
+    transaction.on_commit(lambda: tasks.offer_expire.apply_async((offer.pk,), countdown=_config("OFFER_SECONDS") + 0.5))
+    return offer
+
+
+# --- Answers to offers ----------------------------------------------------------------------
+
+
+def _offer_for(teacher: User, offer_id: int) -> tuple[Ticket, Offer]:
+    """Lock the ticket, then the offer (the lock order); 404 when the offer is not this teacher's."""
+    ticket_id = Offer.objects.filter(pk=offer_id, teacher=teacher).values_list("ticket_id", flat=True).first()
+    if ticket_id is None:
+        raise ServiceError("unknown_offer", _("Unknown offer."), status=404)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+    offer = Offer.objects.select_for_update().get(pk=offer_id)
+    return ticket, offer
+
+
+def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
+    """The teacher takes the question: exactly one teacher ever does, never above their capacity."""
+    with transaction.atomic():
+        ticket, offer = _offer_for(teacher, offer_id)
+        now = timezone.now()
+        if offer.status != Offer.Status.OPEN or offer.expires_at <= now or ticket.status not in Ticket.QUEUED:
+            raise ServiceError("offer_closed", _("This question was taken by another teacher or expired."), status=409)
+        took = Duty.objects.filter(teacher=teacher, on_duty=True, capacity__gt=F("load")).update(
+            load=F("load") + 1, offered=F("offered") - (1 if offer.policy == Offer.Policy.AUTO else 0)
+        )
+        if not took:
+            raise ServiceError("at_capacity", _("You are answering as many students as you can."), status=409)
+        offer.status = Offer.Status.ACCEPTED
+        offer.responded_at = now
+        offer.save(update_fields=["status", "responded_at"])
+        ticket.status = Ticket.Status.ASSIGNED
+        ticket.teacher = teacher
+        ticket.assigned_at = now
+        ticket.save(update_fields=["status", "teacher", "assigned_at"])
+        _offers_withdraw(ticket)
+        _fact(
+            RoutingFact.Kind.ACCEPTED,
+            teacher_id=teacher.pk,
+            ticket=ticket,
+            offer=offer,
+            at=now,
+            waited_seconds=round((now - ticket.queued_at).total_seconds(), 3),
+            offer_seconds=round((now - offer.created_at).total_seconds(), 3),
+        )
+        _question_status_set(ticket.question_id, Question.Status.WITH_TEACHER)
+        ticket = Ticket.objects.select_related("question__subject").get(pk=ticket.pk)
+        events.ticket_assigned_event_send(ticket)
+        events.duty_state_event_send(selectors.duty_get(teacher))
+        _positions_later(ticket.subject_id)
+    logger.info("offer.accepted", extra={"offer_id": offer_id, "ticket_id": ticket.pk, "teacher_id": teacher.pk})
+    return ticket
+
+
+def offer_decline(*, teacher: User, offer_id: int) -> Offer:
+    with transaction.atomic():
+        ticket, offer = _offer_for(teacher, offer_id)
+        if offer.status != Offer.Status.OPEN:
+            raise ServiceError("offer_closed", _("This question was taken by another teacher or expired."), status=409)
+        _offer_fail(ticket, offer, Offer.Status.DECLINED)
+    logger.info("offer.declined", extra={"offer_id": offer_id, "teacher_id": teacher.pk})
+    return offer
+
+
+def offer_expire(*, offer_id: int, reason: str = "timeout") -> bool:
+    """Close an open offer that ran out of time (or whose teacher left); False when it was already answered."""
+    with transaction.atomic():
+        ticket_id = Offer.objects.filter(pk=offer_id).values_list("ticket_id", flat=True).first()
+        if ticket_id is None:
+            return False
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        offer = Offer.objects.select_for_update().get(pk=offer_id)
+        if offer.status != Offer.Status.OPEN or (reason == "timeout" and offer.expires_at > timezone.now()):
+            return False
+        _offer_fail(ticket, offer, Offer.Status.EXPIRED, reason=reason)
+    logger.info("offer.expired", extra={"offer_id": offer_id, "reason": reason})
+    return True
+
+
+def _offer_close(offer: Offer, status: str, now: datetime) -> None:
+    offer.status = status
+    offer.responded_at = now
+    offer.save(update_fields=["status", "responded_at"])
+    if offer.policy == Offer.Policy.AUTO:
+        Duty.objects.filter(teacher_id=offer.teacher_id, offered__gt=0).update(offered=F("offered") - 1)
+    events.offer_closed_event_send(offer)
+
+
+def _offer_fail(ticket: Ticket, offer: Offer, status: str, *, reason: str = "") -> None:
+    """A decline, an expiry or a teacher who left: the question goes back to the front of the queue and is
+    never offered to this teacher again; after repeated failures the search widens."""
+    now = timezone.now()
+    _offer_close(offer, status, now)
+    kind = RoutingFact.Kind.DECLINED if status == Offer.Status.DECLINED else RoutingFact.Kind.EXPIRED
+    _fact(
+        kind, teacher_id=offer.teacher_id, ticket=ticket, offer=offer, at=now, **({"reason": reason} if reason else {})
+    )
+    ticket.failures += 1
+    fields = ["failures"]
+    if ticket.status == Ticket.Status.OFFERED and not ticket.offers.filter(status=Offer.Status.OPEN).exists():
+        ticket.status = Ticket.Status.WAITING
+        fields.append("status")
+    if ticket.widen_level < WIDEST and ticket.failures >= _config("WIDEN_AFTER_FAILURES") * (ticket.widen_level + 1):
+        ticket.widen_level += 1
+        fields.append("widen_level")
+        if ticket.widen_level == WIDEST:
+            ticket.needs_attention = True  # administrators see it in the waiting questions list
+            fields.append("needs_attention")
+        _fact(RoutingFact.Kind.WIDENED, ticket=ticket, at=now, level=ticket.widen_level, failures=ticket.failures)
+        logger.warning("ticket.widened", extra={"ticket_id": ticket.pk, "level": ticket.widen_level})
+    ticket.save(update_fields=fields)
+    _dispatch_later(ticket.subject_id)
+
+
+def _offers_withdraw(ticket: Ticket) -> None:
+    """Close the ticket's other open offers: it was taken or cancelled (no failure of the teachers)."""
+    now = timezone.now()
+    for offer in ticket.offers.select_for_update().filter(status=Offer.Status.OPEN):
+        _offer_close(offer, Offer.Status.WITHDRAWN, now)
+        _fact(RoutingFact.Kind.WITHDRAWN, teacher_id=offer.teacher_id, ticket=ticket, offer=offer, at=now)
+
+
+# --- Presence -------------------------------------------------------------------------------
+
+
+def duty_connect(*, teacher: User, channel_name: str) -> Duty:
+    """A duty console opened (or reconnected): one row per socket, presence per teacher."""
+    Duty.objects.get_or_create(teacher=teacher)
+    with transaction.atomic():
+        duty = Duty.objects.select_for_update().get(teacher=teacher)
+        now = timezone.now()
+        DutyConnection.objects.update_or_create(
+            channel_name=channel_name, defaults={"teacher": teacher, "heartbeat_at": now}
+        )
+        _duty_refresh(duty, now)
+    return duty
+
+
+def duty_disconnect(*, channel_name: str) -> None:
+    teacher_id = DutyConnection.objects.filter(channel_name=channel_name).values_list("teacher_id", flat=True).first()
+    if teacher_id is None:
+        return
+    with transaction.atomic():
+        duty = Duty.objects.select_for_update().get(teacher_id=teacher_id)
+        DutyConnection.objects.filter(channel_name=channel_name).delete()
+        went_off = _duty_refresh(duty, timezone.now())
+    if went_off:
+        _teacher_offers_expire(teacher_id)
+
+
+def duty_heartbeat(*, channel_name: str) -> bool:
+    """False when the sweep has already dropped this console as silent: it must connect again."""
+    return bool(DutyConnection.objects.filter(channel_name=channel_name).update(heartbeat_at=timezone.now()))
+
+
+def duty_available_set(
+    *, teacher: User, available: bool, subject_code: str | None = None, grade_band_code: str | None = None
+) -> Duty:
+    """上岗 / 下岗. Outside shifts, where volunteering is allowed, the teacher names a subject and grade band
+    they teach."""
+    volunteer_subject = volunteer_band = None
+    if available and (subject_code or grade_band_code):
+        profile = getattr(teacher, "teacher_profile", None)
+        volunteer_subject = profile.subjects.filter(code=subject_code).first() if profile else None
+        volunteer_band = profile.grade_bands.filter(code=grade_band_code).first() if profile else None
+        if volunteer_subject is None or volunteer_band is None:
+            raise ServiceError("not_your_subject", _("Choose a subject and grade band you teach."), field="subject")
+    Duty.objects.get_or_create(teacher=teacher)
+    with transaction.atomic():
+        duty = Duty.objects.select_for_update().get(teacher=teacher)
+        duty.available = available
+        fields = ["available"]
+        if volunteer_subject is not None:
+            duty.volunteer_subject, duty.volunteer_grade_band = volunteer_subject, volunteer_band
+            fields += ["volunteer_subject", "volunteer_grade_band"]
+        duty.save(update_fields=fields)
+        went_off = _duty_refresh(duty, timezone.now())
+    if went_off:
+        _teacher_offers_expire(teacher.pk)
+    logger.info("duty.available", extra={"teacher_id": teacher.pk, "available": available})
+    return duty
+
+
+def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = None) -> bool:
+    """Recompute whether the teacher is on duty (the caller holds the duty row lock); True if they went off."""
+    connected = DutyConnection.objects.filter(
+        teacher_id=duty.teacher_id, heartbeat_at__gte=now - timedelta(seconds=_config("DUTY_SILENT_SECONDS"))
+    ).exists()
+    shift = (
+        Shift.objects.filter(teacher_id=duty.teacher_id, starts_at__lte=now, ends_at__gt=now)
+        .order_by("starts_at", "id")
+        .first()
+    )
+    before = (duty.on_duty, duty.subject_id)
+    if shift is not None:
+        duty.shift = shift
+        duty.subject_id, duty.grade_band_id, duty.capacity = shift.subject_id, shift.grade_band_id, shift.capacity
+        duty.city_id, duty.district_id, duty.school_id = shift.city_id, shift.district_id, shift.school_id
+    elif _config("DUTY_VOLUNTEERS") and duty.volunteer_subject_id is not None:
+        school = School.objects.filter(teachers__user_id=duty.teacher_id).select_related("district").first()
+        duty.shift = None
+        duty.subject_id, duty.grade_band_id, duty.capacity = duty.volunteer_subject_id, duty.volunteer_grade_band_id, 1
+        duty.city_id, duty.district_id, duty.school_id = (school.district.city_id if school else None), None, None
+    else:
+        duty.shift = None
+    serving = duty.shift_id is not None or (_config("DUTY_VOLUNTEERS") and duty.volunteer_subject_id is not None)
+    duty.on_duty = duty.available and connected and serving
+    if duty.on_duty and not before[0]:
+        duty.idle_since = duty.idle_since if duty.load else now
+        _fact(RoutingFact.Kind.PRESENCE_STARTED, teacher_id=duty.teacher_id, at=now, shift_id=duty.shift_id)
+        logger.info("duty.on", extra={"teacher_id": duty.teacher_id})
+    elif before[0] and not duty.on_duty:
+        _fact(
+            RoutingFact.Kind.PRESENCE_ENDED,
+            teacher_id=duty.teacher_id,
+            at=silent_since or now,
+            reason="silent" if silent_since else ("shift_ended" if connected and duty.available else "left"),
+        )
+        logger.info("duty.off", extra={"teacher_id": duty.teacher_id})
+    duty.save()
+    events.duty_state_event_send(Duty.objects.select_related("subject", "grade_band").get(pk=duty.pk))
+    if duty.on_duty and duty.subject_id is not None and (duty.on_duty, duty.subject_id) != before:
+        _dispatch_later(duty.subject_id)
+    return before[0] and not duty.on_duty
+
+
+def _teacher_offers_expire(teacher_id: int) -> None:
+    """A teacher who left: their open offers go back to the queue (one transaction each, in lock order)."""
+    for offer_id in Offer.objects.filter(teacher_id=teacher_id, status=Offer.Status.OPEN).values_list("pk", flat=True):
+        offer_expire(offer_id=offer_id, reason="teacher_left")
+
+
+# --- The sweep --------------------------------------------------------------------------------
+
+
+def routing_sweep() -> dict[str, int]:
+    """Periodic repair of what timers and sockets cannot guarantee (beat, every few seconds): overdue
+    offers expire, silent consoles go off duty, shifts that began or ended take effect, and every subject
+    with waiting questions gets a dispatch pass (a restarted process resumes here)."""
+    now = timezone.now()
+    expired = sum(
+        offer_expire(offer_id=offer_id)
+        for offer_id in Offer.objects.filter(status=Offer.Status.OPEN, expires_at__lte=now).values_list("pk", flat=True)
+    )
+    silent_before = now - timedelta(seconds=_config("DUTY_SILENT_SECONDS"))
+    silent = list(
+        DutyConnection.objects.filter(heartbeat_at__lt=silent_before).values_list("teacher_id", "channel_name")
+    )
+    silent_teachers = {teacher_id for teacher_id, _ in silent}
+    DutyConnection.objects.filter(channel_name__in=[name for _, name in silent]).delete()
+    current = Shift.objects.filter(starts_at__lte=now, ends_at__gt=now).values("teacher_id")
+    changing = Duty.objects.filter(
+        Q(on_duty=True, shift__ends_at__lte=now)  # the shift ended
+        | Q(available=True, on_duty=False, teacher_id__in=current)  # a shift began for a waiting teacher
+        | Q(on_duty=True, shift__isnull=True, teacher_id__in=current)  # a volunteer's shift began
+    )
+    went_off = 0
+    for teacher_id in silent_teachers | set(changing.values_list("teacher_id", flat=True)):
+        with transaction.atomic():
+            duty = Duty.objects.select_for_update().get(teacher_id=teacher_id)
+            off = _duty_refresh(duty, now, silent_since=silent_before if teacher_id in silent_teachers else None)
+        if off:
+            went_off += 1
+            _teacher_offers_expire(teacher_id)
+    subjects = set(Ticket.objects.filter(status__in=Ticket.QUEUED).values_list("subject_id", flat=True).distinct())
+    offers = sum(dispatch(subject_id=subject_id) for subject_id in subjects)
+    return {"expired": expired, "went_off": went_off, "offers": offers}
+
+
+# --- Waiting students -----------------------------------------------------------------------
+
+
+def queue_positions_send(*, subject_id: int) -> int:
+    """Tell every waiting student of the subject whose place changed; returns how many were told."""
+    cache.delete(positions_pending_key(subject_id))
+    changed = []
+    with transaction.atomic():
+        for ticket, position in selectors.queue_positions(subject_id):
+            if ticket.notified_position != position["position"]:
+                ticket.notified_position = position["position"]
+                changed.append(ticket)
+                events.queue_position_event_send(ticket.question_id, position)
+        Ticket.objects.bulk_update(changed, ["notified_position"], batch_size=500)
+    return len(changed)
