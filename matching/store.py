@@ -62,15 +62,27 @@ def _exact_index(dimension: int) -> faiss.Index:
     )
 
 
-def _ivf_index(vectors: np.ndarray) -> faiss.Index:
-    """An IVF index trained on (a sample of) these vectors; the caller adds them."""
-    count, dimension = vectors.shape
-    lists = max(1, int(math.sqrt(count)))
+def _ivf_lists(count: int) -> int:
+    return max(1, int(math.sqrt(count)))
+
+
+def training_size(count: int) -> int:
+    """How many of a subject's `count` vectors train its IVF; 0 below IVF_MIN_SIZE, where search stays exact."""
+    return 0 if count < IVF_MIN_SIZE else min(count, _ivf_lists(count) * _TRAINING_SAMPLE_PER_LIST)
+
+
+def _ivf_index(sample: np.ndarray, count: int) -> faiss.Index:
+    """An IVF index sized for `count` vectors, trained on `sample` (`training_size(count)` of them, drawn at random);
+    the caller adds the vectors."""
+    dimension = sample.shape[1]
     index = faiss.IndexIVFScalarQuantizer(
-        faiss.IndexFlatIP(dimension), dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        faiss.IndexFlatIP(dimension),
+        dimension,
+        _ivf_lists(count),
+        faiss.ScalarQuantizer.QT_8bit,
+        faiss.METRIC_INNER_PRODUCT,
     )
-    sample = np.random.default_rng(0).choice(count, min(count, lists * _TRAINING_SAMPLE_PER_LIST), replace=False)
-    index.train(vectors[np.sort(sample)])
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
     index.set_direct_map_type(faiss.DirectMap.Hashtable)  # lets remove_ids and reconstruct_batch find a label
     return index
 
@@ -118,10 +130,21 @@ class VectorStore:
             present = np.array([_label(e) for e in self._entries.values() if e.subject == subject], dtype=np.int64)
             labels = np.concatenate([present, labels])
             vectors = np.concatenate([index.reconstruct_batch(present), vectors])
-        rebuilt = _ivf_index(vectors)
+        sample = np.random.default_rng(0).choice(len(vectors), training_size(len(vectors)), replace=False)
+        rebuilt = _ivf_index(vectors[np.sort(sample)], len(vectors))
         rebuilt.add_with_ids(vectors, labels)
         self._indexes[subject] = rebuilt
         self._trained_sizes[subject] = len(labels)
+
+    def subject_train(self, subject: str, count: int, sample: np.ndarray) -> None:
+        """Prepare an empty subject for `count` vectors added a batch at a time (a rebuild): from IVF_MIN_SIZE on, its
+        IVF is trained now on `sample` (`training_size(count)` of those vectors, drawn at random), so the batches go
+        straight into it, with no retraining that would read every vector back into memory."""
+        if subject in self._indexes:
+            raise ValueError(f"subject {subject} already has vectors")
+        if training_size(count):
+            self._indexes[subject] = _ivf_index(sample, count)
+            self._trained_sizes[subject] = count
 
     def remove(self, ids: Iterable[int]) -> int:
         """Withdraw these ids; ids not in the store are ignored. Returns how many were removed."""

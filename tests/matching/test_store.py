@@ -106,3 +106,23 @@ def test_large_subject_moves_to_ivf_and_still_adds_removes_saves(tmp_path: Path,
     found = loaded.search(vectors[7], subject="数学", grades=(8, 8), k=3)
     assert found[0][0] == entries[7]
     assert all(entry.grade == 8 and entry.id % 2 == 1 for entry, _ in found)
+
+
+def test_a_subject_trained_up_front_takes_batches_without_retraining(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(store_module, "IVF_MIN_SIZE", 400)
+    vectors = unit_rows(1000, dimension=16, seed=2)
+    entries = [Entry(id=number, subject="数学", grade=number % 9 + 1, text=f"题{number}") for number in range(1000)]
+    store = VectorStore(16)
+    sample = np.random.default_rng(0).choice(1000, store_module.training_size(1000), replace=False)
+
+    store.subject_train("数学", 1000, vectors[sample])
+    store.subject_train("物理", 10, vectors[:0])  # below IVF_MIN_SIZE: nothing to train
+    for start in range(0, 1000, 100):
+        store.add(entries[start : start + 100], vectors[start : start + 100])
+
+    assert (store_module.training_size(1000), store_module.training_size(399)) == (1000, 0)
+    assert store._trained_sizes == {"数学": 1000}
+    assert (store._indexes["数学"].nlist, store._indexes["数学"].ntotal) == (31, 1000)
+    assert store.search(vectors[7], subject="数学", grades=(8, 8), k=1)[0][0] == entries[7]
+    with pytest.raises(ValueError, match="already has vectors"):
+        store.subject_train("数学", 1000, vectors[sample])

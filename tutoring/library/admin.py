@@ -17,6 +17,11 @@ class EntryAdmin(admin.ModelAdmin):
     search_fields = ["text", "external_id"]
     inlines = [AnswerInline]
 
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if "text" in form.changed_data:
+            obj.vector_forget()
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Match)
 class MatchAdmin(admin.ModelAdmin):

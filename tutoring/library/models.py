@@ -31,6 +31,11 @@ class Entry(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Every change that matters to the search index bumps this; index copies catch up from it.
     updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+    # The text's embedding (float16, L2-normalised) by the model named in vector_model: encoded once, by whichever
+    # process first needs it, then read by every index copy. Written with QuerySet.update, which leaves updated_at
+    # alone: storing a vector changes nothing the index has not already seen.
+    vector = models.BinaryField(_("embedding"), null=True, editable=False)
+    vector_model = models.CharField(_("embedding model"), max_length=255, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("answered question")
@@ -39,6 +44,10 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+    def vector_forget(self) -> None:
+        """Drop the stored embedding because the text changed; the next reader encodes the new text."""
+        self.vector, self.vector_model = None, ""
 
 
 class Answer(models.Model):

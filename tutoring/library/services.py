@@ -144,6 +144,8 @@ def entry_save(
             entry = Entry.objects.select_for_update().filter(external_id=external_id).first() if external_id else None
             created = entry is None
             entry = entry or Entry(external_id=external_id, created_by=created_by, source_question=source_question)
+            if entry.text != text:
+                entry.vector_forget()
             entry.text, entry.subject, entry.grade = text, subject_row, grade_number
             entry.knowledge_points = [point.strip() for point in knowledge_points]
             entry.status = Entry.Status.ACTIVE

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from tests.factories import QuestionFactory, subject
 from tutoring.core.errors import ServiceError
-from tutoring.library.index import index_get, index_reset, index_snapshot_save
+from tutoring.library.index import index_get, index_reset, index_snapshot_save, model_name
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.library.services import (
     entry_save,
@@ -185,3 +185,5 @@ def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(t
     assert [line.split(":")[0] for line in out[1:5]] == ["  line 3", "  line 4", "  line 5", "  line 6"]
     assert Entry.objects.count() == 2
     assert Entry.objects.get(external_id="a2").knowledge_points == ["方程"]
+    # Encoded in batches at import: the matching workers only read the vectors.
+    assert list(Entry.objects.values_list("vector_model", flat=True)) == [model_name(), model_name()]

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from tutoring.core.errors import ServiceError
+from tutoring.library.index import entries_to_encode, entry_vectors_fill
 from tutoring.library.services import entry_save
 
 FIELDS = {"text", "subject", "grade", "knowledge_points", "solution", "video", "external_id"}
@@ -17,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Import answered questions, one JSON object a line: text, subject (name such as 数学, or code), "
         "grade (1-12), optional knowledge_points, solution, video (a file path, relative to FILE's folder "
-        "or absolute), external_id (re-importing it updates instead of duplicating)."
+        "or absolute), external_id (re-importing it updates instead of duplicating). The questions are then "
+        "encoded in batches and their vectors stored, so matching workers and rebuild_index only read them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,7 +32,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {error}") from error
         created = updated = 0
         rejected: list[tuple[int, str]] = []
-        for number, line in enumerate(tqdm(lines, unit="row", disable=options["verbosity"] == 0), start=1):
+        quiet = options["verbosity"] == 0
+        for number, line in enumerate(tqdm(lines, unit="row", disable=quiet), start=1):
             if not line.strip():
                 continue
             try:
@@ -44,6 +47,8 @@ class Command(BaseCommand):
         )
         for number, reason in rejected:
             self.stdout.write(f"  line {number}: {reason}")
+        with tqdm(total=entries_to_encode().count(), desc="encoding", unit="question", disable=quiet) as bar:
+            entry_vectors_fill(progress=bar.update)
 
     def _row(self, line: str, folder: Path) -> bool:
         row = json.loads(line)
