@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("tutoring.questions.urls")),
     path("api/v1/", include("tutoring.library.urls")),
+    path("api/v1/", include("tutoring.routing.urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("frontend.urls")),
 ]

@@ -19,8 +19,12 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
-async def communicator(question_id: int, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+async def socket(path: str, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
     headers = [(b"origin", origin)]
     if user is not None:
         headers.append((b"cookie", (await session_cookie(user)).encode()))
-    return WebsocketCommunicator(application, f"/ws/questions/{question_id}/", headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def communicator(question_id: int, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+    return await socket(f"/ws/questions/{question_id}/", user, origin)

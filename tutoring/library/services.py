@@ -29,6 +29,7 @@ from tutoring.library.index import encoder, index_get
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.events import question_status_event_send
 from tutoring.questions.models import Question
+from tutoring.routing.services import ticket_enqueue, ticket_leave
 from tutoring.schools.models import Subject
 from tutoring.schools.selectors import subject_find
 
@@ -297,6 +298,8 @@ def question_match(*, question_id: int) -> None:
             question.status = Question.Status.WAITING_TEACHER
             fields.append("status")
         question.save(update_fields=fields)
+        if question.status == Question.Status.WAITING_TEACHER:
+            ticket_enqueue(question=question)
         question_status_event_send(question)
     logger.info("question.matched", extra={"question_id": question_id, "outcome": question.match_outcome})
 
@@ -307,7 +310,12 @@ def question_feedback(*, question: Question, choice: str, match_id: int | None =
         raise ServiceError("invalid_choice", _("Unknown choice."), field="choice")
     with transaction.atomic():
         question = Question.objects.select_for_update().get(pk=question.pk)
-        allowed = (Question.Status.UNDERSTOOD, Question.Status.RESOLVED, Question.Status.WAITING_TEACHER)
+        allowed = (
+            Question.Status.UNDERSTOOD,
+            Question.Status.RESOLVED,
+            Question.Status.WAITING_TEACHER,
+            Question.Status.CANCELLED,
+        )
         if question.status not in allowed or not question.match_outcome:
             raise ServiceError("not_matched", _("This question has no answers to judge yet."), status=409)
         match = question.matches.filter(pk=match_id).first() if match_id is not None else None
@@ -320,6 +328,10 @@ def question_feedback(*, question: Question, choice: str, match_id: int | None =
         if question.status != status:
             question.status = status
             question.save(update_fields=["status"])
+            if status == Question.Status.WAITING_TEACHER:
+                ticket_enqueue(question=question)  # "still stuck": the live queue
+            else:
+                ticket_leave(question=question)  # solved after all: stop waiting
             question_status_event_send(question)
     logger.info("question.feedback", extra={"question_id": question.pk, "choice": choice})
     return question

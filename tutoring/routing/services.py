@@ -99,19 +99,27 @@ def ticket_enqueue(*, question: Question) -> Ticket:
     return ticket
 
 
+def ticket_leave(*, question: Question) -> Ticket | None:
+    """Take the question out of the queue, if it is queued, and withdraw its offers (caller's transaction)."""
+    ticket = Ticket.objects.select_for_update().filter(question=question, status__in=Ticket.QUEUED).first()
+    if ticket is None:
+        return None
+    _offers_withdraw(ticket)
+    ticket.status = Ticket.Status.CANCELLED
+    ticket.save(update_fields=["status"])
+    _fact(RoutingFact.Kind.CANCELLED, ticket=ticket, waited_seconds=_seconds_since(ticket.queued_at))
+    _positions_later(ticket.subject_id)
+    logger.info("ticket.cancelled", extra={"ticket_id": ticket.pk})
+    return ticket
+
+
 def ticket_cancel(*, question: Question) -> Ticket:
     """The student stops waiting (the question is theirs: the caller checked)."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().filter(question=question, status__in=Ticket.QUEUED).first()
+        ticket = ticket_leave(question=question)
         if ticket is None:
             raise ServiceError("not_waiting", _("This question is not waiting for a teacher."), status=409)
-        _offers_withdraw(ticket)
-        ticket.status = Ticket.Status.CANCELLED
-        ticket.save(update_fields=["status"])
-        _fact(RoutingFact.Kind.CANCELLED, ticket=ticket, waited_seconds=_seconds_since(ticket.queued_at))
         _question_status_set(ticket.question_id, Question.Status.CANCELLED)
-        _positions_later(ticket.subject_id)
-    logger.info("ticket.cancelled", extra={"ticket_id": ticket.pk})
     return ticket
 
 

@@ -15,6 +15,7 @@ from tutoring.library.services import (
     question_match,
 )
 from tutoring.questions.models import Question
+from tutoring.routing.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +120,7 @@ def test_a_question_nothing_fits_waits_for_a_teacher():
     question.refresh_from_db()
     assert (question.status, question.match_outcome) == (Question.Status.WAITING_TEACHER, "none")
     assert Match.objects.filter(question=question).count() == 0
+    assert list(Ticket.objects.values_list("question_id", "status")) == [(question.pk, "waiting")]
 
 
 def test_student_feedback_is_stored_and_moves_the_question():
@@ -133,6 +135,19 @@ def test_student_feedback_is_stored_and_moves_the_question():
 
     assert stuck.status == Question.Status.WAITING_TEACHER
     assert list(Feedback.objects.values_list("choice", "match_id")) == [("resolved", match.pk), ("still_stuck", None)]
+    assert list(Ticket.objects.values_list("status", flat=True)) == ["waiting"]
+
+
+def test_solved_while_waiting_leaves_the_queue():
+    answered(APPLES)
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
+    question_match(question_id=question.pk)
+    question_feedback(question=question, choice="still_stuck")
+
+    solved = question_feedback(question=question, choice="resolved", match_id=Match.objects.get().pk)
+
+    assert solved.status == Question.Status.RESOLVED
+    assert list(Ticket.objects.values_list("status", flat=True)) == ["cancelled"]
 
 
 def test_feedback_before_matching_is_refused_and_stores_nothing():
