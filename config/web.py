@@ -5,10 +5,20 @@ on the event-loop thread unless it is built with ``parsePOSTFormSubmission=False
 Daphne never reads ``args``: it hands the raw body to Django, which parses it again.
 Measured on photo submits, that parsing took a quarter of a web process's CPU and
 stalled every other connection meanwhile. Usage: ``python -m config.web [daphne args]``.
+
+With the embedded defaults (eager tasks, no broker) no beat process runs, so this process runs the beat
+schedule itself in a background thread: offers still expire and silent duty consoles still go off duty.
 """
+
+import logging
+import os
+import threading
+import time
 
 from daphne import http_protocol
 from daphne.cli import CommandLineInterface
+
+logger = logging.getLogger(__name__)
 
 
 class WebRequest(http_protocol.WebRequest):
@@ -16,9 +26,34 @@ class WebRequest(http_protocol.WebRequest):
         super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
 
 
+def embedded_beat() -> None:
+    """Run every CELERY_BEAT_SCHEDULE entry at its interval, in this process (eager tasks only)."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    schedule = {entry["task"]: float(entry["schedule"]) for entry in app.conf.beat_schedule.values()}
+    due = dict.fromkeys(schedule, time.monotonic())
+    while True:
+        for name, interval in schedule.items():
+            if time.monotonic() >= due[name]:
+                due[name] = time.monotonic() + interval
+                try:
+                    app.tasks[name].apply()
+                except Exception:
+                    logger.exception("embedded_beat.failed", extra={"task": name})
+        time.sleep(1)
+
+
 def main() -> None:
     # daphne's HTTPFactory.buildProtocol looks the request class up in its module.
     http_protocol.WebRequest = WebRequest  # type: ignore[misc]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        threading.Thread(target=embedded_beat, name="embedded-beat", daemon=True).start()
     CommandLineInterface.entrypoint()
 
 

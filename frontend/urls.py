@@ -14,5 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("questions/<int:question_id>/", views.question_detail, name="question"),
     path("library/new/", views.library_new, name="library-new"),
+    path("duty/", views.duty, name="duty"),
     path("", views.home, name="home"),
 ]

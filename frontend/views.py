@@ -85,6 +85,7 @@ def question_detail(request: HttpRequest, question_id: int) -> HttpResponse:
             "socketPath": f"/ws/questions/{question.pk}/",
             "detailUrl": reverse("questions:question-detail", kwargs={"question_id": question.pk}),
             "feedbackUrl": reverse("library:question-feedback", kwargs={"question_id": question.pk}),
+            "stopWaitingUrl": reverse("routing:stop-waiting", kwargs={"question_id": question.pk}),
             "canEdit": can_edit,
             "maxTextChars": settings.XUEWEN["MAX_TEXT_CHARS"],
         },
@@ -92,6 +93,19 @@ def question_detail(request: HttpRequest, question_id: int) -> HttpResponse:
         "grade_labels": _grade_labels(),
     }
     return render(request, "frontend/question.html", context)
+
+
+@login_required
+def duty(request: HttpRequest) -> HttpResponse:
+    """The on-duty teacher's console; 404 for anyone else."""
+    if not request.user.is_teacher:
+        raise Http404
+    context = {
+        "config": {"socketPath": "/ws/duty/"},
+        "labels": _duty_labels(),
+        "grade_labels": _grade_labels(),
+    }
+    return render(request, "frontend/duty.html", context)
 
 
 @login_required
@@ -191,6 +205,18 @@ def _question_labels() -> dict[str, str]:
         "status_failed": _("Not understood"),
         "status_resolved": _("Solved"),
         "status_waiting_teacher": _("Waiting for a teacher"),
+        "status_with_teacher": _("A teacher is answering"),
+        "status_answered": _("Answered by a teacher"),
+        "status_cancelled": _("You stopped waiting"),
+        "queueNext": _("You are next."),
+        "queueAhead": _("%(count)s students are ahead of you."),
+        "queueSoon": _("A teacher will take it in a moment."),
+        "queueEstimate": _("About %(minutes)s min to wait."),
+        "queueNobody": _("No teacher is on duty now. Your question waits for the next shift."),
+        "queueNextShift": _(
+            "No teacher is on duty now. The next shift starts at %(time)s; we will tell you when it is answered."
+        ),
+        "stopError": _("That did not work. Please try again."),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "offline": _("You are offline. The status will update when you are back online."),
         "refused": _("The live status is not available. Reload the page."),
@@ -200,15 +226,7 @@ def _question_labels() -> dict[str, str]:
         "saved": _("Saved"),
         "saveError": _("The text could not be saved. Please try again."),
         "emptyText": _("The question text cannot be empty."),
-        "photoAlt": _("Photo %(number)s of the question"),
-        "openPhoto": _("Open photo %(number)s in full size"),
-        "photoPending": _("Processing the photo…"),
-        "photoFailed": _("This photo could not be processed."),
-        "voicePending": _("Processing the voice clip…"),
-        "voiceFailed": _("This voice clip could not be processed."),
-        "voiceLabel": _("Voice clip"),
-        "voiceDuration": _("Voice clip, %(seconds)s s"),
-        "recognitionError": _("Not recognised: %(reason)s"),
+        **_attachment_labels(),
         # Matches from the library of answered questions
         "matching": _("Looking for answered questions like yours…"),
         "sameTitle": _("This is your question"),
@@ -229,6 +247,43 @@ def _question_labels() -> dict[str, str]:
         "waitingStudent": _("Waiting for a teacher. We will let you know when they answer."),
         "resolvedOther": _("The student solved it with an answered question."),
         "waitingOther": _("Waiting for a teacher to answer."),
+    }
+
+
+def _attachment_labels() -> dict[str, str]:
+    return {
+        "photoAlt": _("Photo %(number)s of the question"),
+        "openPhoto": _("Open photo %(number)s in full size"),
+        "photoPending": _("Processing the photo…"),
+        "photoFailed": _("This photo could not be processed."),
+        "voicePending": _("Processing the voice clip…"),
+        "voiceFailed": _("This voice clip could not be processed."),
+        "voiceLabel": _("Voice clip"),
+        "voiceDuration": _("Voice clip, %(seconds)s s"),
+        "recognitionError": _("Not recognised: %(reason)s"),
+    }
+
+
+def _duty_labels() -> dict[str, str]:
+    return {
+        **_attachment_labels(),
+        "onDuty": _("On duty: %(subject)s · %(band)s"),
+        "offDuty": _("Off duty"),
+        "waitingForShift": _("Ready. You go on duty when your shift starts."),
+        "load": _("Answering %(load)s of %(capacity)s students"),
+        "goOn": _("Go on duty"),
+        "goOff": _("Go off duty"),
+        "notConnected": _("Not connected. Wait a moment and try again."),
+        "subjectGrade": _("%(subject)s · %(grade)s"),
+        "noText": _("(no text: see the photo or voice clip)"),
+        "accept": _("Accept"),
+        "decline": _("Decline"),
+        "countdown": _("%(seconds)s s left to accept"),
+        "finish": _("Answered"),
+        "since": _("Since %(time)s"),
+        "shift": _("%(start)s – %(end)s · %(subject)s · %(band)s · %(capacity)s at once"),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "refused": _("The duty console is not available. Reload the page."),
     }
 
 

@@ -1,11 +1,13 @@
 """Fixtures for browser tests: a real daphne server and Celery worker on the test database, and Chromium."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connections
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.factories import PASSWORD
 from tutoring.accounts.models import User
@@ -37,6 +39,12 @@ PHONE = {
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
 }
+TABLET = {
+    "viewport": {"width": 1024, "height": 768},
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
 START_TIMEOUT_SECONDS = 30
 
 
@@ -44,6 +52,14 @@ START_TIMEOUT_SECONDS = 30
 class LiveStack:
     url: str
     log_dir: Path
+
+    @contextmanager
+    def logs_on_failure(self) -> Iterator[None]:
+        """A failed expectation inside also shows what the server and the worker printed."""
+        try:
+            yield
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.logs()}") from None
 
     def logs(self) -> str:
         """The output of the server and the worker, for failure messages."""
@@ -155,34 +171,61 @@ def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iter
 
 
 @pytest.fixture
-def phone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    """A page in headless Chromium with a phone's screen, touch and locale."""
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """Headless Chromium; each page fixture opens its own context (its own cookies) in it."""
     # Playwright's sync API keeps an event loop in this thread; the ORM calls in the test are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(**PHONE)
-        context.set_default_timeout(15_000)
-        page = context.new_page()
         try:
-            yield page
+            yield browser
         finally:
             # While Playwright's loop runs, Django keeps the test's connections apart from the
             # usual ones; close them here, or the test database could not be dropped at the end.
             connections.close_all()
-            context.close()
             browser.close()
 
 
-@pytest.fixture
-def sign_in(live_stack: LiveStack, phone: Page) -> Callable[[User], None]:
-    """Log a user in through the login form and land on their home page."""
+def _page(browser: Browser, device: dict) -> Iterator[Page]:
+    context = browser.new_context(**device)
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
-    def sign_in(user: User) -> None:
-        phone.goto(f"{live_stack.url}/login/")
-        phone.fill("#id_username", user.username)
-        phone.fill("#id_password", PASSWORD)
-        phone.click("[data-testid=login-submit]")
-        phone.wait_for_url(f"{live_stack.url}/")
+
+@pytest.fixture
+def phone(chromium: Browser) -> Iterator[Page]:
+    """A page with a phone's screen, touch and locale (a student)."""
+    yield from _page(chromium, PHONE)
+
+
+@pytest.fixture
+def tablet(chromium: Browser) -> Iterator[Page]:
+    """A page with a tablet's screen in landscape (a teacher's duty console)."""
+    yield from _page(chromium, TABLET)
+
+
+@pytest.fixture
+def sign_in(live_stack: LiveStack, phone: Page) -> Callable[..., None]:
+    """Log a user in through the login form and land on their home page (on the phone unless told)."""
+
+    def sign_in(user: User, page: Page | None = None) -> None:
+        page = page or phone
+        page.goto(f"{live_stack.url}/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("[data-testid=login-submit]")
+        page.wait_for_url(f"{live_stack.url}/")
 
     return sign_in
+
+
+def ask_typed(page: Page, subject: str, text: str) -> int:
+    """On a student's home page: ask a typed question; returns its id once its page opens."""
+    page.select_option("#subject", subject)
+    page.fill("#question-typed", text)
+    page.click("[data-testid=submit]")
+    page.wait_for_url(re.compile(r"/questions/\d+/$"))
+    return int(re.search(r"/questions/(\d+)/$", page.url).group(1))

@@ -64,12 +64,10 @@ def test_student_asks_by_photo_on_a_phone(
     # Then the question page opens and the photo is understood live
     phone.wait_for_url(re.compile(r"/questions/\d+/$"))
     question_id = int(re.search(r"/questions/(\d+)/$", phone.url).group(1))
-    try:
+    with live_stack.logs_on_failure():
         expect(phone.locator("#status")).to_have_attribute(
             "data-status", "understood", timeout=UNDERSTANDING_TIMEOUT_MS
         )
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n{live_stack.logs()}") from None
     text_box = phone.locator("#question-text")
     expect(text_box).to_be_visible()
     assert without_whitespace(text_box.input_value()) == QUESTION

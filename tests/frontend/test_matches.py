@@ -6,7 +6,6 @@ shows the match live.
 """
 
 import os
-import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.factories import StudentFactory, TeacherFactory
+from tests.frontend.conftest import ask_typed
 from tutoring.accounts.models import User
 from tutoring.library.models import Feedback, Match
 from tutoring.library.services import entry_save
@@ -48,18 +48,12 @@ def test_student_sees_the_answered_question_and_marks_it_solved(
 
     # When a third-grade student logs in and types the same question
     sign_in(student)
-    phone.select_option("#subject", "math")
-    phone.fill("#question-typed", QUESTION)
-    phone.click("[data-testid=submit]")
+    question_id = ask_typed(phone, "math", QUESTION)
 
     # Then the question page shows the answered question as theirs, with its worked solution
-    phone.wait_for_url(re.compile(r"/questions/\d+/$"))
-    question_id = int(re.search(r"/questions/(\d+)/$", phone.url).group(1))
     same = phone.locator("[data-testid=match-same]")
-    try:
+    with live_stack.logs_on_failure():
         expect(same).to_be_visible(timeout=MATCHING_TIMEOUT_MS)
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n{live_stack.logs()}") from None
     expect(same.get_by_role("heading", name="这就是你的问题")).to_be_visible()
     expect(same.locator(".match-label")).to_have_text("同一道题")
     expect(same.locator("[data-testid=match-text]")).to_have_text(QUESTION)

@@ -2,6 +2,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from tutoring.accounts.models import User
 from tutoring.core.consumers import BaseConsumer
@@ -18,6 +19,7 @@ def duty_open(teacher: User, channel_name: str) -> dict[str, Any]:
     profile = getattr(teacher, "teacher_profile", None)
     return {
         "type": "duty.snapshot",
+        "now": timezone.now().isoformat(),
         "duty": DutySerializer(selectors.duty_get(teacher)).data,
         "offers": OfferSerializer(selectors.offer_list_open(teacher), many=True).data,
         "tickets": AssignedTicketSerializer(selectors.ticket_list_assigned(teacher), many=True).data,
@@ -108,6 +110,9 @@ class DutyConsumer(BaseConsumer):
         await self.send_json(event)
 
     async def ticket_assigned(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def ticket_finished(self, event: dict[str, Any]) -> None:
         await self.send_json(event)
 
     async def duty_state(self, event: dict[str, Any]) -> None:

@@ -29,6 +29,10 @@ def ticket_assigned_event_send(ticket: Ticket) -> None:
     )
 
 
+def ticket_finished_event_send(ticket: Ticket) -> None:
+    send_event_on_commit(user_group(ticket.teacher_id), {"type": "ticket.finished", "ticket_id": ticket.pk})
+
+
 def duty_state_event_send(duty: Duty) -> None:
     send_event_on_commit(user_group(duty.teacher_id), {"type": "duty.state", "duty": DutySerializer(duty).data})
 

@@ -145,6 +145,7 @@ def ticket_finish(*, teacher: User, ticket_id: int) -> Ticket:
             answered_seconds=(now - ticket.assigned_at).total_seconds() if ticket.assigned_at else None,
         )
         _question_status_set(ticket.question_id, Question.Status.ANSWERED)
+        events.ticket_finished_event_send(ticket)
         events.duty_state_event_send(selectors.duty_get(teacher))
         _dispatch_later(ticket.subject_id)
     return ticket
@@ -302,6 +303,7 @@ def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
         offer.status = Offer.Status.ACCEPTED
         offer.responded_at = now
         offer.save(update_fields=["status", "responded_at"])
+        events.offer_closed_event_send(offer)
         ticket.status = Ticket.Status.ASSIGNED
         ticket.teacher = teacher
         ticket.assigned_at = now

@@ -7,7 +7,7 @@
 // Cards are keyed by their library entry, so a later event (or a new match after the student
 // corrected the text) leaves a playing video and an opened solution alone.
 
-import { apiError, csrfToken, format } from "./page.js";
+import { apiError, csrfToken, format, setText } from "./page.js";
 
 // Statuses with matches to show: being matched, or matched (and maybe judged by the student).
 const MATCHED_STATUSES = new Set(["understood", "resolved", "waiting_teacher"]);
@@ -18,11 +18,6 @@ function element(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-function setText(node, text) {
-  // Live regions re-announce on every write: write only changes.
-  if (node.textContent !== text) node.textContent = text;
 }
 
 /** 95.4 -> "1:35" */

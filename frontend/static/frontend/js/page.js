@@ -14,6 +14,11 @@ export function format(label, values = {}) {
   return String(label).replace(/%\((\w+)\)s|%%/g, (match, name) => (name ? String(values[name] ?? "") : "%"));
 }
 
+/** Set an element's text only when it changes: live regions re-announce on every write. */
+export function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
 export function csrfToken() {
   const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
   if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));

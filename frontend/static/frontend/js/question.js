@@ -3,8 +3,9 @@
 // renders the first state into the page; the websocket sends it again on every (re)connect and
 // then every change.
 
+import { renderAttachments } from "./attachments.js";
 import { setupMatches } from "./matches.js";
-import { apiError, csrfToken, format, pageData } from "./page.js";
+import { apiError, csrfToken, format, pageData, setText } from "./page.js";
 import { connect } from "./ws.js";
 
 const config = pageData("config");
@@ -24,7 +25,7 @@ const photoList = document.getElementById("photos");
 const voiceBox = document.getElementById("voice");
 const mediaSection = document.getElementById("media-section");
 
-const SETTLED = new Set(["understood", "failed", "resolved", "waiting_teacher"]);
+const SETTLED = new Set(["understood", "failed", "resolved", "waiting_teacher", "with_teacher", "answered", "cancelled"]);
 
 let shownText = null; // the text last put into the textarea by us, to tell the student's edits apart
 let saving = false;
@@ -34,20 +35,16 @@ function statusLabel(question) {
   return labels[`status_${question.status}`] || question.status_label;
 }
 
-function setText(element, text) {
-  // Live regions re-announce on every write: write only changes.
-  if (element.textContent !== text) element.textContent = text;
-}
-
 function render(question) {
   statusBox.dataset.status = question.status;
   statusBox.dataset.stage = question.stage || "";
   setText(statusText, statusLabel(question));
   setText(statusDetail, question.status === "failed" ? question.failure_reason || "" : "");
   statusDetail.hidden = !statusDetail.textContent;
-  renderAttachments(question.attachments || []);
+  showAttachments(question.attachments || []);
   renderText(question);
   renderMatches(question);
+  renderWaiting(question);
 }
 
 const renderMatches = setupMatches({ config, labels, grades, onQuestion: render });
@@ -134,93 +131,67 @@ if (config.canEdit) {
 
 // --- Photos and voice ----------------------------------------------------------------------
 
-function attachmentKey(attachment) {
-  return [attachment.status, attachment.url, attachment.thumbnail_url, attachment.error].join("|");
+function showAttachments(attachments) {
+  mediaSection.hidden = renderAttachments({ photoList, voiceBox }, attachments, labels) === 0;
 }
 
-function note(text, className = "media-note") {
-  const element = document.createElement("p");
-  element.className = className;
-  element.textContent = text;
-  return element;
+// --- Waiting for a teacher -----------------------------------------------------------------
+
+const waitingBox = document.getElementById("waiting");
+const waitingPosition = document.getElementById("waiting-position");
+const waitingEstimate = document.getElementById("waiting-estimate");
+const stopButton = document.getElementById("stop-waiting");
+const waitingError = document.getElementById("waiting-error");
+
+function renderWaiting(question) {
+  waitingBox.hidden = question.status !== "waiting_teacher";
 }
 
-function photoItem(attachment, number) {
-  const item = document.createElement("li");
-  item.className = "photo";
-  if (attachment.thumbnail_url) {
-    const link = document.createElement("a");
-    link.href = attachment.url || attachment.thumbnail_url;
-    link.target = "_blank";
-    link.rel = "noopener";
-    link.setAttribute("aria-label", format(labels.openPhoto, { number }));
-    const image = document.createElement("img");
-    image.src = attachment.thumbnail_url;
-    image.alt = format(labels.photoAlt, { number });
-    image.decoding = "async";
-    if (attachment.width && attachment.height) image.style.aspectRatio = `${attachment.width} / ${attachment.height}`;
-    link.append(image);
-    item.append(link);
-  } else {
-    const placeholder = document.createElement("div");
-    placeholder.className = "photo-placeholder";
-    placeholder.dataset.status = attachment.status;
-    placeholder.textContent = attachment.status === "pending" ? labels.photoPending : labels.photoFailed;
-    item.append(placeholder);
-  }
-  if (attachment.status === "failed" && attachment.error) {
-    item.append(note(format(labels.recognitionError, { reason: attachment.error })));
-  }
-  return item;
+function minutes(seconds) {
+  return Math.max(1, Math.round(seconds / 60));
 }
 
-function voiceItem(attachment) {
-  const item = document.createElement("div");
-  item.className = "voice";
-  if (attachment.url) {
-    const label = attachment.duration_seconds
-      ? format(labels.voiceDuration, { seconds: Math.round(attachment.duration_seconds) })
-      : labels.voiceLabel;
-    item.append(note(label, "clip-caption"));
-    const audio = document.createElement("audio");
-    audio.controls = true;
-    audio.preload = "none";
-    audio.src = attachment.url;
-    audio.setAttribute("aria-label", label);
-    item.append(audio);
-  } else {
-    item.append(note(attachment.status === "pending" ? labels.voicePending : labels.voiceFailed));
-  }
-  if (attachment.status === "failed" && attachment.error) {
-    item.append(note(format(labels.recognitionError, { reason: attachment.error })));
-  }
-  return item;
+function renderQueue(queue) {
+  setText(waitingPosition, queue.position <= 1 ? labels.queueNext : format(labels.queueAhead, { count: queue.position - 1 }));
+  let estimate;
+  if (queue.teachers_on_duty === 0) {
+    estimate = queue.next_shift_at
+      ? format(labels.queueNextShift, {
+          time: new Date(queue.next_shift_at).toLocaleString(document.documentElement.lang, {
+            month: "numeric",
+            day: "numeric",
+            hour: "2-digit",
+            minute: "2-digit",
+          }),
+        })
+      : labels.queueNobody;
+  } else if (queue.estimate_seconds === 0) estimate = labels.queueSoon;
+  else estimate = format(labels.queueEstimate, { minutes: minutes(queue.estimate_seconds) });
+  setText(waitingEstimate, estimate);
 }
 
-// Replace only what changed, so a playing voice clip or a loaded photo is left alone.
-function reconcile(container, attachments, build) {
-  const existing = new Map(Array.from(container.children, (child) => [child.dataset.id, child]));
-  const children = attachments.map((attachment, index) => {
-    const key = attachmentKey(attachment);
-    const current = existing.get(String(attachment.id));
-    if (current && current.dataset.key === key) return current;
-    const element = build(attachment, index + 1);
-    element.dataset.id = String(attachment.id);
-    element.dataset.key = key;
-    return element;
+if (stopButton) {
+  stopButton.addEventListener("click", async () => {
+    stopButton.disabled = true;
+    setText(waitingError, "");
+    try {
+      const response = await fetch(config.stopWaitingUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        const error = apiError(body);
+        throw new Error(error ? error.message : labels.stopError);
+      }
+      render(body);
+    } catch (error) {
+      setText(waitingError, error instanceof TypeError ? labels.stopError : error.message || labels.stopError);
+    } finally {
+      stopButton.disabled = false;
+    }
   });
-  const same = children.length === container.children.length && children.every((c, i) => container.children[i] === c);
-  if (!same) container.replaceChildren(...children);
-}
-
-function renderAttachments(attachments) {
-  const photos = attachments.filter((attachment) => attachment.kind === "photo");
-  const voices = attachments.filter((attachment) => attachment.kind === "voice");
-  reconcile(photoList, photos, photoItem);
-  reconcile(voiceBox, voices, voiceItem);
-  photoList.hidden = photos.length === 0;
-  voiceBox.hidden = voices.length === 0;
-  mediaSection.hidden = attachments.length === 0;
 }
 
 // --- Connection ------------------------------------------------------------------------------
@@ -237,5 +208,6 @@ function showConnection({ state }) {
 render(pageData("question-state"));
 connect(config.socketPath, {
   "question.status": (event) => render(event.question),
+  "queue.position": (event) => renderQueue(event.queue),
   connection: showConnection,
 });
