@@ -21,9 +21,10 @@ import httpx
 import psycopg
 import redis
 
+from bench.postgres import POSTGRES_URL, database_drop, database_recreate
+
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "xuewen_bench_intake"
 REDIS_URL = "redis://127.0.0.1:6379/5"
 CHANNEL_LAYER_PREFIX = "bench-intake"
@@ -39,17 +40,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
-
-
-def _database_recreate(name: str) -> None:
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def _database_drop(name: str) -> None:
-    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Platform:
@@ -91,7 +81,7 @@ class Platform:
     def __enter__(self) -> "Platform":
         try:
             self._redis_reset()
-            _database_recreate(DATABASE)
+            database_recreate(DATABASE)
             self._run("manage.py", "migrate", "--no-input")
             self._run("-m", "bench.intake.seed", str(self.students))
             self._start("web", "-m", "config.web", "-b", HOST, "-p", str(self.port), "config.asgi:application")
@@ -107,7 +97,7 @@ class Platform:
         for name in list(self._processes):
             self._stop(name)
         self._redis_reset()
-        _database_drop(DATABASE)
+        database_drop(DATABASE)
         shutil.rmtree(self._directory, ignore_errors=True)
 
     def worker_start(self) -> None:

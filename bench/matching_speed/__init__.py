@@ -18,4 +18,12 @@ For each size it prints: p50/p99 of one match through `matching.ranking.match` (
 reranking, one query at a time, fresh generated questions searched in their subject and grade ±1), matches per
 second, build time, the store's memory (resident memory it added) and the process peak, save/load time and file
 size, and recall@10 of the store's search against exact search over the same vectors.
+
+Then the same questions go through the database, as in production: the bench recreates the scratch PostgreSQL
+database `xw_bench_matching` on the local server (127.0.0.1:5432, user postgres), migrates it (`manage.py migrate`),
+COPYs the questions in as active library entries with their float16 vectors, the model's name and a ready worked
+solution each (so all are searchable), runs VACUUM ANALYZE, and times the real `tutoring.library.index.
+index_rebuild()` — what `manage.py rebuild_index` runs once every vector is stored — in a fresh process, with its
+peak and final resident memory. Only those child processes set Django up (`DJANGO_SETTINGS_MODULE=config.settings`,
+`DATABASE_URL` pointing at the scratch database); the database is dropped when the bench ends.
 """

@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.matching_quality.data import REPO, Question, corpus_load, vectors_cached
 from bench.matching_quality.tables import table
+from bench.matching_speed.rebuild import library_drop, library_load, rebuild_measure
 from matching.encoder import DEFAULT_MODEL, Encoder, encoder_get
 from matching.ranking import CANDIDATES, match, rank
 from matching.store import STORE_FILE, Entry, VectorStore
@@ -189,6 +190,64 @@ def worker_start(directory: Path, model: str, query: str, subject: str) -> tuple
     return float(seconds), int(added), int(whole)
 
 
+def size_measure(
+    size: int,
+    generated: Generated,
+    encoded: np.ndarray,
+    queries: Generated,
+    encoder: Encoder,
+    model: str,
+    throughput: float,
+) -> dict[str, str]:
+    """Every figure for the first `size` generated questions: the store built in this process and searched, then
+    loaded by a fresh worker; then the same questions in PostgreSQL, rebuilt by `index_rebuild()`."""
+    part = Generated(generated.texts[:size], generated.subjects[:size], generated.grades[:size])
+    before = resident_bytes()
+    store, build_seconds = store_build(part, encoded)
+    built_bytes = resident_bytes() - before
+    timings, rate, vectors = queries_time(queries, store, encoder)
+    recall = recall_at_10(store, part, encoded, queries, vectors)
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:
+        started = time.perf_counter()
+        store.save(Path(directory))
+        save_seconds = time.perf_counter() - started
+        file_bytes = (Path(directory) / STORE_FILE).stat().st_size
+        del store
+        load_seconds, store_bytes, worker_bytes = worker_start(
+            Path(directory), model, queries.texts[0], queries.subjects[0]
+        )
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:
+        copy_seconds = library_load(part.texts, part.subjects, part.grades, encoded, model, Path(directory))
+        rebuilt = rebuild_measure(Path(directory), model)
+    if rebuilt.size != size:
+        raise RuntimeError(f"index_rebuild indexed {rebuilt.size} of {size} questions")
+    milliseconds = [1000 * value for value in timings.total]
+    return {
+        "indexed questions": f"{size:,}",
+        "match p50 ms": f"{percentile(milliseconds, 50):.1f}",
+        "match p99 ms": f"{percentile(milliseconds, 99):.1f}",
+        "  encode / search / rerank p50 ms": " / ".join(
+            f"{1000 * percentile(step, 50):.1f}" for step in (timings.encode, timings.search, timings.rerank)
+        ),
+        "  encode / search / rerank p99 ms": " / ".join(
+            f"{1000 * percentile(step, 99):.1f}" for step in (timings.encode, timings.search, timings.rerank)
+        ),
+        "matches per second (1 process)": f"{rate:.0f}",
+        "recall@10 vs exact search": f"{recall:.3f}",
+        "build s, encoding excluded": f"{build_seconds:.0f}",
+        "build s, encoding included (estimated)": f"{build_seconds + size / throughput:.0f}",
+        "memory added by building, MiB": f"{built_bytes / 2**20:.0f}",
+        "store loaded in a fresh worker, MiB": f"{store_bytes / 2**20:.0f}",
+        "worker with encoder and store, MiB": f"{worker_bytes / 2**20:.0f}",
+        "save s / load s / file MiB": f"{save_seconds:.0f} / {load_seconds:.0f} / {file_bytes / 2**20:.0f}",
+        "PostgreSQL load (COPY, VACUUM ANALYZE) s": f"{copy_seconds:.0f}",
+        "rebuild_index from PostgreSQL s": f"{rebuilt.seconds:.0f}",
+        "rebuild_index memory peak / at end, MiB": (
+            f"{rebuilt.peak_bytes / 2**20:.0f} / {rebuilt.resident_bytes / 2**20:.0f}"
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.matching_speed", description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -211,45 +270,12 @@ def main() -> None:
     print(f"encoding throughput {throughput:.0f} texts/s ({len(sample)} generated questions from the whole corpus)\n")
     queries = questions_generate(corpus, arguments.queries, seed=1)
     rows = []
-    for size in sorted(arguments.sizes):
-        part = Generated(generated.texts[:size], generated.subjects[:size], generated.grades[:size])
-        before = resident_bytes()
-        store, build_seconds = store_build(part, encoded)
-        built_bytes = resident_bytes() - before
-        timings, rate, vectors = queries_time(queries, store, encoder)
-        recall = recall_at_10(store, part, encoded, queries, vectors)
-        with tempfile.TemporaryDirectory(dir="/tmp") as directory:
-            started = time.perf_counter()
-            store.save(Path(directory))
-            save_seconds = time.perf_counter() - started
-            file_bytes = (Path(directory) / STORE_FILE).stat().st_size
-            del store
-            load_seconds, store_bytes, worker_bytes = worker_start(
-                Path(directory), arguments.model, queries.texts[0], queries.subjects[0]
-            )
-        milliseconds = [1000 * value for value in timings.total]
-        rows.append(
-            {
-                "indexed questions": f"{size:,}",
-                "match p50 ms": f"{percentile(milliseconds, 50):.1f}",
-                "match p99 ms": f"{percentile(milliseconds, 99):.1f}",
-                "  encode / search / rerank p50 ms": " / ".join(
-                    f"{1000 * percentile(step, 50):.1f}" for step in (timings.encode, timings.search, timings.rerank)
-                ),
-                "  encode / search / rerank p99 ms": " / ".join(
-                    f"{1000 * percentile(step, 99):.1f}" for step in (timings.encode, timings.search, timings.rerank)
-                ),
-                "matches per second (1 process)": f"{rate:.0f}",
-                "recall@10 vs exact search": f"{recall:.3f}",
-                "build s, encoding excluded": f"{build_seconds:.0f}",
-                "build s, encoding included (estimated)": f"{build_seconds + size / throughput:.0f}",
-                "memory added by building, MiB": f"{built_bytes / 2**20:.0f}",
-                "store loaded in a fresh worker, MiB": f"{store_bytes / 2**20:.0f}",
-                "worker with encoder and store, MiB": f"{worker_bytes / 2**20:.0f}",
-                "save s / load s / file MiB": f"{save_seconds:.0f} / {load_seconds:.0f} / {file_bytes / 2**20:.0f}",
-            }
-        )
-        print(f"{size:,} done", flush=True)
+    try:
+        for size in sorted(arguments.sizes):
+            rows.append(size_measure(size, generated, encoded, queries, encoder, arguments.model, throughput))
+            print(f"{size:,} done", flush=True)
+    finally:
+        library_drop()
     names = list(rows[0])[1:]
     print()
     table(
