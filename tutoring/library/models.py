@@ -123,7 +123,8 @@ class Feedback(models.Model):
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="feedback")
     choice = models.CharField(_("choice"), max_length=16, choices=Choice.choices)
-    match = models.ForeignKey(Match, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # A match a student judged stays: deleting it alone is refused (with its question, both go).
+    match = models.ForeignKey(Match, on_delete=models.RESTRICT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -264,19 +264,33 @@ def library_search_result(*, text: str, subject: str, grade: Any) -> dict[str, A
     }
 
 
+def question_matches_forget(*, question: Question) -> None:
+    """The student corrected the text of an understood question, which is matched again: the matches found for the
+    old wording go now, so until the new result arrives the question shows as being matched, not as matching them.
+    Runs in the caller's transaction, with the question locked. Only unjudged matches are ever deleted: a student's
+    verdict moves the question on from "understood", and ``Feedback.match`` restricts deleting a judged one.
+    """
+    question.matches.all().delete()
+    question.match_outcome = Question.MatchOutcome.PENDING
+    question.matched_at = None
+    question.save(update_fields=["match_outcome", "matched_at"])
+
+
 def question_match(*, question_id: int) -> None:
     """Match an understood question against the library, store the result and tell the student.
 
     With no fitting answer the question waits for a live teacher. Re-running replaces the
-    previous matches (the student may have corrected the text).
+    previous matches. A result for a text the student has corrected since is dropped: the
+    correction queued another match.
     """
     question = Question.objects.select_related("subject").filter(pk=question_id).first()
     if question is None or question.status != Question.Status.UNDERSTOOD:
         return
-    ranked = library_search(text=question.text, subject=question.subject, grade=question.grade)
+    text = question.text
+    ranked = library_search(text=text, subject=question.subject, grade=question.grade)
     with transaction.atomic():
         question = Question.objects.select_for_update().get(pk=question_id)
-        if question.status != Question.Status.UNDERSTOOD:
+        if question.status != Question.Status.UNDERSTOOD or question.text != text:
             return
         question.matches.all().delete()
         Match.objects.bulk_create(

@@ -25,6 +25,7 @@ from media.uploads import extension_for, validate_photo, validate_voice
 from media.voice import voice_transcode
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.library import services as library_services
 from tutoring.library import tasks as library_tasks
 from tutoring.questions import tasks
 from tutoring.questions.events import question_status_event_send
@@ -196,9 +197,10 @@ def question_text_correct(*, question: Question, text: str) -> Question:
             question.understood_at = question.understood_at or timezone.now()
             fields += ["status", "understood_at"]
         question.save(update_fields=fields)
-        question_status_event_send(question)
         if question.status == Question.Status.UNDERSTOOD:
+            library_services.question_matches_forget(question=question)  # they matched the old wording
             library_tasks.question_match.delay_on_commit(question.pk)  # the new wording may match better
+        question_status_event_send(question)
     logger.info("question.corrected", extra={"question_id": question.pk})
     return question
 

@@ -1,10 +1,17 @@
+import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.management import call_command
+from django.db.models import RestrictedError
 
 from tests.factories import QuestionFactory, subject
 from tutoring.core.errors import ServiceError
+from tutoring.library import services
 from tutoring.library.index import index_get, index_reset, index_snapshot_save, model_name
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.library.services import (
@@ -14,7 +21,9 @@ from tutoring.library.services import (
     question_feedback,
     question_match,
 )
+from tutoring.questions.events import question_group
 from tutoring.questions.models import Question
+from tutoring.questions.services import question_text_correct
 from tutoring.routing.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -202,3 +211,79 @@ def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(t
     assert Entry.objects.get(external_id="a2").knowledge_points == ["方程"]
     # Encoded in batches at import: the matching workers only read the vectors.
     assert list(Entry.objects.values_list("vector_model", flat=True)) == [model_name(), model_name()]
+
+
+def group_listen(question_id: int) -> Callable[[], list[dict[str, Any]]]:
+    """Joins the question's websocket group through the real channel layer; the function returned gives every
+    event the group was sent since, in order."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(question_group(question_id), channel)
+
+    async def received() -> list[dict[str, Any]]:
+        events = []
+        while True:
+            try:
+                events.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
+            except TimeoutError:
+                return events
+
+    return async_to_sync(received)
+
+
+def test_a_corrected_text_drops_the_old_matches_at_once_and_the_new_result_replaces_them(
+    django_capture_on_commit_callbacks,
+):
+    answered(APPLES)
+    times = answered(TIMES)
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
+    question_match(question_id=question.pk)
+    received = group_listen(question.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        question_text_correct(question=question, text=TIMES)
+    with django_capture_on_commit_callbacks(execute=True):
+        question_match(question_id=question.pk)  # the task the correction queued
+
+    pushed = [event["question"] for event in received()]
+    assert [(state["text"], state["match_outcome"]) for state in pushed] == [(TIMES, ""), (TIMES, "same")]
+    assert (pushed[0]["matched_at"], pushed[0]["matches"]) == (None, [])
+    assert [(match["entry"]["id"], match["label"]) for match in pushed[1]["matches"]] == [(times.pk, "same")]
+    assert list(Match.objects.filter(question=question).values_list("entry_id", flat=True)) == [times.pk]
+
+
+def test_a_result_for_a_text_corrected_during_the_search_is_dropped(monkeypatch):
+    answered(APPLES)
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
+    search = services.library_search
+
+    def search_then_correct(**arguments):  # type: ignore[no-untyped-def]
+        found = search(**arguments)
+        question_text_correct(question=question, text=TIMES)  # the student corrects the text meanwhile
+        return found
+
+    monkeypatch.setattr(services, "library_search", search_then_correct)
+
+    question_match(question_id=question.pk)
+
+    question.refresh_from_db()
+    assert (question.text, question.status, question.match_outcome) == (TIMES, "understood", "")
+    assert Match.objects.filter(question=question).count() == 0
+
+
+def test_a_judged_match_and_its_feedback_stay_when_the_text_is_corrected_later():
+    answered(APPLES)
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
+    question_match(question_id=question.pk)
+    match = Match.objects.get(question=question)
+    question_feedback(question=question, choice="resolved", match_id=match.pk)
+
+    question_text_correct(question=question, text="小明有12个苹果，吃了5个，还剩几个苹果？")
+    question_match(question_id=question.pk)  # a late task: a resolved question is not matched again
+
+    question.refresh_from_db()
+    assert (question.status, question.match_outcome) == ("resolved", "same")
+    assert list(Match.objects.filter(question=question).values_list("pk", flat=True)) == [match.pk]
+    assert list(Feedback.objects.values_list("choice", "match_id")) == [("resolved", match.pk)]
+    with pytest.raises(RestrictedError):
+        match.delete()
