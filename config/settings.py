@@ -179,7 +179,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_LAYER_PREFIX},
+            # redis-py 8 reads with a 5 s socket timeout by default, as long as the layer's blocking
+            # BZPOPMIN: every idle consumer would then crash every 5 s. Allow more than the pop's 5 s.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": CHANNEL_LAYER_PREFIX},
         }
     }
     # Shared by every process: throttles and short-lived markers (never data that must survive).

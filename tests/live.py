@@ -1,0 +1,143 @@
+"""The platform as in production, in subprocesses on the test database: daphne servers and Celery workers.
+
+Used by browser tests (one of each) and by the routing race test (two of each). The processes share
+the test's Redis, database and media folder, so the test reads what they did from the database.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+START_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    url: str  # the first web server
+    log_dir: Path
+    urls: list[str] = field(default_factory=list)  # every web server
+
+    @contextmanager
+    def logs_on_failure(self) -> Iterator[None]:
+        """A failed expectation inside also shows what the servers and the workers printed."""
+        try:
+            yield
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.logs()}") from None
+
+    def logs(self) -> str:
+        """The output of the servers and the workers, for failure messages."""
+        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-6000:]}" for path in self._log_files())
+
+    def _log_files(self) -> list[Path]:
+        return sorted(self.log_dir.glob("*.log"))
+
+
+def _database_url() -> str:
+    """A URL for the database the tests use (the test database once the db fixture is active)."""
+    database = settings.DATABASES["default"]
+    credentials = quote(database["USER"] or "", safe="")
+    if database.get("PASSWORD"):
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    host = database.get("HOST") or "127.0.0.1"
+    port = database.get("PORT") or 5432
+    return f"postgres://{credentials}@{host}:{port}/{quote(database['NAME'], safe='')}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"daphne did not listen on {port} in {START_TIMEOUT_SECONDS} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        return subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def live_processes(
+    media_root: Path, tmp_path: Path, *, servers: int = 1, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[LiveStack]:
+    """Start `servers` daphne processes and `workers` Celery workers (queues media, default, matching)."""
+    ports = [_free_port() for _ in range(servers)]
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
+        "MEDIA_ROOT": str(media_root),
+        "MEDIA_STORAGE": "local",
+        "XUEWEN_INDEX_DIR": str(tmp_path / "index"),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(f"http://127.0.0.1:{port}" for port in ports),
+        "DJANGO_DEBUG": "false",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for number in range(workers):
+            processes.append(
+                _start(
+                    [
+                        *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "media,default,matching"),
+                        *("-c", "1", "-n", f"worker{number}@%h"),
+                        *("--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"),
+                    ],
+                    environment,
+                    log_dir / f"worker{number}.log",
+                )
+            )
+        for number, port in enumerate(ports):
+            log = log_dir / f"daphne{number}.log"
+            server = _start(
+                [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                environment,
+                log,
+            )
+            processes.append(server)
+            _wait_for_port(port, server, log)
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        yield LiveStack(url=urls[0], log_dir=log_dir, urls=urls)
+    finally:
+        for process in reversed(processes):
+            _stop(process)
