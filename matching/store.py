@@ -24,8 +24,9 @@ store, never half of one. Not thread-safe: a worker process owns its store.
 
 import math
 import os
+import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -85,6 +86,29 @@ def _ivf_index(sample: np.ndarray, count: int) -> faiss.Index:
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
     index.set_direct_map_type(faiss.DirectMap.Hashtable)  # lets remove_ids and reconstruct_batch find a label
     return index
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """`size` bytes that `write_to(write)` hands to `write` a piece at a time: saved as a byte array that is never
+    held in memory whole."""
+
+    size: int
+    write_to: Callable[[Callable[[bytes], int]], object]
+
+
+def _index_stream(index: faiss.Index) -> _Stream:
+    """The bytes `faiss.serialize_index` would return (an index can be hundreds of MB), as FAISS writes them out; a
+    first pass only counts them."""
+    size = 0
+
+    def count(chunk: bytes) -> int:
+        nonlocal size
+        size += len(chunk)
+        return len(chunk)
+
+    faiss.write_index(index, faiss.PyCallbackIOWriter(count))
+    return _Stream(size, lambda write: faiss.write_index(index, faiss.PyCallbackIOWriter(write)))
 
 
 class VectorStore:
@@ -180,30 +204,48 @@ class VectorStore:
         ]
 
     def save(self, directory: Path) -> None:
-        """Write the store to `directory/store.npz` atomically (temporary file, fsync, rename)."""
+        """Write the store to `directory/store.npz` atomically (temporary file, fsync, rename). The arrays are written
+        one after the other, laid out as `np.savez` does, and each index is streamed from FAISS into the file, so
+        saving needs little memory beyond the store itself."""
         directory.mkdir(parents=True, exist_ok=True)
-        entries = list(self._entries.values())
-        subjects = sorted(self._indexes)
-        subject_numbers = {subject: number for number, subject in enumerate(subjects)}
-        texts = [entry.text.encode() for entry in entries]
-        arrays = {
-            "dimension": np.array(self.dimension),
-            "ids": np.array([entry.id for entry in entries], dtype=np.int64),
-            "grades": np.array([entry.grade for entry in entries], dtype=np.int16),
-            "subject_numbers": np.array([subject_numbers[entry.subject] for entry in entries], dtype=np.int32),
-            "text_lengths": np.array([len(text) for text in texts], dtype=np.int64),
-            "texts": np.frombuffer(b"".join(texts), dtype=np.uint8),
-            "subjects": np.array(subjects, dtype=str),
-            "trained_sizes": np.array([self._trained_sizes[subject] for subject in subjects], dtype=np.int64),
-        }
-        for number, subject in enumerate(subjects):
-            arrays[f"index_{number}"] = faiss.serialize_index(self._indexes[subject])
         temporary = directory / f".{STORE_FILE}.{os.getpid()}.tmp"
         with temporary.open("wb") as file:
-            np.savez(file, allow_pickle=False, **arrays)
+            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for name, value in self._arrays():
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        if isinstance(value, np.ndarray):
+                            np.lib.format.write_array(member, value, allow_pickle=False)
+                        else:
+                            header = {"descr": "|u1", "fortran_order": False, "shape": (value.size,)}
+                            np.lib.format.write_array_header_1_0(member, header)
+                            value.write_to(member.write)
             file.flush()
             os.fsync(file.fileno())
         temporary.replace(directory / STORE_FILE)
+
+    def _arrays(self) -> Iterator[tuple[str, np.ndarray | _Stream]]:
+        """The store's arrays by name, each made only when it is about to be written; the texts and the indexes, the
+        large ones, as streams."""
+        entries = list(self._entries.values())
+        count = len(entries)
+        subjects = sorted(self._indexes)
+        subject_numbers = {subject: number for number, subject in enumerate(subjects)}
+        yield "dimension", np.array(self.dimension)
+        yield "ids", np.fromiter((entry.id for entry in entries), np.int64, count)
+        yield "grades", np.fromiter((entry.grade for entry in entries), np.int16, count)
+        yield "subject_numbers", np.fromiter((subject_numbers[entry.subject] for entry in entries), np.int32, count)
+        lengths = np.fromiter((len(entry.text.encode()) for entry in entries), np.int64, count)
+        yield "text_lengths", lengths
+
+        def texts_write(write: Callable[[bytes], int]) -> None:
+            for entry in entries:
+                write(entry.text.encode())
+
+        yield "texts", _Stream(int(lengths.sum()), texts_write)
+        yield "subjects", np.array(subjects, dtype=str)
+        yield "trained_sizes", np.array([self._trained_sizes[subject] for subject in subjects], dtype=np.int64)
+        for number, subject in enumerate(subjects):
+            yield f"index_{number}", _index_stream(self._indexes[subject])
 
     @classmethod
     def load(cls, directory: Path) -> Self:

@@ -10,7 +10,8 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from matching.encoder import DEFAULT_MODEL, UniversalSentenceEncoder, encoder_get
+from matching.encoder import DEFAULT_MODEL, encoder_get
+from matching.sentence_models import UniversalSentenceEncoder
 
 
 def test_default_encoder_is_a_sentence_transformer_of_unit_rows() -> None:
