@@ -2,7 +2,8 @@
 
 Every candidate gets three signals: the dense cosine similarity (from the store), a lexical similarity (Dice of
 character bigrams, matching/lexical.py) and whether its numbers and operators agree with the query's
-(matching/numbers.py). Candidates are ordered by `score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical`.
+(matching/numbers.py). `score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical` decides "similar"; what is
+shown is ordered by `ORDER_DENSE_WEIGHT * dense + (1 - ORDER_DENSE_WEIGHT) * lexical`, "same" first.
 
 - "same" (offer its video first): the numbers agree, dense >= SAME_DENSE and the texts agree in order
   (`sequence_similarity` >= SAME_SEQUENCE): near-verbatim, the way a student retypes or photographs a textbook
@@ -23,8 +24,13 @@ it with `--model PATH` and copy its "calibrated" column here: thresholds belong 
   shows as similar; a false "same" tells a student another question is theirs. In domain (600 cmath problems)
   a reformatted copy (numbering, full width, OCR spaces) is "same" 100 %, a copy with one number changed or 加/减,
   多/少 swapped is "same" 0 % and "similar" 100 %.
-- DENSE_WEIGHT 0.7: the best sum of group top-1 (0.390; 0.415 at 0.2) and best pair accuracy of the score
-  (0.689; 0.630 at 0.2): lexical overlap finds same-template exercises, the dense score finds paraphrases.
+- DENSE_WEIGHT 0.7: the score that decides "similar" separates LCQMC/PAWS-X pairs best towards a high dense weight
+  (best accuracy 0.689 at 0.7, 0.700 at 0.8, 0.630 at 0.2); SIMILAR_SCORE below is calibrated for 0.7.
+- ORDER_DENSE_WEIGHT 0.2: ordering FAISS's 100 candidates, lexical overlap puts same-template exercises first: group
+  top-1 / top-5 0.415 / 0.606 at 0.2, against 0.391 / 0.572 ordered by the deciding score (0.7); BM25 over the whole
+  corpus reaches 0.424 / 0.633, partly because it is not limited to the dense candidates. An IDF-weighted Dice (uni-
+  and bigrams, document frequencies of the corpus) in place of the plain one was tried: 0.419 / 0.611 at best, not
+  worth keeping corpus statistics in the store. The "same" decision does not use either weight (precision 0.951).
 - SIMILAR_SCORE 0.67: the threshold on the best candidate's score that best predicts whether it is of the
   query's question-type group (accuracy 0.706). 35 % of group queries are then shown something, 64 % of those
   with a same-group question first; the rest go to a live teacher.
@@ -46,6 +52,7 @@ Label = Literal["same", "similar"]
 Outcome = Literal["same", "similar", "none"]
 
 DENSE_WEIGHT = 0.7
+ORDER_DENSE_WEIGHT = 0.2
 SAME_DENSE = 0.925
 SAME_SEQUENCE = 0.95
 SIMILAR_SCORE = 0.67
@@ -63,7 +70,13 @@ class Match:
 
 
 def combined_score(dense: float, lexical: float) -> float:
+    """The score that decides "similar" (and is stored with a match)."""
     return DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
+
+
+def order_score(dense: float, lexical: float) -> float:
+    """The score that orders what is shown: lexical overlap weighs more for putting same-type exercises first."""
+    return ORDER_DENSE_WEIGHT * dense + (1 - ORDER_DENSE_WEIGHT) * lexical
 
 
 def rank(query: str, candidates: Sequence[tuple[Entry, float]], *, limit: int = 5) -> list[Match]:
@@ -81,7 +94,7 @@ def rank(query: str, candidates: Sequence[tuple[Entry, float]], *, limit: int = 
             matches.append(Match(entry, score, dense, lexical, numbers_agree, "same"))
         elif score >= SIMILAR_SCORE:
             matches.append(Match(entry, score, dense, lexical, numbers_agree, "similar"))
-    matches.sort(key=lambda match: (match.label != "same", -match.score))
+    matches.sort(key=lambda match: (match.label != "same", -order_score(match.dense, match.lexical)))
     return matches[:limit]
 
 

@@ -101,3 +101,14 @@ def test_thresholds_are_ordered_and_labels_monotonic_in_the_dense_score() -> Non
 
 def test_outcome_of_no_matches_is_none() -> None:
     assert outcome([]) == "none"
+
+
+def test_shown_matches_are_ordered_by_the_order_score_not_the_deciding_score() -> None:
+    query = "小明有15个苹果，吃了6个，还剩几个？"
+    twin = Entry(1, "数学", 3, "小红有15个梨，吃了6个，还剩几个？")  # the same exercise with other things
+    paraphrase = Entry(2, "数学", 3, "小明买来十五只苹果，之后又吃掉六只，那么现在剩下多少只？")
+
+    shown = rank(query, [(paraphrase, 0.97), (twin, 0.70)])
+
+    assert [(match.entry.id, match.label) for match in shown] == [(1, "similar"), (2, "similar")]
+    assert shown[0].score < shown[1].score  # the deciding score alone would have put the paraphrase first
