@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from channels.layers import channel_layers
 from django.conf import settings
 
 CELERY_QUEUES = ["default", "media", "matching"]
@@ -41,7 +42,8 @@ def redis_client() -> redis.Redis:
 
 @pytest.fixture(autouse=True)
 def flush_redis(redis_client: redis.Redis) -> None:
-    """Queued tasks and group memberships left in Redis by one test must not leak into the next."""
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    for key in [*redis_client.scan_iter(f"{prefix}*"), *CELERY_QUEUES]:
+    """Queued tasks, group memberships and cache keys left in Redis by one test must not leak into the next,
+    nor the channel layer object: it remembers the event loop of a consumer an earlier test left receiving."""
+    for key in [*redis_client.scan_iter(f"{settings.CHANNEL_LAYER_PREFIX}*"), *CELERY_QUEUES]:
         redis_client.delete(key)
+    channel_layers.backends.clear()

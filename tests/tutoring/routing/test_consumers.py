@@ -22,8 +22,13 @@ async def console(teacher):  # type: ignore[no-untyped-def]
 
 async def receive(ws, kind: str, **expected) -> dict:  # type: ignore[no-untyped-def]
     """The next event of this type (and with these values in its payload); others come and go in between."""
+    seen = []
     while True:
-        event = await ws.receive_json_from(timeout=5)
+        try:
+            event = await ws.receive_json_from(timeout=10)
+        except TimeoutError:
+            raise AssertionError(f"no {kind} {expected} among {seen}") from None
+        seen.append(event)
         payload = next((value for value in event.values() if isinstance(value, dict)), {})
         if event["type"] == kind and all(payload.get(key) == value for key, value in expected.items()):
             return event
