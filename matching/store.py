@@ -13,9 +13,11 @@ Index type by size (per subject):
 HNSW was not chosen: it cannot delete (withdrawn videos) and a grade filter on it loses recall.
 
 Measured by bench/matching_speed on this 2-core machine with 1,000,000 generated questions (845,546 of them maths,
-one IVF of 582 lists): search p50 2.0 ms / p99 3.0 ms inside a grade range, recall@10 0.987 against exact float32
-search, 11 s to build from vectors, 8 s to load, 916 MiB on disk, 1.2 GiB resident once loaded (488 MiB of codes,
-the rest mostly the entries' texts as Python objects; PCA to 256 dimensions would halve the codes if needed).
+one IVF of 582 lists, trained at 338,000): search p50 1.9 ms / p99 3.3 ms inside a grade range, recall@10 0.986
+against exact float32 search, 8 s to build from vectors in memory, 7 s to load, 916 MiB on disk, 1.2 GiB resident
+once loaded (488 MiB of codes, the rest mostly the entries' texts as Python objects; PCA to 256 dimensions would
+halve the codes if needed). A rebuild from the database trains each large subject once, for its final size
+(`subject_train`: 919 lists for those maths questions), and adds pages as they are read.
 
 Additions replace an id already present; removals are immediate. `save` writes one `.npz` file next to a temporary
 name and renames it over the old one, so a worker starting at the same moment reads either the old or the new
