@@ -17,8 +17,9 @@ from bench import intake
 from bench.intake.clients import TEXT_TIMEOUT_SECONDS, IntakeError, Student, Submission
 from bench.intake.figures import edit_distance, normalized, percentile
 from bench.intake.photos import FONT_PATH, photo_render
-from bench.intake.platform import REPO, Platform
+from bench.intake.platform import IntakePlatform
 from bench.intake.seed import PASSWORD, student_username
+from bench.platform import REPO
 
 CORPUS = REPO.parent / "shared" / "eval" / "corpus" / "cmath.jsonl"
 CER_TARGET = 0.02
@@ -94,7 +95,9 @@ async def photo_read(student: Student, photo: Photo) -> Reading:
     return Reading(photo, question["status"], question["text"], time.perf_counter() - started)
 
 
-async def load_run(platform: Platform, students: Sequence[Student], photos: Sequence[Photo], per_student: int) -> Load:
+async def load_run(
+    platform: IntakePlatform, students: Sequence[Student], photos: Sequence[Photo], per_student: int
+) -> Load:
     """Every student submits ``per_student`` photos back to back, all students at once."""
 
     async def submit_all(number: int, student: Student) -> list[Submission]:
@@ -109,7 +112,7 @@ async def load_run(platform: Platform, students: Sequence[Student], photos: Sequ
 
 
 async def steady_run(
-    platform: Platform, students: Sequence[Student], photos: Sequence[Photo], rate: float, seconds: float
+    platform: IntakePlatform, students: Sequence[Student], photos: Sequence[Photo], rate: float, seconds: float
 ) -> Load:
     """Open loop: the students together submit ``rate`` photos a second (Poisson arrivals), each
     student waiting a random pause between its questions, for ``seconds``."""
@@ -177,7 +180,7 @@ def verdicts_print(rows: Sequence[tuple[str, str, str, bool]]) -> None:
 
 
 async def bench(
-    platform: Platform,
+    platform: IntakePlatform,
     photos: Sequence[Photo],
     submitters: int,
     per_student: int,
@@ -191,8 +194,8 @@ async def bench(
         one_submitter = await load_run(platform, [reader], photos, ONE_SUBMITTER_REQUESTS)
         steady = [await steady_run(platform, load_students, photos, rate, steady_seconds) for rate in rates]
         web_alone = await load_run(platform, load_students, photos, per_student)
-        purged = platform.media_queue_purge()
-        platform.worker_start()
+        purged = platform.queue_purge("media")
+        platform.media_worker_start()
         await photo_read(reader, photos[-1])  # loads the OCR models; not measured
         readings = [await photo_read(reader, photo) for photo in photos[:-1]]
         worker_busy = await load_run(platform, load_students, photos, per_student)
@@ -252,7 +255,7 @@ def main() -> int:
     pool = os.environ.get("DATABASE_POOL_MAX_SIZE", "0")
     print("  web: 1 daphne process (python -m config.web); media worker: 1 Celery process (solo pool)")
     print(f"  DATABASE_POOL_MAX_SIZE={pool}")
-    with Platform(students=options.submitters + 1) as platform:
+    with IntakePlatform(students=options.submitters + 1) as platform:
         try:
             intact = asyncio.run(
                 bench(

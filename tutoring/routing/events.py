@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from tutoring.core.events import send_event_on_commit
+from tutoring.core.events import send_event_on_commit, send_events_on_commit
 from tutoring.questions.events import question_group
 from tutoring.routing.models import Duty, Offer, Ticket
 from tutoring.routing.serializers import AssignedTicketSerializer, DutySerializer, OfferSerializer
@@ -37,5 +37,11 @@ def duty_state_event_send(duty: Duty) -> None:
     send_event_on_commit(user_group(duty.teacher_id), {"type": "duty.state", "duty": DutySerializer(duty).data})
 
 
-def queue_position_event_send(question_id: int, position: dict[str, Any]) -> None:
-    send_event_on_commit(question_group(question_id), {"type": "queue.position", "queue": position})
+def queue_positions_event_send(positions: list[tuple[int, dict[str, Any]]]) -> None:
+    """Waiting students' new places in the queue, by question id."""
+    send_events_on_commit(
+        [
+            (question_group(question_id), {"type": "queue.position", "queue": position})
+            for question_id, position in positions
+        ]
+    )

@@ -12,6 +12,7 @@ to ``RoutingFact``.
 """
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -210,34 +211,41 @@ def dispatch(*, subject_id: int) -> int:
             return 0
         policy = Subject.objects.values_list("routing_policy", flat=True).get(pk=subject_id)
         open_policy = policy == Subject.RoutingPolicy.OPEN
-        queued = Ticket.QUEUED if open_policy else (Ticket.Status.WAITING,)
-        tickets = list(Ticket.objects.filter(subject_id=subject_id, status__in=queued).order_by("queued_at", "id"))
-        if not tickets:
-            return 0
-        offered = set(Offer.objects.filter(ticket__in=[t.pk for t in tickets]).values_list("ticket_id", "teacher_id"))
-        bands = list(GradeBand.objects.all())
-        near = {band.pk: _bands_near(band, bands) for band in bands} | {None: set()}
         shown: dict[int, int] = {}
         if open_policy:
             for teacher_id in Offer.objects.filter(
                 teacher__in=[d.teacher_id for d in duties], status=Offer.Status.OPEN
             ).values_list("teacher_id", flat=True):
                 shown[teacher_id] = shown.get(teacher_id, 0) + 1
+
+        def has_room(duty: Duty) -> bool:
+            if open_policy:
+                return duty.load < duty.capacity and shown.get(duty.teacher_id, 0) < _config("OPEN_OFFERS_SHOWN")
+            return duty.free > 0
+
+        bands = list(GradeBand.objects.all())
+        near = {band.pk: _bands_near(band, bands) for band in bands} | {None: set()}
+        queued = Ticket.QUEUED if open_policy else (Ticket.Status.WAITING,)
         made = 0
         now = timezone.now()
-        for ticket in tickets:
-            candidates = [
-                duty for duty in duties if (ticket.pk, duty.teacher_id) not in offered and _serves(duty, ticket, near)
-            ]
-            if open_policy:
-                for duty in candidates:
-                    if duty.load < duty.capacity and shown.get(duty.teacher_id, 0) < _config("OPEN_OFFERS_SHOWN"):
+        for tickets in _queue_chunks(subject_id, queued):
+            if not any(has_room(duty) for duty in duties):
+                break  # every teacher is busy: nothing more to offer, however long the queue
+            offered = set(
+                Offer.objects.filter(ticket__in=[t.pk for t in tickets]).values_list("ticket_id", "teacher_id")
+            )
+            for ticket in tickets:
+                candidates = [
+                    duty
+                    for duty in duties
+                    if has_room(duty) and (ticket.pk, duty.teacher_id) not in offered and _serves(duty, ticket, near)
+                ]
+                if open_policy:
+                    for duty in candidates:
                         _offer_create(ticket, duty, Offer.Policy.OPEN, now)
                         shown[duty.teacher_id] = shown.get(duty.teacher_id, 0) + 1
                         made += 1
-            else:
-                candidates = [duty for duty in candidates if duty.free > 0]
-                if candidates:
+                elif candidates:
                     best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or now, duty.pk))
                     reserved = Duty.objects.filter(
                         pk=best.pk, on_duty=True, capacity__gt=F("load") + F("offered")
@@ -248,11 +256,22 @@ def dispatch(*, subject_id: int) -> int:
                         made += 1
                     else:
                         duties.remove(best)  # changed under us (accepted or went off duty): next pass sees it
-                if not any(duty.free > 0 for duty in duties):
-                    break
     if made:
         logger.info("routing.dispatched", extra={"subject_id": subject_id, "offers": made})
     return made
+
+
+def _queue_chunks(subject_id: int, statuses: tuple[str, ...], size: int = 200) -> Iterator[list[Ticket]]:
+    """The subject's queued tickets, oldest first, a chunk at a time (keyset pagination: offers made on the
+    way take tickets out of the filter without shifting the next chunk)."""
+    tickets = Ticket.objects.filter(subject_id=subject_id, status__in=statuses).order_by("queued_at", "id")
+    chunk = list(tickets[:size])
+    while chunk:
+        yield chunk
+        last = chunk[-1]
+        chunk = list(
+            tickets.filter(Q(queued_at__gt=last.queued_at) | Q(queued_at=last.queued_at, id__gt=last.pk))[:size]
+        )
 
 
 def _offer_create(ticket: Ticket, duty: Duty, policy: str, now: datetime) -> Offer:
@@ -553,7 +572,7 @@ def queue_positions_send(*, subject_id: int) -> int:
         for ticket, position in selectors.queue_positions(subject_id):
             if ticket.notified_position != position["position"]:
                 ticket.notified_position = position["position"]
-                changed.append(ticket)
-                events.queue_position_event_send(ticket.question_id, position)
-        Ticket.objects.bulk_update(changed, ["notified_position"], batch_size=500)
+                changed.append((ticket, position))
+        Ticket.objects.bulk_update([ticket for ticket, _ in changed], ["notified_position"], batch_size=500)
+        events.queue_positions_event_send([(ticket.question_id, position) for ticket, position in changed])
     return len(changed)

@@ -56,7 +56,9 @@ async def test_a_correction_reaches_the_open_socket():
 async def refusal(ws: WebsocketCommunicator) -> dict:
     """Refusals are accepted then closed at once, so browsers see the close code."""
     await ws.connect()
-    return await ws.receive_output()
+    closed = await ws.receive_output()
+    await ws.disconnect()
+    return closed
 
 
 async def test_anonymous_socket_is_refused():

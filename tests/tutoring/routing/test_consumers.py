@@ -84,6 +84,7 @@ async def test_a_student_cannot_open_a_duty_console():
 
     await ws.connect()
     closed = await ws.receive_output()
+    await ws.disconnect()
 
     assert closed == {"type": "websocket.close", "code": 4403}
     assert await sync_to_async(Duty.objects.count)() == 0

@@ -1,0 +1,337 @@
+"""Run the routing bench; see the package docstring for what it measures and prints."""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import websockets
+
+from bench.intake.figures import percentile
+from bench.matching_quality.tables import table
+from bench.platform import Platform
+
+CONNECT_CONCURRENCY = 50
+P99_TARGET_MS = 1000
+P50_TARGET_MS = 200
+SETTLE_SECONDS = 3
+
+
+@dataclass
+class Record:
+    """Client-side timestamps (time.perf_counter) per question, and counts per teacher."""
+
+    stuck: dict[int, float] = field(default_factory=dict)
+    offered: dict[int, float] = field(default_factory=dict)  # the first offer of a question on any teacher
+    accepted: dict[int, float] = field(default_factory=dict)  # the teacher's accept was sent
+    noticed: dict[int, float] = field(default_factory=dict)  # the student's socket said with_teacher
+    offers: Counter[int] = field(default_factory=Counter)
+    answers: Counter[int] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)
+    http_failures: list[str] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def socket_url(base: str, path: str) -> str:
+    return base.replace("http", "ws", 1) + path
+
+
+async def socket_open(base: str, path: str, cookie: str, gate: asyncio.Semaphore):  # type: ignore[no-untyped-def]
+    async with gate:
+        return await websockets.connect(
+            socket_url(base, path), additional_headers={"Cookie": cookie, "Origin": base}, open_timeout=60
+        )
+
+
+async def teacher_run(socket, teacher_id: int, record: Record, options: argparse.Namespace, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    async def answer_offer(offer: dict[str, Any]) -> None:
+        await asyncio.sleep(rng.uniform(*options.think))
+        question = offer["question"]["id"]
+        if rng.random() < options.decline:
+            await socket.send(json.dumps({"type": "offer.decline", "offer_id": offer["id"]}))
+        else:
+            record.accepted[question] = time.perf_counter()
+            await socket.send(json.dumps({"type": "offer.accept", "offer_id": offer["id"]}))
+
+    async def finish(ticket_id: int) -> None:
+        await asyncio.sleep(rng.uniform(*options.answer))
+        await socket.send(json.dumps({"type": "ticket.finish", "ticket_id": ticket_id}))
+
+    tasks = set()
+    async for raw in socket:
+        event = json.loads(raw)
+        if event["type"] == "offer.created":
+            record.offered.setdefault(event["offer"]["question"]["id"], time.perf_counter())
+            record.offers[teacher_id] += 1
+            task = asyncio.create_task(answer_offer(event["offer"]))
+        elif event["type"] == "ticket.assigned":
+            record.answers[teacher_id] += 1
+            task = asyncio.create_task(finish(event["ticket"]["id"]))
+        elif event["type"] == "error":
+            record.refusals[event["code"]] += 1
+            continue
+        else:
+            continue
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
+async def student_watch(socket, question: int, record: Record, total: int) -> None:  # type: ignore[no-untyped-def]
+    async for raw in socket:
+        event = json.loads(raw)
+        if event["type"] == "question.status" and event["question"]["status"] == "with_teacher":
+            record.noticed.setdefault(question, time.perf_counter())
+            if len(record.noticed) == total:
+                record.done.set()
+
+
+async def stuck_send(client: httpx.AsyncClient, base: str, student: dict, record: Record) -> None:
+    csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret, sent as cookie and header
+    record.stuck[student["question"]] = time.perf_counter()
+    response = await client.post(
+        f"{base}/api/v1/questions/{student['question']}/feedback",
+        json={"choice": "still_stuck"},
+        headers={"Cookie": f"{student['cookie']}; csrftoken={csrf}", "X-CSRFToken": csrf, "Origin": base},
+    )
+    if response.status_code != 200:
+        record.http_failures.append(f"{response.status_code} {response.text[:200]}")
+
+
+async def until_on_duty(socket) -> None:  # type: ignore[no-untyped-def]
+    async for raw in socket:
+        event = json.loads(raw)
+        if event["type"] in ("duty.state", "duty.snapshot") and event["duty"]["on_duty"]:
+            return
+
+
+async def load_run(platform: Platform, people: dict, options: argparse.Namespace) -> tuple[Record, float]:
+    record = Record()
+    rng = random.Random(7)
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    bases = platform.base_urls
+    teachers = await asyncio.gather(
+        *(socket_open(bases[n % len(bases)], "/ws/duty/", t["cookie"], gate) for n, t in enumerate(people["teachers"]))
+    )
+    for socket in teachers:
+        await socket.send(json.dumps({"type": "duty.available", "available": True}))
+    await asyncio.gather(*(until_on_duty(socket) for socket in teachers))
+    students = await asyncio.gather(
+        *(
+            socket_open(bases[n % len(bases)], f"/ws/questions/{s['question']}/", s["cookie"], gate)
+            for n, s in enumerate(people["students"])
+        )
+    )
+    total = len(people["students"])
+    background = [
+        asyncio.create_task(teacher_run(socket, t["id"], record, options, rng))
+        for socket, t in zip(teachers, people["teachers"], strict=True)
+    ] + [
+        asyncio.create_task(student_watch(socket, s["question"], record, total))
+        for socket, s in zip(students, people["students"], strict=True)
+    ]
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as client:
+        sends = []
+        for n, student in enumerate(people["students"]):
+            await asyncio.sleep(max(0.0, started + n / options.rate - time.perf_counter()))
+            sends.append(asyncio.create_task(stuck_send(client, bases[n % len(bases)], student, record)))
+        await asyncio.gather(*sends)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(record.done.wait(), timeout=options.timeout)
+    seconds = time.perf_counter() - started
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*(socket.close() for socket in [*teachers, *students]), return_exceptions=True)
+    return record, seconds
+
+
+def database_checks(database_url: str, capacity: int) -> dict[str, int]:
+    with psycopg.connect(database_url) as connection:
+
+        def count(sql: str) -> int:
+            row = connection.execute(sql).fetchone()
+            return int(row[0]) if row else 0
+
+        return {
+            "double_assigned": count(
+                "SELECT count(*) FROM (SELECT ticket_id FROM routing_offer WHERE status = 'accepted'"
+                " GROUP BY ticket_id HAVING count(*) > 1) AS doubles"
+            ),
+            "questions_twice_open": count(
+                "SELECT count(*) FROM (SELECT question_id FROM routing_ticket WHERE status IN"
+                " ('waiting', 'offered', 'assigned') GROUP BY question_id HAVING count(*) > 1) AS twice"
+            ),
+            "never_assigned": count(
+                "SELECT count(*) FROM questions_question AS q WHERE NOT EXISTS (SELECT FROM routing_ticket"
+                " AS t WHERE t.question_id = q.id AND t.status IN ('assigned', 'finished'))"
+            ),
+            "above_capacity": count(f"SELECT count(*) FROM routing_duty WHERE load > {capacity}"),
+            "facts": count("SELECT count(*) FROM routing_routingfact"),
+        }
+
+
+async def idle_sockets(platform: Platform, people: dict, count: int) -> dict[str, float]:
+    """Open `count` idle question sockets on the first server; its memory per socket, and whether all live."""
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    base = platform.base_urls[0]
+    await asyncio.sleep(SETTLE_SECONDS)
+    before = platform.resident_bytes("web0")
+    started = time.perf_counter()
+    students = people["students"]
+    sockets = await asyncio.gather(
+        *(
+            socket_open(
+                base,
+                f"/ws/questions/{students[n % len(students)]['question']}/",
+                students[n % len(students)]["cookie"],
+                gate,
+            )
+            for n in range(count)
+        ),
+        return_exceptions=True,
+    )
+    opened = [socket for socket in sockets if not isinstance(socket, BaseException)]
+    open_seconds = time.perf_counter() - started
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = platform.resident_bytes("web0")
+
+    async def alive(socket) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            await socket.send(json.dumps({"type": "ping"}))
+            async with asyncio.timeout(30):
+                async for raw in socket:
+                    if json.loads(raw)["type"] == "pong":
+                        return True
+        except (websockets.ConnectionClosed, TimeoutError):
+            return False
+        return False
+
+    answered = await asyncio.gather(*(alive(socket) for socket in opened))
+    await asyncio.gather(*(socket.close() for socket in opened), return_exceptions=True)
+    return {
+        "asked": count,
+        "opened": len(opened),
+        "alive": sum(answered),
+        "open_seconds": open_seconds,
+        "bytes_per_socket": (after - before) / max(1, len(opened)),
+        "resident_before": before,
+        "resident_after": after,
+    }
+
+
+def milliseconds(values: list[float]) -> list[str]:
+    """p50, p99 and the maximum, in milliseconds."""
+    if not values:
+        return ["-", "-", "-"]
+    return [f"{value * 1000:.0f}" for value in (percentile(values, 50), percentile(values, 99), max(values))]
+
+
+def report(record: Record, seconds: float, checks: dict[str, int], idle: dict[str, float], options) -> None:  # type: ignore[no-untyped-def]
+    to_offer = [record.offered[q] - record.stuck[q] for q in record.stuck if q in record.offered]
+    to_notice = [record.noticed[q] - record.accepted[q] for q in record.noticed if q in record.accepted]
+    print(
+        f"\n{options.students} students, {options.teachers} teachers × {options.capacity} places, "
+        f"还是不会 at {options.rate}/s, think {options.think[0]}-{options.think[1]} s, "
+        f"{options.decline:.0%} declined, answers {options.answer[0]}-{options.answer[1]} s; {seconds:.1f} s\n"
+    )
+    table(
+        ["latency (ms)", "n", "p50", "p99", "max", "target"],
+        [
+            [
+                "还是不会 → offer on a teacher's socket",
+                str(len(to_offer)),
+                *milliseconds(to_offer),
+                f"p50 < {P50_TARGET_MS}, p99 < {P99_TARGET_MS}",
+            ],
+            [
+                "accept → student's notice",
+                str(len(to_notice)),
+                *milliseconds(to_notice),
+                f"p50 < {P50_TARGET_MS}, p99 < {P99_TARGET_MS}",
+            ],
+        ],
+    )
+    offers = [record.offers[t] for t in record.offers] or [0]
+    answers = [record.answers[t] for t in record.answers] or [0]
+    print()
+    table(
+        ["per teacher", "min", "median", "max", "stdev"],
+        [
+            [
+                "offers",
+                str(min(offers)),
+                f"{statistics.median(offers):.1f}",
+                str(max(offers)),
+                f"{statistics.pstdev(offers):.2f}",
+            ],
+            [
+                "students answered",
+                str(min(answers)),
+                f"{statistics.median(answers):.1f}",
+                str(max(answers)),
+                f"{statistics.pstdev(answers):.2f}",
+            ],
+        ],
+    )
+    lost = options.students - len(record.noticed)
+    print(
+        f"\nlost (never reached a teacher): {lost} (database: {checks['never_assigned']}); "
+        f"double-assigned: {checks['double_assigned']}; question queued twice: {checks['questions_twice_open']}; "
+        f"teachers above capacity: {checks['above_capacity']}; refused accepts/declines: {dict(record.refusals)}; "
+        f"HTTP failures: {len(record.http_failures)} {record.http_failures[:3]}; facts recorded: {checks['facts']}"
+    )
+    per_socket = idle["bytes_per_socket"]
+    print(
+        f"\nidle student sockets on one daphne process: {idle['alive']:.0f} alive of {idle['opened']:.0f} opened "
+        f"({idle['asked']:.0f} asked) in {idle['open_seconds']:.1f} s; {per_socket / 1024:.1f} KiB each "
+        f"(resident {idle['resident_before'] / 2**20:.0f} → {idle['resident_after'] / 2**20:.0f} MiB)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.routing", description=__doc__)
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--teachers", type=int, default=100)
+    parser.add_argument("--capacity", type=int, default=10, help="students at once per teacher")
+    parser.add_argument("--rate", type=float, default=50.0, help="还是不会 per second, all students together")
+    parser.add_argument("--think", type=float, nargs=2, default=(0.2, 2.0), help="seconds before a teacher answers")
+    parser.add_argument("--decline", type=float, default=0.1, help="share of offers declined")
+    parser.add_argument("--answer", type=float, nargs=2, default=(5.0, 15.0), help="seconds a student is answered")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait after the last 还是不会")
+    parser.add_argument("--idle-sockets", type=int, default=3000)
+    parser.add_argument("--logs", action="store_true", help="print the end of every process's log")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="xuewen-bench-routing-") as scratch:
+        people_file = Path(scratch) / "people.json"
+        seed = [str(options.students), str(options.teachers), str(options.capacity), str(people_file)]
+        with Platform(name="routing", seed=["-m", "bench.routing.seed", *seed], servers=2) as platform:
+            try:
+                platform.worker_start("worker0", "default")
+                platform.worker_start("worker1", "default")
+                platform.beat_start()
+                people = json.loads(people_file.read_text())
+                record, seconds = asyncio.run(load_run(platform, people, options))
+                checks = database_checks(platform.database_url, options.capacity)
+                idle = asyncio.run(idle_sockets(platform, people, options.idle_sockets))
+            except BaseException:
+                print(platform.logs(), file=sys.stderr)
+                raise
+            if options.logs:
+                print(platform.logs(lines=200), file=sys.stderr)
+    report(record, seconds, checks, idle, options)
+
+
+if __name__ == "__main__":
+    main()
