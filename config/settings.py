@@ -178,10 +178,21 @@ CHANNEL_LAYER_PREFIX = env("CHANNEL_LAYER_PREFIX", "xuewen")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py 8 reads with a 5 s socket timeout by default, as long as the layer's blocking
-            # BZPOPMIN: every idle consumer would then crash every 5 s. Allow more than the pop's 5 s.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "prefix": CHANNEL_LAYER_PREFIX},
+            "BACKEND": "config.channels.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 reads with a 5 s socket timeout by default, as long as the layer's
+                        # blocking BZPOPMIN: every idle consumer would crash every 5 s. Allow more.
+                        "socket_timeout": 15,
+                        # Connections per web process; beyond them commands wait up to `timeout` seconds.
+                        "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 100),
+                        "timeout": 20,
+                    }
+                ],
+                "prefix": CHANNEL_LAYER_PREFIX,
+            },
         }
     }
     # Shared by every process: throttles and short-lived markers (never data that must survive).

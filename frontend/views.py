@@ -210,6 +210,7 @@ def _question_labels() -> dict[str, str]:
         "status_cancelled": _("You stopped waiting"),
         "queueNext": _("You are next."),
         "queueAhead": _("%(count)s students are ahead of you."),
+        "queueAheadAbout": _("About %(count)s students are ahead of you."),
         "queueSoon": _("A teacher will take it in a moment."),
         "queueEstimate": _("About %(minutes)s min to wait."),
         "queueNobody": _("No teacher is on duty now. Your question waits for the next shift."),

@@ -34,6 +34,7 @@ class Record:
     """Client-side timestamps (time.perf_counter) per question, and counts per teacher."""
 
     stuck: dict[int, float] = field(default_factory=dict)
+    answered: dict[int, float] = field(default_factory=dict)  # the 还是不会 request was answered
     offered: dict[int, float] = field(default_factory=dict)  # the first offer of a question on any teacher
     accepted: dict[int, float] = field(default_factory=dict)  # the teacher's accept was sent
     noticed: dict[int, float] = field(default_factory=dict)  # the student's socket said with_teacher
@@ -105,15 +106,28 @@ async def stuck_send(client: httpx.AsyncClient, base: str, student: dict, record
         json={"choice": "still_stuck"},
         headers={"Cookie": f"{student['cookie']}; csrftoken={csrf}", "X-CSRFToken": csrf, "Origin": base},
     )
+    record.answered[student["question"]] = time.perf_counter()
     if response.status_code != 200:
         record.http_failures.append(f"{response.status_code} {response.text[:200]}")
 
 
-async def until_on_duty(socket) -> None:  # type: ignore[no-untyped-def]
+async def until_on_duty(socket) -> float:  # type: ignore[no-untyped-def]
+    """Wait until the teacher is on duty; returns the console's heartbeat interval from the snapshot."""
+    heartbeat = 10.0
     async for raw in socket:
         event = json.loads(raw)
+        if event["type"] == "duty.snapshot":
+            heartbeat = float(event["heartbeat_seconds"])
         if event["type"] in ("duty.state", "duty.snapshot") and event["duty"]["on_duty"]:
-            return
+            return heartbeat
+    return heartbeat
+
+
+async def heartbeats(socket, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """What the duty console page does: without it the sweep takes a silent teacher off duty."""
+    while True:
+        await asyncio.sleep(seconds)
+        await socket.send(json.dumps({"type": "duty.heartbeat"}))
 
 
 async def load_run(platform: Platform, people: dict, options: argparse.Namespace) -> tuple[Record, float]:
@@ -126,7 +140,7 @@ async def load_run(platform: Platform, people: dict, options: argparse.Namespace
     )
     for socket in teachers:
         await socket.send(json.dumps({"type": "duty.available", "available": True}))
-    await asyncio.gather(*(until_on_duty(socket) for socket in teachers))
+    intervals = await asyncio.gather(*(until_on_duty(socket) for socket in teachers))
     students = await asyncio.gather(
         *(
             socket_open(bases[n % len(bases)], f"/ws/questions/{s['question']}/", s["cookie"], gate)
@@ -134,13 +148,20 @@ async def load_run(platform: Platform, people: dict, options: argparse.Namespace
         )
     )
     total = len(people["students"])
-    background = [
-        asyncio.create_task(teacher_run(socket, t["id"], record, options, rng))
-        for socket, t in zip(teachers, people["teachers"], strict=True)
-    ] + [
-        asyncio.create_task(student_watch(socket, s["question"], record, total))
-        for socket, s in zip(students, people["students"], strict=True)
-    ]
+    background = (
+        [
+            asyncio.create_task(teacher_run(socket, t["id"], record, options, rng))
+            for socket, t in zip(teachers, people["teachers"], strict=True)
+        ]
+        + [
+            asyncio.create_task(heartbeats(socket, seconds))
+            for socket, seconds in zip(teachers, intervals, strict=True)
+        ]
+        + [
+            asyncio.create_task(student_watch(socket, s["question"], record, total))
+            for socket, s in zip(students, people["students"], strict=True)
+        ]
+    )
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as client:
         sends = []
@@ -157,7 +178,7 @@ async def load_run(platform: Platform, people: dict, options: argparse.Namespace
     return record, seconds
 
 
-def database_checks(database_url: str, capacity: int) -> dict[str, int]:
+def database_checks(database_url: str, capacity: int) -> dict[str, float]:
     with psycopg.connect(database_url) as connection:
 
         def count(sql: str) -> int:
@@ -179,6 +200,20 @@ def database_checks(database_url: str, capacity: int) -> dict[str, int]:
             ),
             "above_capacity": count(f"SELECT count(*) FROM routing_duty WHERE load > {capacity}"),
             "facts": count("SELECT count(*) FROM routing_routingfact"),
+            # Inside the platform: a ticket stored to its first offer stored, p50 and p99 in milliseconds.
+            **dict(
+                zip(
+                    ("stored_p50_ms", "stored_p99_ms"),
+                    connection.execute(
+                        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN"
+                        " GROUP (ORDER BY ms) FROM (SELECT extract(epoch FROM min(o.created_at) - t.queued_at)"
+                        " * 1000 AS ms FROM routing_ticket t JOIN routing_offer o ON o.ticket_id = t.id"
+                        " GROUP BY t.id) AS first_offers"
+                    ).fetchone()
+                    or (0, 0),
+                    strict=True,
+                )
+            ),
         }
 
 
@@ -241,6 +276,7 @@ def milliseconds(values: list[float]) -> list[str]:
 def report(record: Record, seconds: float, checks: dict[str, int], idle: dict[str, float], options) -> None:  # type: ignore[no-untyped-def]
     to_offer = [record.offered[q] - record.stuck[q] for q in record.stuck if q in record.offered]
     to_notice = [record.noticed[q] - record.accepted[q] for q in record.noticed if q in record.accepted]
+    to_answer = [record.answered[q] - record.stuck[q] for q in record.answered]
     print(
         f"\n{options.students} students, {options.teachers} teachers × {options.capacity} places, "
         f"还是不会 at {options.rate}/s, think {options.think[0]}-{options.think[1]} s, "
@@ -249,6 +285,7 @@ def report(record: Record, seconds: float, checks: dict[str, int], idle: dict[st
     table(
         ["latency (ms)", "n", "p50", "p99", "max", "target"],
         [
+            ["还是不会 request answered (HTTP 200)", str(len(to_answer)), *milliseconds(to_answer), ""],
             [
                 "还是不会 → offer on a teacher's socket",
                 str(len(to_offer)),
@@ -284,6 +321,10 @@ def report(record: Record, seconds: float, checks: dict[str, int], idle: dict[st
                 f"{statistics.pstdev(answers):.2f}",
             ],
         ],
+    )
+    print(
+        f"\nin the database, a question queued → its first offer stored: p50 {checks['stored_p50_ms']:.0f} ms,"
+        f" p99 {checks['stored_p99_ms']:.0f} ms"
     )
     lost = options.students - len(record.noticed)
     print(
@@ -329,7 +370,7 @@ def main() -> None:
                 print(platform.logs(), file=sys.stderr)
                 raise
             if options.logs:
-                print(platform.logs(lines=200), file=sys.stderr)
+                print(platform.logs(lines=100000), file=sys.stderr)
     report(record, seconds, checks, idle, options)
 
 

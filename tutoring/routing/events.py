@@ -1,5 +1,6 @@
 """Routing events for teachers' duty consoles and waiting students, sent after commit."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from tutoring.core.events import send_event_on_commit, send_events_on_commit
@@ -12,8 +13,13 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def offer_created_event_send(offer: Offer) -> None:
-    send_event_on_commit(user_group(offer.teacher_id), {"type": "offer.created", "offer": OfferSerializer(offer).data})
+def offers_created_event_send(offers: Iterable[Offer]) -> None:
+    send_events_on_commit(
+        [
+            (user_group(offer.teacher_id), {"type": "offer.created", "offer": OfferSerializer(offer).data})
+            for offer in offers
+        ]
+    )
 
 
 def offer_closed_event_send(offer: Offer) -> None:

@@ -55,6 +55,19 @@ def next_shift_start(subject_id: int, grade_band_id: int | None) -> datetime | N
     return shifts.order_by("starts_at").values_list("starts_at", flat=True).first()
 
 
+EXACT_UP_TO = 20
+
+
+def position_rounded(position: int) -> int:
+    """Places beyond the first 20 are shown rounded up (to 10s, beyond 100 to 50s): "about 120 ahead" tells
+    a student as much as 117, and every assignment at the head of a long queue no longer changes, and so
+    re-sends, every waiting student's place."""
+    if position <= EXACT_UP_TO:
+        return position
+    step = 10 if position <= 100 else 50
+    return math.ceil(position / step) * step
+
+
 def position_describe(
     position: int, capacity: BandCapacity | None, answer_seconds: float, next_shift: datetime | None
 ) -> dict[str, Any]:
@@ -69,8 +82,10 @@ def position_describe(
         estimate = 0
     else:
         estimate = math.ceil((position - capacity.free) / capacity.slots * answer_seconds)
+    shown = position_rounded(position)
     return {
-        "position": position,
+        "position": shown,
+        "exact": shown == position,
         "estimate_seconds": estimate,
         "teachers_on_duty": capacity.teachers if capacity else 0,
         "next_shift_at": next_shift.isoformat() if next_shift and (capacity is None or not capacity.teachers) else None,

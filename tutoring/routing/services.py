@@ -12,7 +12,9 @@ to ``RoutingFact``.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +36,7 @@ from tutoring.schools.models import GradeBand, School, Subject
 logger = logging.getLogger(__name__)
 
 ADVISORY_NAMESPACE = 7_140_001  # pg_advisory_xact_lock(namespace, subject id): one dispatcher per subject
+PENDING_SECONDS = 60  # a queued pass whose task was lost is replaced by the sweep's pass anyway
 WIDEST = 2  # widen levels: 0 the question's grade band, 1 the neighbouring bands too, 2 any teacher of the subject
 
 
@@ -56,9 +59,15 @@ def _fact(
 
 
 def _dispatch_later(subject_id: int) -> None:
+    """After commit, queue a dispatch pass for the subject unless one is queued and not yet started: a pass
+    serves every waiting question, so a burst of triggers needs one pass, not one each."""
     from tutoring.routing import tasks
 
-    tasks.dispatch.delay_on_commit(subject_id)
+    def queue() -> None:
+        if cache.add(dispatch_pending_key(subject_id), 1, timeout=PENDING_SECONDS):
+            tasks.dispatch.delay(subject_id)
+
+    transaction.on_commit(queue)
 
 
 def _positions_later(subject_id: int) -> None:
@@ -66,8 +75,16 @@ def _positions_later(subject_id: int) -> None:
     from tutoring.routing import tasks
 
     interval = _config("QUEUE_UPDATE_SECONDS")
-    if cache.add(positions_pending_key(subject_id), 1, timeout=interval * 5):
-        transaction.on_commit(lambda: tasks.queue_positions_send.apply_async((subject_id,), countdown=interval))
+
+    def queue() -> None:
+        if cache.add(positions_pending_key(subject_id), 1, timeout=PENDING_SECONDS):
+            tasks.queue_positions_send.apply_async((subject_id,), countdown=interval)
+
+    transaction.on_commit(queue)
+
+
+def dispatch_pending_key(subject_id: int) -> str:
+    return f"routing.dispatch.{subject_id}"
 
 
 def positions_pending_key(subject_id: int) -> str:
@@ -166,10 +183,20 @@ def _seconds_since(moment: datetime) -> float:
 # --- Dispatch -------------------------------------------------------------------------------
 
 
-def _subject_lock(subject_id: int) -> None:
-    if connection.vendor == "postgresql":
+@contextmanager
+def _subject_locked(subject_id: int) -> Iterator[None]:
+    """One dispatcher per subject at a time, in any process: a PostgreSQL session advisory lock (released
+    when the pass ends, or when a dying worker's connection closes)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, subject_id])
+    try:
+        yield
+    finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, subject_id])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, subject_id])
 
 
 def _bands_near(band: GradeBand | None, bands: list[GradeBand]) -> set[int]:
@@ -204,8 +231,8 @@ def dispatch(*, subject_id: int) -> int:
     with a free place, at most OPEN_OFFERS_SHOWN at once per teacher; the first to accept gets it.
     Returns the number of offers made.
     """
-    with transaction.atomic():
-        _subject_lock(subject_id)
+    cache.delete(dispatch_pending_key(subject_id))  # a trigger from now on queues the next pass
+    with _subject_locked(subject_id):
         duties = list(Duty.objects.filter(on_duty=True, subject_id=subject_id))
         if not duties:
             return 0
@@ -227,13 +254,13 @@ def dispatch(*, subject_id: int) -> int:
         near = {band.pk: _bands_near(band, bands) for band in bands} | {None: set()}
         queued = Ticket.QUEUED if open_policy else (Ticket.Status.WAITING,)
         made = 0
-        now = timezone.now()
         for tickets in _queue_chunks(subject_id, queued):
             if not any(has_room(duty) for duty in duties):
                 break  # every teacher is busy: nothing more to offer, however long the queue
             offered = set(
                 Offer.objects.filter(ticket__in=[t.pk for t in tickets]).values_list("ticket_id", "teacher_id")
             )
+            plan: list[tuple[Ticket, Duty]] = []
             for ticket in tickets:
                 candidates = [
                     duty
@@ -242,20 +269,13 @@ def dispatch(*, subject_id: int) -> int:
                 ]
                 if open_policy:
                     for duty in candidates:
-                        _offer_create(ticket, duty, Offer.Policy.OPEN, now)
+                        plan.append((ticket, duty))
                         shown[duty.teacher_id] = shown.get(duty.teacher_id, 0) + 1
-                        made += 1
                 elif candidates:
-                    best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or now, duty.pk))
-                    reserved = Duty.objects.filter(
-                        pk=best.pk, on_duty=True, capacity__gt=F("load") + F("offered")
-                    ).update(offered=F("offered") + 1)
-                    if reserved:
-                        best.offered += 1
-                        _offer_create(ticket, best, Offer.Policy.AUTO, now)
-                        made += 1
-                    else:
-                        duties.remove(best)  # changed under us (accepted or went off duty): next pass sees it
+                    best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or timezone.now(), duty.pk))
+                    best.offered += 1
+                    plan.append((ticket, best))
+            made += _offers_make(plan, policy, queued)
     if made:
         logger.info("routing.dispatched", extra={"subject_id": subject_id, "offers": made})
     return made
@@ -274,24 +294,63 @@ def _queue_chunks(subject_id: int, statuses: tuple[str, ...], size: int = 200) -
         )
 
 
-def _offer_create(ticket: Ticket, duty: Duty, policy: str, now: datetime) -> Offer:
-    if ticket.status == Ticket.Status.WAITING:
-        Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.OFFERED)
-        ticket.status = Ticket.Status.OFFERED
-    offer = Offer.objects.create(
-        ticket=ticket,
-        teacher_id=duty.teacher_id,
-        policy=policy,
-        created_at=now,
-        expires_at=now + timedelta(seconds=_config("OFFER_SECONDS")),
-    )
-    _fact(RoutingFact.Kind.OFFERED, teacher_id=duty.teacher_id, ticket=ticket, offer=offer, at=now, policy=policy)
-    offer = Offer.objects.select_related("ticket__question__subject").get(pk=offer.pk)
-    events.offer_created_event_send(offer)
-    from tutoring.routing import tasks
+def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str, ...]) -> int:
+    """Make a chunk's planned offers in one short transaction (lock order: tickets, then duties).
 
-    transaction.on_commit(lambda: tasks.offer_expire.apply_async((offer.pk,), countdown=_config("OFFER_SECONDS") + 0.5))
-    return offer
+    A ticket that left the queue meanwhile is skipped; for auto-assign, a teacher whose free places shrank
+    meanwhile (off duty, a smaller shift) gets none of the chunk's offers and the next pass sees them waiting.
+    """
+    if not plan:
+        return 0
+    with transaction.atomic():
+        still = set(
+            Ticket.objects.select_for_update()
+            .filter(pk__in={ticket.pk for ticket, _ in plan}, status__in=queued)
+            .values_list("pk", flat=True)
+        )
+        plan = [(ticket, duty) for ticket, duty in plan if ticket.pk in still]
+        if policy == Offer.Policy.AUTO:
+            wanted = Counter(duty.pk for _, duty in plan)
+            refused = {
+                duty_pk
+                for duty_pk, count in wanted.items()
+                if not Duty.objects.filter(
+                    pk=duty_pk, on_duty=True, capacity__gte=F("load") + F("offered") + count
+                ).update(offered=F("offered") + count)
+            }
+            plan = [(ticket, duty) for ticket, duty in plan if duty.pk not in refused]
+        Ticket.objects.filter(pk__in={ticket.pk for ticket, _ in plan}).update(status=Ticket.Status.OFFERED)
+        now = timezone.now()
+        offers = Offer.objects.bulk_create(
+            Offer(
+                ticket=ticket,
+                teacher_id=duty.teacher_id,
+                policy=policy,
+                created_at=now,
+                expires_at=now + timedelta(seconds=_config("OFFER_SECONDS")),
+            )
+            for ticket, duty in plan
+        )
+        RoutingFact.objects.bulk_create(
+            RoutingFact(
+                kind=RoutingFact.Kind.OFFERED,
+                teacher_id=offer.teacher_id,
+                ticket_id=offer.ticket_id,
+                offer=offer,
+                at=now,
+                data={"policy": policy},
+            )
+            for offer in offers
+        )
+        events.offers_created_event_send(
+            Offer.objects.filter(pk__in=[offer.pk for offer in offers])
+            .select_related("ticket__question__subject")
+            .prefetch_related("ticket__question__attachments")
+        )
+        from tutoring.routing import tasks
+
+        transaction.on_commit(lambda: tasks.offers_expire_due.apply_async(countdown=_config("OFFER_SECONDS") + 0.5))
+    return len(offers)
 
 
 # --- Answers to offers ----------------------------------------------------------------------
@@ -518,6 +577,16 @@ def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = 
     return before[0] and not duty.on_duty
 
 
+def offers_expire_due() -> int:
+    """Expire every open offer whose time is up (after each dispatch's offers run out, and in the sweep)."""
+    return sum(
+        offer_expire(offer_id=offer_id)
+        for offer_id in Offer.objects.filter(status=Offer.Status.OPEN, expires_at__lte=timezone.now()).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _teacher_offers_expire(teacher_id: int) -> None:
     """A teacher who left: their open offers go back to the queue (one transaction each, in lock order)."""
     for offer_id in Offer.objects.filter(teacher_id=teacher_id, status=Offer.Status.OPEN).values_list("pk", flat=True):
@@ -531,11 +600,8 @@ def routing_sweep() -> dict[str, int]:
     """Periodic repair of what timers and sockets cannot guarantee (beat, every few seconds): overdue
     offers expire, silent consoles go off duty, shifts that began or ended take effect, and every subject
     with waiting questions gets a dispatch pass (a restarted process resumes here)."""
+    expired = offers_expire_due()
     now = timezone.now()
-    expired = sum(
-        offer_expire(offer_id=offer_id)
-        for offer_id in Offer.objects.filter(status=Offer.Status.OPEN, expires_at__lte=now).values_list("pk", flat=True)
-    )
     silent_before = now - timedelta(seconds=_config("DUTY_SILENT_SECONDS"))
     silent = list(
         DutyConnection.objects.filter(heartbeat_at__lt=silent_before).values_list("teacher_id", "channel_name")

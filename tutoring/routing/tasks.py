@@ -12,8 +12,8 @@ def dispatch(subject_id: int) -> None:
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, soft_time_limit=30, time_limit=40)
-def offer_expire(offer_id: int) -> None:
-    services.offer_expire(offer_id=offer_id)
+def offers_expire_due() -> None:
+    services.offers_expire_due()
 
 
 @shared_task(soft_time_limit=30, time_limit=40)

@@ -70,7 +70,7 @@ async def test_a_teacher_goes_on_duty_and_receives_an_offer_then_accepts():
     assert (state["duty"]["on_duty"], state["duty"]["capacity"], state["duty"]["subject_name"]) == (True, 2, "数学")
     assert position == {
         "type": "queue.position",
-        "queue": {"position": 1, "estimate_seconds": 0, "teachers_on_duty": 1, "next_shift_at": None},
+        "queue": {"position": 1, "exact": True, "estimate_seconds": 0, "teachers_on_duty": 1, "next_shift_at": None},
     }
     assert (offer["offer"]["question"]["text"], offer["offer"]["policy"]) == ("3加5等于几？", "auto")
     assert "student" not in offer["offer"]["question"]

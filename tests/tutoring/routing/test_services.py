@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 import pytest
@@ -443,11 +444,18 @@ def test_positions_count_within_the_grade_band_with_estimates(settings):
 
     positions = {ticket.pk: position for ticket, position in selectors.queue_positions(first.subject_id)}
 
-    assert positions[first.pk] == {"position": 1, "estimate_seconds": 360, "teachers_on_duty": 1, "next_shift_at": None}
+    assert positions[first.pk] == {
+        "position": 1,
+        "exact": True,
+        "estimate_seconds": 360,
+        "teachers_on_duty": 1,
+        "next_shift_at": None,
+    }
     assert positions[second.pk]["position"] == 2
     assert positions[second.pk]["estimate_seconds"] == 720
     assert positions[other_band.pk] == {
         "position": 1,
+        "exact": True,
         "estimate_seconds": None,
         "teachers_on_duty": 0,
         "next_shift_at": None,
@@ -462,6 +470,7 @@ def test_with_nobody_on_duty_the_student_learns_the_next_shift():
 
     assert selectors.ticket_position(ticket) == {
         "position": 1,
+        "exact": True,
         "estimate_seconds": None,
         "teachers_on_duty": 0,
         "next_shift_at": starts.isoformat(),
@@ -492,3 +501,39 @@ def test_facts_cannot_be_changed_or_deleted():
             change()
 
     assert RoutingFact.objects.get().kind == fact.kind == "queued"
+
+
+def test_a_burst_of_triggers_queues_one_dispatch_pass_and_one_position_refresh(
+    django_capture_on_commit_callbacks, redis_client
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            queued()
+
+    queued_tasks = [json.loads(message)["headers"]["task"] for message in redis_client.lrange("default", 0, -1)]
+    assert sorted(queued_tasks) == ["tutoring.routing.tasks.dispatch", "tutoring.routing.tasks.queue_positions_send"]
+
+
+def test_a_started_pass_lets_the_next_trigger_queue_another(django_capture_on_commit_callbacks, redis_client):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = queued()
+    services.dispatch(subject_id=ticket.subject_id)  # the queued pass runs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queued()
+
+    dispatches = [m for m in redis_client.lrange("default", 0, -1) if b"routing.tasks.dispatch" in m]
+    assert len(dispatches) == 2
+
+
+def test_long_queues_show_rounded_places():
+    assert [selectors.position_rounded(n) for n in (1, 20, 21, 30, 31, 100, 101, 151)] == [
+        1,
+        20,
+        30,
+        30,
+        40,
+        100,
+        150,
+        200,
+    ]

@@ -152,7 +152,10 @@ function minutes(seconds) {
 }
 
 function renderQueue(queue) {
-  setText(waitingPosition, queue.position <= 1 ? labels.queueNext : format(labels.queueAhead, { count: queue.position - 1 }));
+  let position = labels.queueNext;
+  if (!queue.exact) position = format(labels.queueAheadAbout, { count: queue.position });
+  else if (queue.position > 1) position = format(labels.queueAhead, { count: queue.position - 1 });
+  setText(waitingPosition, position);
   let estimate;
   if (queue.teachers_on_duty === 0) {
     estimate = queue.next_shift_at
