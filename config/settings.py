@@ -192,6 +192,9 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": CHANNEL_LAYER_PREFIX,
+                # Messages waiting for one web process (all its sockets share one queue); group_send drops
+                # what exceeds it. channels_redis's default of 100 silently lost offers under load.
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000),
             },
         }
     }
