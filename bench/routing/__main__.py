@@ -68,7 +68,8 @@ async def teacher_run(socket, teacher_id: int, record: Record, options: argparse
 
     async def finish(ticket_id: int) -> None:
         await asyncio.sleep(rng.uniform(*options.answer))
-        await socket.send(json.dumps({"type": "ticket.finish", "ticket_id": ticket_id}))
+        with contextlib.suppress(websockets.ConnectionClosed):  # the run may have ended meanwhile
+            await socket.send(json.dumps({"type": "ticket.finish", "ticket_id": ticket_id}))
 
     tasks = set()
     async for raw in socket:
