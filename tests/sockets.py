@@ -9,8 +9,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from config.asgi import application
 
 
-@sync_to_async
 def session_cookie(user) -> str:
+    """A Cookie header value for a real, signed-in session of ``user``."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -22,7 +22,7 @@ def session_cookie(user) -> str:
 async def socket(path: str, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
     headers = [(b"origin", origin)]
     if user is not None:
-        headers.append((b"cookie", (await session_cookie(user)).encode()))
+        headers.append((b"cookie", (await sync_to_async(session_cookie)(user)).encode()))
     return WebsocketCommunicator(application, path, headers=headers)
 
 

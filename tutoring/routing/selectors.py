@@ -134,8 +134,8 @@ def ticket_queued_for_question(question_id: int) -> Ticket | None:
 
 
 def duty_get(teacher: User) -> Duty:
-    duty, _ = Duty.objects.select_related("subject", "grade_band").get_or_create(teacher=teacher)
-    return duty
+    """The teacher's duty state (it exists once the teacher has opened the duty console)."""
+    return Duty.objects.select_related("subject", "grade_band").get(teacher=teacher)
 
 
 def shift_list_coming(teacher: User, *, limit: int = 20) -> list[Shift]:

@@ -13,7 +13,7 @@ to ``RoutingFact``.
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,29 +58,26 @@ def _fact(
     )
 
 
+def _queue_once(key: str, send: Callable[[], object]) -> None:
+    """After commit, queue a task with `send` unless one it queued has not started yet (the task deletes `key`
+    when it starts): a burst of triggers needs one run, since each run reads the whole state."""
+    transaction.on_commit(lambda: cache.add(key, 1, timeout=PENDING_SECONDS) and send())
+
+
 def _dispatch_later(subject_id: int) -> None:
-    """After commit, queue a dispatch pass for the subject unless one is queued and not yet started: a pass
-    serves every waiting question, so a burst of triggers needs one pass, not one each."""
     from tutoring.routing import tasks
 
-    def queue() -> None:
-        if cache.add(dispatch_pending_key(subject_id), 1, timeout=PENDING_SECONDS):
-            tasks.dispatch.delay(subject_id)
-
-    transaction.on_commit(queue)
+    _queue_once(dispatch_pending_key(subject_id), lambda: tasks.dispatch.delay(subject_id))
 
 
 def _positions_later(subject_id: int) -> None:
     """Refresh waiting students' positions once per QUEUE_UPDATE_SECONDS at most, however many changes."""
     from tutoring.routing import tasks
 
-    interval = _config("QUEUE_UPDATE_SECONDS")
-
-    def queue() -> None:
-        if cache.add(positions_pending_key(subject_id), 1, timeout=PENDING_SECONDS):
-            tasks.queue_positions_send.apply_async((subject_id,), countdown=interval)
-
-    transaction.on_commit(queue)
+    _queue_once(
+        positions_pending_key(subject_id),
+        lambda: tasks.queue_positions_send.apply_async((subject_id,), countdown=_config("QUEUE_UPDATE_SECONDS")),
+    )
 
 
 def dispatch_pending_key(subject_id: int) -> str:
@@ -125,7 +122,7 @@ def ticket_leave(*, question: Question) -> Ticket | None:
     _offers_withdraw(ticket)
     ticket.status = Ticket.Status.CANCELLED
     ticket.save(update_fields=["status"])
-    _fact(RoutingFact.Kind.CANCELLED, ticket=ticket, waited_seconds=_seconds_since(ticket.queued_at))
+    _fact(RoutingFact.Kind.CANCELLED, ticket=ticket, waited_seconds=_seconds(ticket.queued_at))
     _positions_later(ticket.subject_id)
     logger.info("ticket.cancelled", extra={"ticket_id": ticket.pk})
     return ticket
@@ -160,7 +157,7 @@ def ticket_finish(*, teacher: User, ticket_id: int) -> Ticket:
             teacher_id=teacher.pk,
             ticket=ticket,
             at=now,
-            answered_seconds=(now - ticket.assigned_at).total_seconds() if ticket.assigned_at else None,
+            answered_seconds=_seconds(ticket.assigned_at, now) if ticket.assigned_at else None,
         )
         _question_status_set(ticket.question_id, Question.Status.ANSWERED)
         events.ticket_finished_event_send(ticket)
@@ -176,8 +173,8 @@ def _question_status_set(question_id: int, status: str) -> None:
     question_status_event_send(question)
 
 
-def _seconds_since(moment: datetime) -> float:
-    return round((timezone.now() - moment).total_seconds(), 3)
+def _seconds(start: datetime, end: datetime | None = None) -> float:
+    return round(((end or timezone.now()) - start).total_seconds(), 3)
 
 
 # --- Dispatch -------------------------------------------------------------------------------
@@ -238,22 +235,24 @@ def dispatch(*, subject_id: int) -> int:
             return 0
         policy = Subject.objects.values_list("routing_policy", flat=True).get(pk=subject_id)
         open_policy = policy == Subject.RoutingPolicy.OPEN
-        shown: dict[int, int] = {}
-        if open_policy:
-            for teacher_id in Offer.objects.filter(
-                teacher__in=[d.teacher_id for d in duties], status=Offer.Status.OPEN
-            ).values_list("teacher_id", flat=True):
-                shown[teacher_id] = shown.get(teacher_id, 0) + 1
+        shown = Counter(
+            Offer.objects.filter(teacher__in=[d.teacher_id for d in duties], status=Offer.Status.OPEN).values_list(
+                "teacher_id", flat=True
+            )
+            if open_policy
+            else []
+        )
 
         def has_room(duty: Duty) -> bool:
             if open_policy:
-                return duty.load < duty.capacity and shown.get(duty.teacher_id, 0) < _config("OPEN_OFFERS_SHOWN")
+                return duty.load < duty.capacity and shown[duty.teacher_id] < _config("OPEN_OFFERS_SHOWN")
             return duty.free > 0
 
         bands = list(GradeBand.objects.all())
         near = {band.pk: _bands_near(band, bands) for band in bands} | {None: set()}
         queued = Ticket.QUEUED if open_policy else (Ticket.Status.WAITING,)
         made = 0
+        now = timezone.now()  # a teacher never idle yet ranks as idle since now
         for tickets in _queue_chunks(subject_id, queued):
             if not any(has_room(duty) for duty in duties):
                 break  # every teacher is busy: nothing more to offer, however long the queue
@@ -270,9 +269,9 @@ def dispatch(*, subject_id: int) -> int:
                 if open_policy:
                     for duty in candidates:
                         plan.append((ticket, duty))
-                        shown[duty.teacher_id] = shown.get(duty.teacher_id, 0) + 1
+                        shown[duty.teacher_id] += 1
                 elif candidates:
-                    best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or timezone.now(), duty.pk))
+                    best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or now, duty.pk))
                     best.offered += 1
                     plan.append((ticket, best))
             made += _offers_make(plan, policy, queued)
@@ -393,8 +392,8 @@ def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
             ticket=ticket,
             offer=offer,
             at=now,
-            waited_seconds=round((now - ticket.queued_at).total_seconds(), 3),
-            offer_seconds=round((now - offer.created_at).total_seconds(), 3),
+            waited_seconds=_seconds(ticket.queued_at, now),
+            offer_seconds=_seconds(offer.created_at, now),
         )
         _question_status_set(ticket.question_id, Question.Status.WITH_TEACHER)
         ticket = Ticket.objects.select_related("question__subject").get(pk=ticket.pk)
@@ -476,29 +475,41 @@ def _offers_withdraw(ticket: Ticket) -> None:
 # --- Presence -------------------------------------------------------------------------------
 
 
+def _duty_change(
+    teacher_id: int,
+    change: Callable[[Duty], object] | None = None,
+    *,
+    now: datetime | None = None,
+    silent_since: datetime | None = None,
+) -> tuple[Duty, bool]:
+    """Apply `change` under the teacher's duty row lock and recompute whether they are on duty; a teacher who
+    went off has their open offers put back in the queue (after the lock, in lock order). Returns the duty
+    and whether they went off."""
+    Duty.objects.get_or_create(teacher_id=teacher_id)
+    with transaction.atomic():
+        duty = Duty.objects.select_for_update().get(teacher_id=teacher_id)
+        if change is not None:
+            change(duty)
+        went_off = _duty_refresh(duty, now or timezone.now(), silent_since=silent_since)
+    if went_off:
+        _teacher_offers_expire(teacher_id)
+    return duty, went_off
+
+
 def duty_connect(*, teacher: User, channel_name: str) -> Duty:
     """A duty console opened (or reconnected): one row per socket, presence per teacher."""
-    Duty.objects.get_or_create(teacher=teacher)
-    with transaction.atomic():
-        duty = Duty.objects.select_for_update().get(teacher=teacher)
-        now = timezone.now()
-        DutyConnection.objects.update_or_create(
-            channel_name=channel_name, defaults={"teacher": teacher, "heartbeat_at": now}
-        )
-        _duty_refresh(duty, now)
-    return duty
+    return _duty_change(
+        teacher.pk,
+        lambda duty: DutyConnection.objects.update_or_create(
+            channel_name=channel_name, defaults={"teacher": teacher, "heartbeat_at": timezone.now()}
+        ),
+    )[0]
 
 
 def duty_disconnect(*, channel_name: str) -> None:
     teacher_id = DutyConnection.objects.filter(channel_name=channel_name).values_list("teacher_id", flat=True).first()
-    if teacher_id is None:
-        return
-    with transaction.atomic():
-        duty = Duty.objects.select_for_update().get(teacher_id=teacher_id)
-        DutyConnection.objects.filter(channel_name=channel_name).delete()
-        went_off = _duty_refresh(duty, timezone.now())
-    if went_off:
-        _teacher_offers_expire(teacher_id)
+    if teacher_id is not None:
+        _duty_change(teacher_id, lambda duty: DutyConnection.objects.filter(channel_name=channel_name).delete())
 
 
 def duty_heartbeat(*, channel_name: str) -> bool:
@@ -518,18 +529,13 @@ def duty_available_set(
         volunteer_band = profile.grade_bands.filter(code=grade_band_code).first() if profile else None
         if volunteer_subject is None or volunteer_band is None:
             raise ServiceError("not_your_subject", _("Choose a subject and grade band you teach."), field="subject")
-    Duty.objects.get_or_create(teacher=teacher)
-    with transaction.atomic():
-        duty = Duty.objects.select_for_update().get(teacher=teacher)
+
+    def choose(duty: Duty) -> None:  # saved by the refresh
         duty.available = available
-        fields = ["available"]
         if volunteer_subject is not None:
             duty.volunteer_subject, duty.volunteer_grade_band = volunteer_subject, volunteer_band
-            fields += ["volunteer_subject", "volunteer_grade_band"]
-        duty.save(update_fields=fields)
-        went_off = _duty_refresh(duty, timezone.now())
-    if went_off:
-        _teacher_offers_expire(teacher.pk)
+
+    duty = _duty_change(teacher.pk, choose)[0]
     logger.info("duty.available", extra={"teacher_id": teacher.pk, "available": available})
     return duty
 
@@ -544,25 +550,24 @@ def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = 
         .order_by("starts_at", "id")
         .first()
     )
-    before = (duty.on_duty, duty.subject_id)
+    was_on_duty, was_subject_id = duty.on_duty, duty.subject_id
+    duty.shift = shift
+    serving = True
     if shift is not None:
-        duty.shift = shift
         duty.subject_id, duty.grade_band_id, duty.capacity = shift.subject_id, shift.grade_band_id, shift.capacity
         duty.city_id, duty.district_id, duty.school_id = shift.city_id, shift.district_id, shift.school_id
     elif _config("DUTY_VOLUNTEERS") and duty.volunteer_subject_id is not None:
         school = School.objects.filter(teachers__user_id=duty.teacher_id).select_related("district").first()
-        duty.shift = None
         duty.subject_id, duty.grade_band_id, duty.capacity = duty.volunteer_subject_id, duty.volunteer_grade_band_id, 1
         duty.city_id, duty.district_id, duty.school_id = (school.district.city_id if school else None), None, None
     else:
-        duty.shift = None
-    serving = duty.shift_id is not None or (_config("DUTY_VOLUNTEERS") and duty.volunteer_subject_id is not None)
+        serving = False
     duty.on_duty = duty.available and connected and serving
-    if duty.on_duty and not before[0]:
+    if duty.on_duty and not was_on_duty:
         duty.idle_since = duty.idle_since if duty.load else now
         _fact(RoutingFact.Kind.PRESENCE_STARTED, teacher_id=duty.teacher_id, at=now, shift_id=duty.shift_id)
         logger.info("duty.on", extra={"teacher_id": duty.teacher_id})
-    elif before[0] and not duty.on_duty:
+    elif was_on_duty and not duty.on_duty:
         _fact(
             RoutingFact.Kind.PRESENCE_ENDED,
             teacher_id=duty.teacher_id,
@@ -572,9 +577,9 @@ def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = 
         logger.info("duty.off", extra={"teacher_id": duty.teacher_id})
     duty.save()
     events.duty_state_event_send(Duty.objects.select_related("subject", "grade_band").get(pk=duty.pk))
-    if duty.on_duty and duty.subject_id is not None and (duty.on_duty, duty.subject_id) != before:
+    if duty.on_duty and (not was_on_duty or duty.subject_id != was_subject_id):
         _dispatch_later(duty.subject_id)
-    return before[0] and not duty.on_duty
+    return was_on_duty and not duty.on_duty
 
 
 def offers_expire_due() -> int:
@@ -614,14 +619,10 @@ def routing_sweep() -> dict[str, int]:
         | Q(available=True, on_duty=False, teacher_id__in=current)  # a shift began for a waiting teacher
         | Q(on_duty=True, shift__isnull=True, teacher_id__in=current)  # a volunteer's shift began
     )
-    went_off = 0
-    for teacher_id in silent_teachers | set(changing.values_list("teacher_id", flat=True)):
-        with transaction.atomic():
-            duty = Duty.objects.select_for_update().get(teacher_id=teacher_id)
-            off = _duty_refresh(duty, now, silent_since=silent_before if teacher_id in silent_teachers else None)
-        if off:
-            went_off += 1
-            _teacher_offers_expire(teacher_id)
+    went_off = sum(
+        _duty_change(teacher_id, now=now, silent_since=silent_before if teacher_id in silent_teachers else None)[1]
+        for teacher_id in silent_teachers | set(changing.values_list("teacher_id", flat=True))
+    )
     subjects = set(Ticket.objects.filter(status__in=Ticket.QUEUED).values_list("subject_id", flat=True).distinct())
     offers = sum(dispatch(subject_id=subject_id) for subject_id in subjects)
     return {"expired": expired, "went_off": went_off, "offers": offers}

@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 import websockets
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 from django.db.models import Max, Sum
 
 from tests.factories import QuestionFactory, ShiftFactory
 from tests.live import live_processes
+from tests.sockets import session_cookie
 from tutoring.questions.models import Question
 from tutoring.routing.models import Duty, Offer, RoutingFact, Ticket
 from tutoring.routing.services import ticket_enqueue
@@ -26,15 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 TEACHERS = 12
 QUESTIONS = 6
 TIMEOUT = 30
-
-
-def session_cookie(user) -> str:  # type: ignore[no-untyped-def]
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
 def questions_enqueue() -> None:
