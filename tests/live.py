@@ -21,11 +21,34 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 30
 
 
-@dataclass(frozen=True)
+@dataclass
 class LiveStack:
     url: str  # the first web server
     log_dir: Path
     urls: list[str] = field(default_factory=list)  # every web server
+    commands: list[tuple[list[str], Path, int | None]] = field(default_factory=list)  # command, log, port
+    environment: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self) -> None:
+        for command, log, port in self.commands:
+            process = _start(command, self.environment, log)
+            self.processes.append(process)
+            if port is not None:
+                _wait_for_port(port, process, log)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            _stop(process)
+        self.processes.clear()
+
+    def kill(self) -> None:
+        """Every process dies at once, as in a power cut: no shutdown code runs."""
+        for process in self.processes:
+            process.kill()
+        for process in self.processes:
+            process.wait(timeout=10)
+        self.processes.clear()
 
     @contextmanager
     def logs_on_failure(self) -> Iterator[None]:
@@ -85,15 +108,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
+    with log.open("ab") as output:
         return subprocess.Popen(command, cwd=REPOSITORY, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 @contextmanager
 def live_processes(
-    media_root: Path, tmp_path: Path, *, servers: int = 1, workers: int = 1, env: dict[str, str] | None = None
+    media_root: Path,
+    tmp_path: Path,
+    *,
+    servers: int = 1,
+    workers: int = 1,
+    beat: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LiveStack]:
-    """Start `servers` daphne processes and `workers` Celery workers (queues media, default, matching)."""
+    """Start `servers` daphne processes and `workers` Celery workers (queues media, default, matching), and
+    Celery beat if asked."""
     ports = [_free_port() for _ in range(servers)]
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
@@ -113,31 +143,34 @@ def live_processes(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    processes: list[subprocess.Popen[bytes]] = []
+    celery = (sys.executable, "-m", "celery", "-A", "config")
+    commands: list[tuple[list[str], Path, int | None]] = [
+        (
+            [
+                *celery,
+                *("worker", "-Q", "media,default,matching", "-c", "1", "-n", f"worker{number}@%h"),
+                *("--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"),
+            ],
+            log_dir / f"worker{number}.log",
+            None,
+        )
+        for number in range(workers)
+    ]
+    if beat:
+        schedule = str(tmp_path / "beat-schedule")
+        commands.append(([*celery, "beat", "-s", schedule, "-l", "INFO"], log_dir / "beat.log", None))
+    commands += [
+        (
+            [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            log_dir / f"daphne{number}.log",
+            port,
+        )
+        for number, port in enumerate(ports)
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    stack = LiveStack(url=urls[0], log_dir=log_dir, urls=urls, commands=commands, environment=environment)
     try:
-        for number in range(workers):
-            processes.append(
-                _start(
-                    [
-                        *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "media,default,matching"),
-                        *("-c", "1", "-n", f"worker{number}@%h"),
-                        *("--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"),
-                    ],
-                    environment,
-                    log_dir / f"worker{number}.log",
-                )
-            )
-        for number, port in enumerate(ports):
-            log = log_dir / f"daphne{number}.log"
-            server = _start(
-                [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-                environment,
-                log,
-            )
-            processes.append(server)
-            _wait_for_port(port, server, log)
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
-        yield LiveStack(url=urls[0], log_dir=log_dir, urls=urls)
+        stack.start()
+        yield stack
     finally:
-        for process in reversed(processes):
-            _stop(process)
+        stack.stop()

@@ -105,12 +105,15 @@ class Duty(models.Model):
 
 
 class DutyConnection(models.Model):
-    """An open duty console (one per websocket); silent ones are dropped by the sweep."""
+    """A duty console (one per websocket). A closed one keeps the teacher on duty until the sweep finds it
+    silent, so a reconnect (a dropped network, a restarted web process) keeps their duty and open offers; it
+    gets no new offers meanwhile."""
 
     teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty_connections")
     channel_name = models.CharField(max_length=128, unique=True)
     connected_at = models.DateTimeField(default=timezone.now)
     heartbeat_at = models.DateTimeField(default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.teacher_id} {self.channel_name}"

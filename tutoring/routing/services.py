@@ -21,7 +21,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -230,7 +231,11 @@ def dispatch(*, subject_id: int) -> int:
     """
     cache.delete(dispatch_pending_key(subject_id))  # a trigger from now on queues the next pass
     with _subject_locked(subject_id):
-        duties = list(Duty.objects.filter(on_duty=True, subject_id=subject_id))
+        duties = list(
+            Duty.objects.filter(on_duty=True, subject_id=subject_id).filter(
+                Exists(DutyConnection.objects.filter(teacher_id=OuterRef("teacher_id"), closed_at__isnull=True))
+            )
+        )
         if not duties:
             return 0
         policy = Subject.objects.values_list("routing_policy", flat=True).get(pk=subject_id)
@@ -507,9 +512,11 @@ def duty_connect(*, teacher: User, channel_name: str) -> Duty:
 
 
 def duty_disconnect(*, channel_name: str) -> None:
-    teacher_id = DutyConnection.objects.filter(channel_name=channel_name).values_list("teacher_id", flat=True).first()
-    if teacher_id is not None:
-        _duty_change(teacher_id, lambda duty: DutyConnection.objects.filter(channel_name=channel_name).delete())
+    """A console closed: the teacher gets no new offers through it, but stays on duty with their open offers
+    until the sweep finds it silent (DUTY_SILENT_SECONDS after its last heartbeat). A teacher whose network
+    dropped, or whose web process restarted, reconnects within that time and carries on; one who left for good
+    has their offers back in the queue when they expire. 下岗 takes a teacher off duty at once."""
+    DutyConnection.objects.filter(channel_name=channel_name, closed_at__isnull=True).update(closed_at=timezone.now())
 
 
 def duty_heartbeat(*, channel_name: str) -> bool:
@@ -608,11 +615,11 @@ def routing_sweep() -> dict[str, int]:
     expired = offers_expire_due()
     now = timezone.now()
     silent_before = now - timedelta(seconds=_config("DUTY_SILENT_SECONDS"))
-    silent = list(
-        DutyConnection.objects.filter(heartbeat_at__lt=silent_before).values_list("teacher_id", "channel_name")
-    )
-    silent_teachers = {teacher_id for teacher_id, _ in silent}
-    DutyConnection.objects.filter(channel_name__in=[name for _, name in silent]).delete()
+    silent = DutyConnection.objects.filter(heartbeat_at__lt=silent_before)
+    last_seen: dict[int, datetime] = {}  # when each silent teacher was last heard of: their presence ends there
+    for teacher_id, seen in silent.values_list("teacher_id", Coalesce("closed_at", "heartbeat_at")):
+        last_seen[teacher_id] = max(seen, last_seen.get(teacher_id, seen))
+    silent.delete()
     current = Shift.objects.filter(starts_at__lte=now, ends_at__gt=now).values("teacher_id")
     changing = Duty.objects.filter(
         Q(on_duty=True, shift__ends_at__lte=now)  # the shift ended
@@ -620,8 +627,8 @@ def routing_sweep() -> dict[str, int]:
         | Q(on_duty=True, shift__isnull=True, teacher_id__in=current)  # a volunteer's shift began
     )
     went_off = sum(
-        _duty_change(teacher_id, now=now, silent_since=silent_before if teacher_id in silent_teachers else None)[1]
-        for teacher_id in silent_teachers | set(changing.values_list("teacher_id", flat=True))
+        _duty_change(teacher_id, now=now, silent_since=last_seen.get(teacher_id))[1]
+        for teacher_id in last_seen.keys() | set(changing.values_list("teacher_id", flat=True))
     )
     subjects = set(Ticket.objects.filter(status__in=Ticket.QUEUED).values_list("subject_id", flat=True).distinct())
     offers = sum(dispatch(subject_id=subject_id) for subject_id in subjects)

@@ -5,7 +5,7 @@ from tests.factories import QuestionFactory, ShiftFactory, StudentFactory
 from tests.sockets import communicator, socket
 from tutoring.questions.models import Question
 from tutoring.routing import services
-from tutoring.routing.models import Duty, DutyConnection, Offer, RoutingFact, Ticket
+from tutoring.routing.models import Duty, DutyConnection, RoutingFact
 
 # Transactional: consumers reach the database from other threads. Serialized rollback keeps the reference data.
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
@@ -120,21 +120,24 @@ async def test_bad_messages_are_answered_and_the_console_stays_on_duty():
     assert on_duty is True
 
 
-async def test_closing_the_console_goes_off_duty_and_requeues_the_offer():
+async def test_a_console_reopened_after_a_drop_shows_the_open_offer_and_accepts_it():
     shift = await sync_to_async(ShiftFactory)()
     ws, _, _ = await on_duty_console(shift.teacher)
     question = await waiting_question()
     await sync_to_async(services.dispatch)(subject_id=question.subject_id)
-    await receive(ws, "offer.created")
-
+    offer = await receive(ws, "offer.created")
     await ws.disconnect()
 
-    ticket = await sync_to_async(Ticket.objects.get)()
-    offer = await sync_to_async(Offer.objects.get)()
+    again, snapshot = await console(shift.teacher)
+    await again.send_json_to({"type": "offer.accept", "offer_id": offer["offer"]["id"]})
+    assigned = await receive(again, "ticket.assigned")
+    await again.disconnect()
+
+    assert snapshot["duty"]["on_duty"] is True
+    assert [o["id"] for o in snapshot["offers"]] == [offer["offer"]["id"]]
+    assert assigned["ticket"]["question"]["id"] == question.pk
     kinds = await sync_to_async(lambda: list(RoutingFact.objects.values_list("kind", flat=True)))()
-    assert (ticket.status, ticket.failures, offer.status) == ("waiting", 1, "expired")
-    assert await sync_to_async(DutyConnection.objects.count)() == 0
-    assert kinds == ["presence_started", "queued", "offered", "presence_ended", "expired"]
+    assert kinds == ["presence_started", "queued", "offered", "accepted"]
 
 
 async def test_a_heartbeat_after_being_dropped_as_silent_reconnects():

@@ -375,21 +375,70 @@ def test_reconnects_do_not_duplicate_presence():
     for number in range(5):
         services.duty_disconnect(channel_name=f"again-{number}")
 
-    assert Duty.objects.get(teacher=teacher).on_duty is True  # the first console is still open
+    assert Duty.objects.get(teacher=teacher).on_duty is True
     assert facts("presence_started", "presence_ended") == [("presence_started", teacher.pk)]
-    assert DutyConnection.objects.count() == 1
+    assert DutyConnection.objects.filter(closed_at__isnull=True).count() == 1
 
 
-def test_a_teacher_who_leaves_puts_their_offer_back_in_the_queue():
+def test_a_closed_console_keeps_duty_and_offers_but_gets_no_new_offers():
+    teacher = on_duty()
+    first, second = queued(), queued()
+    services.dispatch(subject_id=first.subject_id)
+    Offer.objects.filter(ticket=second).delete()
+    Ticket.objects.filter(pk=second.pk).update(status=Ticket.Status.WAITING)
+    Duty.objects.filter(teacher=teacher).update(offered=1)
+
+    services.duty_disconnect(channel_name=f"console-{teacher.pk}")
+    made = services.dispatch(subject_id=first.subject_id)
+
+    assert made == 0
+    assert Duty.objects.get(teacher=teacher).on_duty is True
+    assert list(Offer.objects.values_list("ticket_id", "status")) == [(first.pk, "open")]
+    assert state(second) == ("waiting", None, 0, 0)
+    assert facts("presence_ended", "expired") == []
+
+
+def test_a_teacher_who_reconnects_in_time_accepts_the_offer_made_before():
+    teacher = on_duty()
+    ticket = queued()
+    services.dispatch(subject_id=ticket.subject_id)
+    services.duty_disconnect(channel_name=f"console-{teacher.pk}")
+
+    services.duty_connect(teacher=teacher, channel_name="after-restart")
+    services.offer_accept(teacher=teacher, offer_id=Offer.objects.get().pk)
+
+    assert state(ticket) == ("assigned", teacher.pk, 0, 0)
+    assert facts("presence_started", "presence_ended") == [("presence_started", teacher.pk)]
+
+
+def test_a_teacher_who_does_not_come_back_goes_off_duty_when_silent_and_the_question_waits_again():
+    teacher = on_duty()
+    ticket = queued()
+    services.dispatch(subject_id=ticket.subject_id)
+    services.duty_disconnect(channel_name=f"console-{teacher.pk}")
+    closed_at = DutyConnection.objects.get().closed_at
+    DutyConnection.objects.update(heartbeat_at=timezone.now() - timedelta(minutes=1))
+
+    result = services.routing_sweep()
+
+    assert result == {"expired": 0, "went_off": 1, "offers": 0}  # its offer went back as the teacher left
+    assert Duty.objects.get(teacher=teacher).on_duty is False
+    assert (Offer.objects.get().status, state(ticket)) == ("expired", ("waiting", None, 1, 0))
+    assert RoutingFact.objects.get(kind="expired").data == {"reason": "teacher_left"}
+    ended = RoutingFact.objects.get(kind="presence_ended")
+    assert (ended.at, ended.data) == (closed_at, {"reason": "silent"})
+    assert DutyConnection.objects.count() == 0
+
+
+def test_going_off_duty_puts_the_offers_back_at_once():
     teacher = on_duty()
     ticket = queued()
     services.dispatch(subject_id=ticket.subject_id)
 
-    services.duty_disconnect(channel_name=f"console-{teacher.pk}")
+    services.duty_available_set(teacher=teacher, available=False)
 
-    offer = Offer.objects.get()
     assert Duty.objects.get(teacher=teacher).on_duty is False
-    assert (offer.status, state(ticket)) == ("expired", ("waiting", None, 1, 0))
+    assert (Offer.objects.get().status, state(ticket)) == ("expired", ("waiting", None, 1, 0))
     assert RoutingFact.objects.get(kind="expired").data == {"reason": "teacher_left"}
     assert RoutingFact.objects.get(kind="presence_ended").data == {"reason": "left"}
 

@@ -1,0 +1,147 @@
+"""Persistence first: every web server, worker and beat is killed while questions keep coming; after the
+restart teachers reconnect and every question is answered exactly once, none lost."""
+
+import asyncio
+import json
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import websockets
+from django.db import close_old_connections, transaction
+from django.db.models import Count
+
+from tests.factories import QuestionFactory, ShiftFactory
+from tests.live import LiveStack, live_processes
+from tests.sockets import session_cookie
+from tutoring.questions.models import Question
+from tutoring.routing.models import Duty, Offer, RoutingFact, Ticket
+from tutoring.routing.services import ticket_enqueue
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+TEACHERS = 6
+CAPACITY = 2
+QUESTIONS = 36
+ARRIVALS_PER_SECOND = 6
+KILL_AFTER = 12  # questions asked before every process dies
+DOWN_SECONDS = 2
+TIMEOUT = 90
+
+
+def questions_arrive(tickets: list[int], killed: threading.Event) -> None:
+    """Students say 还是不会 at a steady rate, before, during and after the outage (the test process keeps
+    writing to the database while the platform is down, as the web servers' queued requests would)."""
+    try:
+        for _ in range(QUESTIONS):
+            with transaction.atomic():
+                question = QuestionFactory(status=Question.Status.WAITING_TEACHER, text="3加5等于几？")
+                tickets.append(ticket_enqueue(question=question).pk)
+            time.sleep(1 / ARRIVALS_PER_SECOND)
+            if len(tickets) == KILL_AFTER:
+                killed.wait(TIMEOUT)
+    finally:
+        close_old_connections()
+
+
+async def teacher(urls: list[str], cookie: str, stop: asyncio.Event, reconnects: list[int]) -> None:
+    """A duty console as duty.js behaves: on duty, accepts every offer after a short think, finishes each
+    answer after a moment, heartbeats, and reconnects (to any server) whenever the socket drops."""
+    attempt = 0
+    while not stop.is_set():
+        url = urls[attempt % len(urls)]
+        attempt += 1
+        try:
+            async with websockets.connect(
+                url.replace("http", "ws") + "/ws/duty/", additional_headers={"Cookie": cookie, "Origin": url}
+            ) as socket:
+                reconnects.append(attempt)
+                await socket.send(json.dumps({"type": "duty.available", "available": True}))
+                await console(socket, stop)
+        except (OSError, websockets.ConnectionClosed):
+            await asyncio.sleep(0.2)
+
+
+async def console(socket, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+    async def later(seconds: float, message: dict) -> None:
+        await asyncio.sleep(seconds)
+        await socket.send(json.dumps(message))
+
+    async def heartbeats() -> None:
+        while True:
+            await later(2, {"type": "duty.heartbeat"})
+
+    pending = {asyncio.create_task(heartbeats())}
+    try:
+        while not stop.is_set():
+            try:
+                event = json.loads(await asyncio.wait_for(socket.recv(), timeout=0.5))
+            except TimeoutError:
+                continue
+            offers = event.get("offers", []) + ([event["offer"]] if event["type"] == "offer.created" else [])
+            tickets = event.get("tickets", []) + ([event["ticket"]] if event["type"] == "ticket.assigned" else [])
+            for offer in offers:
+                accept = {"type": "offer.accept", "offer_id": offer["id"]}
+                pending.add(asyncio.create_task(later(random.uniform(0.05, 0.3), accept)))
+            for ticket in tickets:
+                pending.add(asyncio.create_task(later(0.5, {"type": "ticket.finish", "ticket_id": ticket["id"]})))
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+def finished_count() -> int:
+    count = Ticket.objects.filter(status=Ticket.Status.FINISHED).count()
+    close_old_connections()
+    return count
+
+
+async def run(stack: LiveStack, cookies: list[str]) -> dict[str, int]:
+    stop = asyncio.Event()
+    reconnects: list[int] = []
+    consoles = [asyncio.create_task(teacher(stack.urls, cookie, stop, reconnects)) for cookie in cookies]
+    tickets: list[int] = []
+    killed = threading.Event()
+    arrivals = asyncio.create_task(asyncio.to_thread(questions_arrive, tickets, killed))
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while len(tickets) < KILL_AFTER:
+                await asyncio.sleep(0.05)
+            before = await asyncio.to_thread(finished_count)
+            await asyncio.to_thread(stack.kill)
+            killed.set()
+            connected_before = len(reconnects)
+            await asyncio.sleep(DOWN_SECONDS)
+            await asyncio.to_thread(stack.start)
+            await arrivals
+            while await asyncio.to_thread(finished_count) < QUESTIONS:
+                await asyncio.sleep(0.2)
+        return {"finished_before_kill": before, "reconnects": len(reconnects) - connected_before}
+    finally:
+        stop.set()
+        await asyncio.gather(*consoles, return_exceptions=True)
+
+
+def test_killing_every_process_mid_load_loses_nothing_and_dispatch_resumes(media_root: Path, tmp_path: Path):
+    teachers = [ShiftFactory(capacity=CAPACITY).teacher for _ in range(TEACHERS)]
+    cookies = [session_cookie(teacher) for teacher in teachers]
+
+    with live_processes(media_root, tmp_path, servers=2, workers=2, beat=True) as stack, stack.logs_on_failure():
+        try:
+            figures = asyncio.run(run(stack, cookies))
+        except TimeoutError:
+            statuses = dict(Ticket.objects.values_list("status").annotate(n=Count("id")))
+            raise AssertionError(f"not all answered in {TIMEOUT} s: {statuses}") from None
+
+        per_ticket = Offer.objects.filter(status="accepted").values("ticket").annotate(n=Count("id"))
+        assert 0 < figures["finished_before_kill"] < QUESTIONS  # killed mid-load
+        assert figures["reconnects"] >= TEACHERS  # every console came back
+        assert Ticket.objects.count() == QUESTIONS
+        assert set(Ticket.objects.values_list("status", flat=True)) == {"finished"}
+        assert sorted(row["n"] for row in per_ticket) == [1] * QUESTIONS  # each question taken exactly once
+        assert not Offer.objects.filter(status="open").exists()
+        assert set(Duty.objects.values_list("load", "offered")) == {(0, 0)}  # no place leaked
+        assert RoutingFact.objects.filter(kind="accepted").count() == QUESTIONS
+        assert RoutingFact.objects.filter(kind="finished").count() == QUESTIONS
