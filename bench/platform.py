@@ -34,6 +34,22 @@ class PlatformError(RuntimeError):
     pass
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -77,6 +93,7 @@ class Platform:
             "XUEWEN_VAR_DIR": str(self._directory / "var"),
             "MEDIA_ROOT": str(self._directory / "media"),
             "LOG_LEVEL": "WARNING",
+            "DATABASE_POOL_MAX_SIZE": os.environ.get("DATABASE_POOL_MAX_SIZE", "20"),  # as in docker-compose
             **self.extra_environment,
         }
 
@@ -122,6 +139,19 @@ class Platform:
         """The resident memory of one of the platform's processes."""
         status = Path(f"/proc/{self.processes[name].pid}/status").read_text()
         return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) * 1024
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each of the platform's processes, and by PostgreSQL and Redis (all their
+        processes on this machine) and this client."""
+        used = {name: _cpu_seconds(process.pid) for name, process in self.processes.items()}
+        for service in ("postgres", "redis-server"):
+            used[service] = sum(
+                _cpu_seconds(int(pid.name))
+                for pid in Path("/proc").iterdir()
+                if pid.name.isdigit() and _command_name(int(pid.name)) == service
+            )
+        used["client"] = sum(os.times()[:2])
+        return used
 
     def run(self, *arguments: str) -> str:
         result = subprocess.run(

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m bench.routing [--students 1000] [--teachers 100] [--capacity 10] [--rate 50]
+    .venv/bin/python -m bench.routing [--students 1000] [--teachers 100] [--capacity 10] [--rate 10]
 
 It starts the platform on a scratch PostgreSQL database and Redis (two daphne processes, two Celery
 workers for the ``default`` queue where dispatch runs, and beat), seeds the teachers (inside a shift) and the

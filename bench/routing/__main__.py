@@ -131,7 +131,9 @@ async def heartbeats(socket, seconds: float) -> None:  # type: ignore[no-untyped
         await socket.send(json.dumps({"type": "duty.heartbeat"}))
 
 
-async def load_run(platform: Platform, people: dict, options: argparse.Namespace) -> tuple[Record, float]:
+async def load_run(
+    platform: Platform, people: dict, options: argparse.Namespace
+) -> tuple[Record, float, dict[str, float]]:
     record = Record()
     rng = random.Random(7)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -164,6 +166,7 @@ async def load_run(platform: Platform, people: dict, options: argparse.Namespace
         ]
     )
     started = time.perf_counter()
+    cpu_before = platform.cpu_seconds()
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=100)) as client:
         sends = []
         for n, student in enumerate(people["students"]):
@@ -173,10 +176,11 @@ async def load_run(platform: Platform, people: dict, options: argparse.Namespace
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(record.done.wait(), timeout=options.timeout)
     seconds = time.perf_counter() - started
+    cpu_after = platform.cpu_seconds()
     for task in background:
         task.cancel()
     await asyncio.gather(*(socket.close() for socket in [*teachers, *students]), return_exceptions=True)
-    return record, seconds
+    return record, seconds, {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
 
 
 def database_checks(database_url: str, capacity: int) -> dict[str, float]:
@@ -274,7 +278,9 @@ def milliseconds(values: list[float]) -> list[str]:
     return [f"{value * 1000:.0f}" for value in (percentile(values, 50), percentile(values, 99), max(values))]
 
 
-def report(record: Record, seconds: float, checks: dict[str, int], idle: dict[str, float], options) -> None:  # type: ignore[no-untyped-def]
+def report(  # type: ignore[no-untyped-def]
+    record: Record, seconds: float, cpu: dict[str, float], checks: dict[str, int], idle: dict[str, float], options
+) -> None:
     to_offer = [record.offered[q] - record.stuck[q] for q in record.stuck if q in record.offered]
     to_notice = [record.noticed[q] - record.accepted[q] for q in record.noticed if q in record.accepted]
     to_answer = [record.answered[q] - record.stuck[q] for q in record.answered]
@@ -323,6 +329,18 @@ def report(record: Record, seconds: float, checks: dict[str, int], idle: dict[st
             ],
         ],
     )
+    print()
+    table(
+        ["CPU during the load", *cpu, "all"],
+        [
+            ["seconds", *(f"{used:.1f}" for used in cpu.values()), f"{sum(cpu.values()):.1f}"],
+            [
+                "share of one core",
+                *(f"{used / seconds:.0%}" for used in cpu.values()),
+                f"{sum(cpu.values()) / seconds:.0%}",
+            ],
+        ],
+    )
     print(
         f"\nin the database, a question queued → its first offer stored: p50 {checks['stored_p50_ms']:.0f} ms,"
         f" p99 {checks['stored_p99_ms']:.0f} ms"
@@ -347,7 +365,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--teachers", type=int, default=100)
     parser.add_argument("--capacity", type=int, default=10, help="students at once per teacher")
-    parser.add_argument("--rate", type=float, default=50.0, help="还是不会 per second, all students together")
+    parser.add_argument("--rate", type=float, default=10.0, help="还是不会 per second, all students together")
     parser.add_argument("--think", type=float, nargs=2, default=(0.2, 2.0), help="seconds before a teacher answers")
     parser.add_argument("--decline", type=float, default=0.1, help="share of offers declined")
     parser.add_argument("--answer", type=float, nargs=2, default=(5.0, 15.0), help="seconds a student is answered")
@@ -364,7 +382,7 @@ def main() -> None:
                 platform.worker_start("worker1", "default")
                 platform.beat_start()
                 people = json.loads(people_file.read_text())
-                record, seconds = asyncio.run(load_run(platform, people, options))
+                record, seconds, cpu = asyncio.run(load_run(platform, people, options))
                 checks = database_checks(platform.database_url, options.capacity)
                 idle = asyncio.run(idle_sockets(platform, people, options.idle_sockets))
             except BaseException:
@@ -372,7 +390,7 @@ def main() -> None:
                 raise
             if options.logs:
                 print(platform.logs(lines=100000), file=sys.stderr)
-    report(record, seconds, checks, idle, options)
+    report(record, seconds, cpu, checks, idle, options)
 
 
 if __name__ == "__main__":

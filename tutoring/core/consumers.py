@@ -2,13 +2,25 @@
 
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 logger = logging.getLogger(__name__)
 
 MAX_INBOUND_BYTES = 64 * 1024
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run a consumer's ORM work on the shared thread pool. Channels' default (thread-sensitive) runs every
+    socket's database work of a web process on one thread, so one slow call holds up every other socket's
+    heartbeat, accept and snapshot, and the events queued behind them."""
+    return database_sync_to_async(function, thread_sensitive=False)
 
 
 class BaseConsumer(AsyncJsonWebsocketConsumer):

@@ -1,16 +1,15 @@
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.http import Http404
 
-from tutoring.core.consumers import BaseConsumer
+from tutoring.core.consumers import BaseConsumer, database_call
 from tutoring.questions.events import question_group
 from tutoring.questions.selectors import access_question
 from tutoring.questions.serializers import QuestionSerializer
 from tutoring.routing.selectors import ticket_position, ticket_queued_for_question
 
 
-@database_sync_to_async
+@database_call
 def question_state(user: Any, question_id: int) -> list[dict[str, Any]] | None:
     """The events that bring a client up to date: the question, and its place in the queue while it waits."""
     try:

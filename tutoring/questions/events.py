@@ -1,5 +1,6 @@
 from tutoring.core.events import send_event_on_commit
 from tutoring.questions.models import Question
+from tutoring.questions.selectors import question_displayed_queryset
 from tutoring.questions.serializers import QuestionSerializer
 
 
@@ -9,6 +10,7 @@ def question_group(question_id: int) -> str:
 
 def question_status_event_send(question: Question) -> None:
     """Tell the question's websocket group its current state, after commit."""
+    shown = question_displayed_queryset().get(pk=question.pk)
     send_event_on_commit(
-        question_group(question.pk), {"type": "question.status", "question": QuestionSerializer(question).data}
+        question_group(question.pk), {"type": "question.status", "question": QuestionSerializer(shown).data}
     )

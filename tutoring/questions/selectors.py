@@ -1,8 +1,18 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from tutoring.accounts.models import User
+from tutoring.library.models import Match
 from tutoring.questions.models import Question
+
+
+def question_displayed_queryset() -> QuerySet[Question]:
+    """Questions with everything their serializer shows (attachments, matches with entries and answers) in
+    four queries, however many matches."""
+    return Question.objects.select_related("subject").prefetch_related(
+        "attachments",
+        Prefetch("matches", queryset=Match.objects.select_related("entry__subject").prefetch_related("entry__answers")),
+    )
 
 
 def question_visible_queryset(user: User) -> QuerySet[Question]:
@@ -11,7 +21,7 @@ def question_visible_queryset(user: User) -> QuerySet[Question]:
     Students see their own; teachers the subjects and grade bands they teach;
     teaching-research staff their city or district; administrators all.
     """
-    questions = Question.objects.select_related("subject")
+    questions = question_displayed_queryset()
     if not user.is_authenticated or not user.is_active:
         return questions.none()
     if user.is_superuser or user.role == User.Role.ADMINISTRATOR:

@@ -16,5 +16,4 @@ class StopWaitingApi(APIView):
         if question.student_id != request.user.pk:
             raise PermissionDenied()
         services.ticket_cancel(question=question)
-        question.refresh_from_db()
-        return Response(QuestionSerializer(question).data)
+        return Response(QuestionSerializer(access_question(request.user, question_id)).data)

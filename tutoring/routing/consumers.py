@@ -1,18 +1,17 @@
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from tutoring.accounts.models import User
-from tutoring.core.consumers import BaseConsumer
+from tutoring.core.consumers import BaseConsumer, database_call
 from tutoring.core.errors import ServiceError
 from tutoring.routing import selectors, services
 from tutoring.routing.events import user_group
 from tutoring.routing.serializers import AssignedTicketSerializer, DutySerializer, OfferSerializer, ShiftSerializer
 
 
-@database_sync_to_async
+@database_call
 def duty_open(teacher: User, channel_name: str) -> dict[str, Any]:
     """Register the console, then read everything it shows."""
     services.duty_connect(teacher=teacher, channel_name=channel_name)
@@ -54,10 +53,10 @@ class DutyConsumer(BaseConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await database_sync_to_async(services.duty_disconnect)(channel_name=self.channel_name)
+            await database_call(services.duty_disconnect)(channel_name=self.channel_name)
 
     async def receive_duty_heartbeat(self, content: dict[str, Any]) -> None:
-        if not await database_sync_to_async(services.duty_heartbeat)(channel_name=self.channel_name):
+        if not await database_call(services.duty_heartbeat)(channel_name=self.channel_name):
             await self.send_json(await duty_open(self.user, self.channel_name))  # dropped as silent: back on
 
     async def receive_duty_available(self, content: dict[str, Any]) -> None:
@@ -97,7 +96,7 @@ class DutyConsumer(BaseConsumer):
     async def _call(self, service: Any, **kwargs: Any) -> None:
         """Run a service; a refusal goes back to this console only, the connection stays as it was."""
         try:
-            await database_sync_to_async(service)(**kwargs)
+            await database_call(service)(**kwargs)
         except ServiceError as error:
             await self.send_json(
                 {"type": "error", "code": error.code, "message": str(error.message), **kwargs_ids(kwargs)}
