@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "tutoring.questions",
     "tutoring.library",
     "tutoring.routing",
+    "tutoring.sessions",
     "frontend",
 ]
 
@@ -220,6 +221,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "tutoring.questions.tasks.*": {"queue": "media"},
     "tutoring.library.tasks.answer_video_process": {"queue": "media"},
+    "tutoring.sessions.tasks.recording_render": {"queue": "media"},
     "tutoring.library.tasks.*": {"queue": "matching"},
 }
 # Only tasks that answer a caller (the match API) keep a result, briefly.
@@ -275,6 +277,12 @@ XUEWEN = {
     "OPEN_OFFERS_SHOWN": env_int("XUEWEN_OPEN_OFFERS_SHOWN", 5),
     "ANSWER_MINUTES_ASSUMED": env_int("XUEWEN_ANSWER_MINUTES_ASSUMED", 6),
     "QUEUE_UPDATE_SECONDS": env_int("XUEWEN_QUEUE_UPDATE_SECONDS", 2),
+    # Sessions: a room nobody has been in for this long ends itself; a socket not heard from (pings every
+    # 25 s) for SESSION_SILENT_SECONDS counts as gone; recordings wait for the teacher's approval or not.
+    "SESSION_ABANDON_SECONDS": env_int("XUEWEN_SESSION_ABANDON_SECONDS", 300),
+    "SESSION_SILENT_SECONDS": env_int("XUEWEN_SESSION_SILENT_SECONDS", 60),
+    "SESSION_MESSAGES_PER_SECOND": env_int("XUEWEN_SESSION_MESSAGES_PER_SECOND", 40),
+    "RECORDING_APPROVAL": env_bool("XUEWEN_RECORDING_APPROVAL", False),
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -305,5 +313,9 @@ CELERY_BEAT_SCHEDULE = {
     "routing-sweep": {
         "task": "tutoring.routing.tasks.routing_sweep",
         "schedule": 5.0,
+    },
+    "sessions-sweep": {
+        "task": "tutoring.sessions.tasks.sessions_sweep",
+        "schedule": 30.0,
     },
 }

@@ -71,6 +71,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import wave
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -724,3 +725,19 @@ def board_render(
         size_bytes=dst.stat().st_size,
         poster_page=poster_page,
     )
+
+
+def voice_track_write(chunks: Iterable[tuple[int, bytes]], dst: Path, *, sample_rate: int = 16_000) -> Path:
+    """One side's voice as a WAV that starts at session time 0: each chunk of PCM (s16le, mono) at its start
+    in ms, silence in between; a chunk that would overlap the one before starts where that one ends."""
+    dst = Path(dst)
+    with wave.open(str(dst), "wb") as track:
+        track.setnchannels(1)
+        track.setsampwidth(2)
+        track.setframerate(sample_rate)
+        written = 0  # samples
+        for started_ms, pcm in sorted(chunks, key=lambda chunk: chunk[0]):
+            start = max(written, started_ms * sample_rate // 1000)
+            track.writeframes(bytes(2 * (start - written)) + pcm[: len(pcm) - len(pcm) % 2])
+            written = start + len(pcm) // 2
+    return dst

@@ -9,7 +9,7 @@ from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.library.models import Answer, Entry
-from tutoring.questions.models import Question
+from tutoring.questions.models import Attachment, Question
 from tutoring.routing.models import Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
 
@@ -118,6 +118,21 @@ class QuestionFactory(DjangoModelFactory):
     grade = 3
     idempotency_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
     typed_text = "小明有12个苹果，吃了5个，还剩几个？"
+
+
+class AttachmentFactory(DjangoModelFactory):
+    """A processed photo of a question (its file is whatever the test stores under ``processed``)."""
+
+    class Meta:
+        model = Attachment
+
+    question = factory.SubFactory(QuestionFactory)
+    kind = Attachment.Kind.PHOTO
+    position = factory.Sequence(lambda number: number)
+    content_type = "image/jpeg"
+    size_bytes = 1000
+    status = Attachment.Status.DONE
+    width, height = 800, 600
 
 
 class EntryFactory(DjangoModelFactory):

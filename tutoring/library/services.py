@@ -182,6 +182,48 @@ def entry_save(
     return entry, created
 
 
+def entry_video_publish(
+    *,
+    external_id: str,
+    text: str,
+    subject: str,
+    grade: Any,
+    knowledge_points: Sequence[str],
+    video: str,
+    poster: str,
+    duration_seconds: float,
+    created_by: User,
+    source_question: Question,
+) -> Entry:
+    """A video made for phones by the platform itself (a session recording, already stored with its poster)
+    answers the entry with this ``external_id``: created the first time, its question updated after. The
+    index picks the entry up at its next catch-up."""
+    text = question_text_check(text)
+    subject_row, grade_number = subject_and_grade_check(subject, grade)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().filter(external_id=external_id).first()
+        entry = entry or Entry(external_id=external_id, created_by=created_by, source_question=source_question)
+        if entry.text != text:
+            entry.vector_forget()
+        entry.text, entry.subject, entry.grade = text, subject_row, grade_number
+        entry.knowledge_points = list(knowledge_points)
+        entry.status = Entry.Status.ACTIVE
+        entry.save()
+        Answer.objects.get_or_create(
+            entry=entry,
+            kind=Answer.Kind.VIDEO,
+            video=video,
+            defaults={
+                "status": Answer.Status.READY,
+                "poster": poster,
+                "duration_seconds": duration_seconds,
+                "created_by": created_by,
+            },
+        )
+    logger.info("library.video_published", extra={"entry_id": entry.pk, "external_id": external_id})
+    return entry
+
+
 def answer_video_process(*, answer_id: int) -> None:
     """Transcode an uploaded answer video for phones, with a poster; then its entry is searchable."""
     answer = Answer.objects.filter(pk=answer_id, status=Answer.Status.PROCESSING).select_related("entry").first()

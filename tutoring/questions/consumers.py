@@ -49,3 +49,6 @@ class QuestionConsumer(BaseConsumer):
 
     async def queue_position(self, event: dict[str, Any]) -> None:
         await self.send_json(event)
+
+    async def session_opened(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)

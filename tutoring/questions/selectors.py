@@ -7,10 +7,11 @@ from tutoring.questions.models import Question
 
 
 def question_displayed_queryset() -> QuerySet[Question]:
-    """Questions with everything their serializer shows (attachments, matches with entries and answers) in
-    four queries, however many matches."""
+    """Questions with everything their serializer shows (attachments, sessions, matches with entries and
+    answers) in five queries, however many matches."""
     return Question.objects.select_related("subject").prefetch_related(
         "attachments",
+        "sessions",
         Prefetch("matches", queryset=Match.objects.select_related("entry__subject").prefetch_related("entry__answers")),
     )
 

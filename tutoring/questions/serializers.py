@@ -53,6 +53,7 @@ class QuestionSerializer(serializers.ModelSerializer):
     low_confidence = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
     matches = MatchSerializer(many=True, read_only=True)
+    session_id = serializers.SerializerMethodField(help_text="The room of the question's latest session, if any.")
 
     class Meta:
         model = Question
@@ -76,7 +77,11 @@ class QuestionSerializer(serializers.ModelSerializer):
             "match_outcome",
             "matched_at",
             "matches",
+            "session_id",
         ]
+
+    def get_session_id(self, question: Question) -> int | None:
+        return max((session.pk for session in question.sessions.all()), default=None)
 
     @extend_schema_field(serializers.ChoiceField(choices=["reading_photo", "listening"], allow_null=True))
     def get_stage(self, question: Question) -> str | None:

@@ -9,6 +9,7 @@ from tutoring.core.errors import ServiceError
 from tutoring.routing import selectors, services
 from tutoring.routing.events import user_group
 from tutoring.routing.serializers import AssignedTicketSerializer, DutySerializer, OfferSerializer, ShiftSerializer
+from tutoring.sessions import services as sessions
 
 
 @database_call
@@ -74,7 +75,7 @@ class DutyConsumer(BaseConsumer):
         )
 
     async def receive_offer_accept(self, content: dict[str, Any]) -> None:
-        await self._offer_call(services.offer_accept, content)
+        await self._offer_call(sessions.session_start, content)  # the question is theirs: the room opens
 
     async def receive_offer_decline(self, content: dict[str, Any]) -> None:
         await self._offer_call(services.offer_decline, content)
@@ -84,7 +85,7 @@ class DutyConsumer(BaseConsumer):
         if ticket_id is None:
             await self.send_error("invalid_message", "ticket.finish needs a positive integer 'ticket_id'.")
             return
-        await self._call(services.ticket_finish, teacher=self.user, ticket_id=ticket_id)
+        await self._call(sessions.session_end, teacher=self.user, ticket_id=ticket_id)
 
     async def _offer_call(self, service: Any, content: dict[str, Any]) -> None:
         offer_id = _positive_int(content.get("offer_id"))
@@ -115,6 +116,9 @@ class DutyConsumer(BaseConsumer):
         await self.send_json(event)
 
     async def duty_state(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def session_opened(self, event: dict[str, Any]) -> None:
         await self.send_json(event)
 
 

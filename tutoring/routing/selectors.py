@@ -158,7 +158,7 @@ def offer_list_open(teacher: User) -> list[Offer]:
 def ticket_list_assigned(teacher: User) -> list[Ticket]:
     return list(
         Ticket.objects.filter(teacher=teacher, status=Ticket.Status.ASSIGNED)
-        .select_related("question__subject")
+        .select_related("question__subject", "session")
         .prefetch_related("question__attachments")
         .order_by("assigned_at")
     )

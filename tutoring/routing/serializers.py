@@ -27,10 +27,15 @@ class OfferSerializer(serializers.ModelSerializer):
 
 class AssignedTicketSerializer(serializers.ModelSerializer):
     question = OfferedQuestionSerializer(read_only=True)
+    session_id = serializers.SerializerMethodField(help_text="The session room, once it is open.")
 
     class Meta:
         model = Ticket
-        fields = ["id", "status", "queued_at", "assigned_at", "question"]
+        fields = ["id", "status", "queued_at", "assigned_at", "question", "session_id"]
+
+    def get_session_id(self, ticket: Ticket) -> int | None:
+        session = getattr(ticket, "session", None)  # the reverse one-to-one, absent until the room opens
+        return session.pk if session is not None else None
 
 
 class ShiftSerializer(serializers.ModelSerializer):

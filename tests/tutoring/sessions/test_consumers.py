@@ -1,0 +1,114 @@
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory
+from tests.sockets import socket
+from tests.tutoring.sessions.conftest import STROKE
+from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
+
+
+async def enter(session, user, after: int = 0):  # type: ignore[no-untyped-def]
+    ws = await socket(f"/ws/sessions/{session.pk}/?after={after}", user)
+    connected, _ = await ws.connect()
+    assert connected is True
+    snapshot = await ws.receive_json_from(timeout=5)
+    assert snapshot["type"] == "session.snapshot"
+    return ws, snapshot
+
+
+async def next_of(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
+    while True:
+        event = await ws.receive_json_from(timeout=5)
+        if event["type"] == kind:
+            return event
+
+
+async def refused_code(session, user) -> int:  # type: ignore[no-untyped-def]
+    ws = await socket(f"/ws/sessions/{session.pk}/", user)
+    await ws.connect()
+    closed = await ws.receive_output(timeout=5)
+    await ws.disconnect()
+    return closed["code"]
+
+
+async def test_only_the_participants_and_staff_enter(open_session):
+    session = await sync_to_async(open_session)()
+    others = [await sync_to_async(StudentFactory)(), await sync_to_async(TeacherFactory)()]
+
+    codes = [await refused_code(session, other) for other in others]
+    observer, snapshot = await enter(session, await sync_to_async(AdministratorFactory)())
+    await observer.send_json_to(STROKE)
+    refusal = await next_of(observer, "error")
+    await observer.disconnect()
+
+    assert codes == [4404, 4404]
+    assert (snapshot["session"]["role"], snapshot["session"]["question"]["text"]) == ("observer", "3加5等于几？")
+    assert "student" not in snapshot["session"]["question"]
+    assert refusal["code"] == "not_allowed"
+    assert await sync_to_async(SessionEvent.objects.count)() == 0
+
+
+async def test_a_stroke_is_stored_then_relayed_and_a_reconnect_gets_what_it_missed(open_session):
+    session = await sync_to_async(open_session)()
+    teacher, _ = await enter(session, session.teacher)
+    student, snapshot = await enter(session, session.student)
+    presence = await next_of(teacher, "session.presence")
+    if not presence["presence"]["student"]:  # the teacher's own arrival came first
+        presence = await next_of(teacher, "session.presence")
+
+    await teacher.send_json_to(STROKE)
+    seen = await next_of(student, "board.stroke")
+    echo = await next_of(teacher, "board.stroke")
+    await student.disconnect()
+    await teacher.send_json_to({**STROKE, "stroke": "t2"})
+    await next_of(teacher, "board.stroke")
+    again, resumed = await enter(session, session.student, after=seen["seq"])
+    await again.disconnect()
+    await teacher.disconnect()
+
+    assert (snapshot["session"]["role"], snapshot["last_seq"], snapshot["events"]) == ("student", 0, [])
+    assert presence["presence"] == {"teacher": True, "student": True}
+    assert (seen["seq"], seen["by"], seen["points"]) == (1, "teacher", STROKE["points"])
+    assert echo == seen
+    assert ([e["stroke"] for e in resumed["events"]], resumed["last_seq"]) == (["t2"], 2)
+    kinds = await sync_to_async(lambda: list(SessionFact.objects.order_by("id").values_list("kind", flat=True)))()
+    assert kinds == ["started", "joined", "joined", "left", "joined", "left", "left"]
+
+
+async def test_bad_messages_are_answered_and_the_room_stays_usable(open_session):
+    session = await sync_to_async(open_session)()
+    student, _ = await enter(session, session.student)
+
+    await student.send_json_to({**STROKE, "stroke": "s1"})  # not allowed to draw yet
+    not_allowed = await next_of(student, "error")
+    await student.send_to(text_data="{not json")
+    invalid = await next_of(student, "error")
+    await student.send_json_to({"v": 1, "type": "chat.message", "text": "老师好", "ref": "c1"})
+    chat = await next_of(student, "chat.message")
+    await student.disconnect()
+
+    assert (not_allowed["code"], invalid["code"]) == ("not_allowed", "invalid_json")
+    assert (chat["text"], chat["ref"], chat["seq"]) == ("老师好", "c1", 1)
+
+
+async def test_the_teachers_voice_reaches_the_student_and_is_recorded(open_session):
+    session = await sync_to_async(open_session)()
+    teacher, _ = await enter(session, session.teacher)
+    student, _ = await enter(session, session.student)
+    frame = b"\x01\x02" * 1600  # 100 ms
+
+    await teacher.send_to(bytes_data=frame)
+    heard = await student.receive_output(timeout=5)
+    while "bytes" not in heard:  # presence events come and go
+        heard = await student.receive_output(timeout=5)
+    await student.send_to(bytes_data=frame)  # not allowed to speak
+    refused = await next_of(student, "error")
+    await teacher.disconnect()
+    await student.disconnect()
+
+    assert heard == {"type": "websocket.send", "bytes": frame}
+    assert refused["code"] == "not_allowed"
+    chunks = await sync_to_async(lambda: list(AudioChunk.objects.values_list("role", "samples")))()
+    assert chunks == [("teacher", 1600)]

@@ -1,0 +1,35 @@
+"""Session events, sent after commit: to the room, and to the teacher's console and the student's question
+page when a room opens."""
+
+from typing import Any
+
+from tutoring.core.events import send_event_on_commit, send_events_on_commit
+from tutoring.questions.events import question_group
+from tutoring.routing.events import user_group
+from tutoring.sessions.models import TutoringSession
+
+
+def session_group(session_id: int) -> str:
+    return f"session.{session_id}"
+
+
+def session_opened_event_send(session: TutoringSession) -> None:
+    event = {"type": "session.opened", "session_id": session.pk, "url": f"/sessions/{session.pk}/"}
+    send_events_on_commit([(user_group(session.teacher_id), event), (question_group(session.question_id), event)])
+
+
+def session_event_send(session_id: int, event: dict[str, Any]) -> None:
+    """A stored board or chat event, to everyone in the room (its sender recognises its own)."""
+    send_event_on_commit(session_group(session_id), {"type": "session.event", "event": event})
+
+
+def session_presence_event_send(session_id: int, presence: dict[str, bool]) -> None:
+    send_event_on_commit(session_group(session_id), {"type": "session.presence", "presence": presence})
+
+
+def session_ended_event_send(session_id: int, state: dict[str, Any]) -> None:
+    send_event_on_commit(session_group(session_id), {"type": "session.ended", "session": state})
+
+
+def recording_event_send(session_id: int, recording: dict[str, Any]) -> None:
+    send_event_on_commit(session_group(session_id), {"type": "session.recording", "recording": recording})

@@ -1,0 +1,49 @@
+"""Reads of sessions: who may enter a room and as what, the state a client starts from, the log."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404
+from django.utils import timezone
+
+from tutoring.accounts.models import User
+from tutoring.questions.selectors import question_visible_queryset
+from tutoring.sessions.models import Role, SessionConnection, SessionEvent, TutoringSession
+
+
+def _may_observe(user: User) -> bool:
+    return user.is_superuser or user.role == User.Role.ADMINISTRATOR or user.is_research_staff
+
+
+def session_role(session: TutoringSession, user: User) -> str:
+    return session.role_of(user.pk) or Role.OBSERVER
+
+
+def access_session(user: User, session_id: int) -> TutoringSession:
+    """The session if ``user`` is its teacher or student, or staff who may see its question (silent
+    observers); 404 otherwise."""
+    session = TutoringSession.objects.select_related("question__subject", "teacher", "student").filter(pk=session_id)
+    session = session.first()
+    if session is None or not user.is_authenticated or not user.is_active:
+        raise Http404
+    if session.role_of(user.pk) is None and not (
+        _may_observe(user) and question_visible_queryset(user).filter(pk=session.question_id).exists()
+    ):
+        raise Http404
+    return session
+
+
+def session_presence(session_id: int) -> dict[str, bool]:
+    """Which sides have a live socket in the room."""
+    seen_after = timezone.now() - timedelta(seconds=settings.XUEWEN["SESSION_SILENT_SECONDS"])
+    roles = set(
+        SessionConnection.objects.filter(session_id=session_id, left_at__isnull=True, seen_at__gte=seen_after)
+        .values_list("role", flat=True)
+        .distinct()
+    )
+    return {"teacher": Role.TEACHER in roles, "student": Role.STUDENT in roles}
+
+
+def session_events(session_id: int, *, after: int = 0) -> list[dict[str, Any]]:
+    return [event.as_event() for event in SessionEvent.objects.filter(session_id=session_id, seq__gt=after)]

@@ -1,0 +1,418 @@
+"""Same-screen sessions: opening a room on accept, the event log, presence, voice recording, ending,
+rating, the teacher's corrections, and the recording's way to a library video.
+
+Everything a client sees is in the database first: a board or chat message is checked, numbered and
+stored in one short transaction (the session row lock orders the log), and relayed after commit.
+"""
+
+import logging
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from media.board import board_render, voice_track_write
+from media.errors import MediaProcessingError
+from tutoring.accounts.models import User
+from tutoring.core.errors import ServiceError
+from tutoring.library.services import entry_video_publish
+from tutoring.questions.models import Attachment
+from tutoring.routing import services as routing
+from tutoring.schools.models import Subject
+from tutoring.sessions import events, selectors
+from tutoring.sessions.models import (
+    AudioChunk,
+    Recording,
+    Role,
+    SessionConnection,
+    SessionEvent,
+    SessionFact,
+    TutoringSession,
+)
+from tutoring.sessions.protocol import Permissions, ProtocolError, message_check
+from tutoring.sessions.serializers import RecordingSerializer, SessionSerializer
+
+logger = logging.getLogger(__name__)
+
+AUDIO_SAMPLE_RATE = 16_000
+RENDER_ATTEMPTS = 3
+
+
+def _config(name: str) -> Any:
+    return settings.XUEWEN[name]
+
+
+def _fact(kind: str, session: TutoringSession, *, user_id: int | None = None, at=None, **data: Any) -> None:  # type: ignore[no-untyped-def]
+    SessionFact.objects.create(kind=kind, session=session, user_id=user_id, at=at or timezone.now(), data=data)
+
+
+def _ms_since_start(session: TutoringSession, now) -> int:  # type: ignore[no-untyped-def]
+    return max(0, round((now - session.started_at).total_seconds() * 1000))
+
+
+def session_state(session: TutoringSession, role: str) -> dict[str, Any]:
+    return SessionSerializer(session, context={"role": role, "presence": selectors.session_presence(session.pk)}).data
+
+
+# --- Opening ------------------------------------------------------------------------------
+
+
+def session_start(*, teacher: User, offer_id: int) -> TutoringSession:
+    """The teacher accepts an offer: the question is theirs (exactly once, see routing) and the room opens
+    for exactly this teacher and this student."""
+    with transaction.atomic():
+        ticket = routing.offer_accept(teacher=teacher, offer_id=offer_id)
+        session = TutoringSession.objects.create(
+            ticket=ticket,
+            question_id=ticket.question_id,
+            teacher=teacher,
+            student_id=ticket.question.student_id,
+            started_at=ticket.assigned_at,
+        )
+        _fact(SessionFact.Kind.STARTED, session, user_id=teacher.pk, at=session.started_at, ticket_id=ticket.pk)
+        events.session_opened_event_send(session)
+    logger.info("session.started", extra={"session_id": session.pk, "ticket_id": ticket.pk})
+    return session
+
+
+# --- Presence -----------------------------------------------------------------------------
+
+
+def session_join(*, session: TutoringSession, user: User, channel_name: str) -> str:
+    """A socket entered the room; returns the user's role. The first socket of a side is a "joined" fact."""
+    role = selectors.session_role(session, user)
+    with transaction.atomic():
+        TutoringSession.objects.select_for_update().filter(pk=session.pk).first()  # orders presence changes
+        before = selectors.session_presence(session.pk)
+        SessionConnection.objects.create(session=session, user=user, role=role, channel_name=channel_name)
+        if role != Role.OBSERVER and not before[role]:
+            _fact(SessionFact.Kind.JOINED, session, user_id=user.pk, role=role)
+            events.session_presence_event_send(session.pk, {**before, role: True})
+    return role
+
+
+def session_leave(*, channel_name: str, at=None) -> None:  # type: ignore[no-untyped-def]
+    """A socket left (or fell silent); the last socket of a side is a "left" fact."""
+    connection = SessionConnection.objects.filter(channel_name=channel_name, left_at__isnull=True).first()
+    if connection is None:
+        return
+    with transaction.atomic():
+        TutoringSession.objects.select_for_update().filter(pk=connection.session_id).first()
+        SessionConnection.objects.filter(pk=connection.pk).update(left_at=at or timezone.now())
+        presence = selectors.session_presence(connection.session_id)
+        if connection.role != Role.OBSERVER and not presence[connection.role]:
+            session = TutoringSession.objects.get(pk=connection.session_id)
+            _fact(SessionFact.Kind.LEFT, session, user_id=connection.user_id, at=at, role=connection.role)
+            events.session_presence_event_send(session.pk, presence)
+
+
+def session_seen(*, channel_name: str) -> None:
+    SessionConnection.objects.filter(channel_name=channel_name, left_at__isnull=True).update(seen_at=timezone.now())
+
+
+# --- The log --------------------------------------------------------------------------------
+
+
+def session_message_append(*, session_id: int, user: User, content: dict[str, Any]) -> dict[str, Any]:
+    """Check a board or chat message against the protocol and the sender's rights, store it with the next
+    sequence number, and relay it after commit. Returns the stored event."""
+    with transaction.atomic():
+        session = TutoringSession.objects.select_for_update().get(pk=session_id)
+        if session.status != TutoringSession.Status.OPEN:
+            raise ServiceError("session_ended", _("This session has ended."), status=409)
+        role = selectors.session_role(session, user)
+        try:
+            kind, data = message_check(
+                content,
+                role=role,
+                permissions=Permissions(student_draw=session.student_draw, student_speak=session.student_speak),
+            )
+        except ProtocolError as error:
+            raise ServiceError(error.code, error.message) from None
+        if kind == "board.background" and data["attachment"] is not None:
+            photo = Attachment.objects.filter(
+                pk=data["attachment"], question_id=session.question_id, kind=Attachment.Kind.PHOTO
+            ).exclude(processed="")
+            if not photo.exists():
+                raise ServiceError("unknown_attachment", _("Only the question's photos can be placed."))
+        if kind == "board.permission":
+            session.student_draw, session.student_speak = data["student_draw"], data["student_speak"]
+        session.last_seq += 1
+        session.save(update_fields=["last_seq", "student_draw", "student_speak"])
+        stored = SessionEvent.objects.create(
+            session=session,
+            seq=session.last_seq,
+            at_ms=_ms_since_start(session, timezone.now()),
+            role=role,
+            type=kind,
+            data=data,
+        )
+        event = stored.as_event()
+        events.session_event_send(session.pk, event)
+    return event
+
+
+def audio_may_send(*, session_id: int, user: User) -> bool:
+    """The teacher always; the student while the teacher lets them speak; observers never."""
+    session = TutoringSession.objects.filter(pk=session_id, status=TutoringSession.Status.OPEN).first()
+    if session is None:
+        return False
+    role = selectors.session_role(session, user)
+    return role == Role.TEACHER or (role == Role.STUDENT and session.student_speak)
+
+
+def audio_chunk_save(*, session_id: int, role: str, started_ms: int, pcm: bytes) -> AudioChunk:
+    """A few seconds of one side's voice, as received (PCM s16le, 16 kHz, mono)."""
+    name = default_storage.save(
+        f"sessions/{session_id}/audio/{role}-{started_ms:09d}-{uuid.uuid4().hex[:8]}.pcm", ContentFile(pcm)
+    )
+    return AudioChunk.objects.create(
+        session_id=session_id, role=role, started_ms=started_ms, samples=len(pcm) // 2, file=name
+    )
+
+
+# --- Ending ----------------------------------------------------------------------------------
+
+
+def session_end(*, teacher: User, ticket_id: int, reason: str = TutoringSession.EndReason.TEACHER) -> None:
+    """The teacher is done (or the room was abandoned): the place is free, the facts are written and the
+    recording is queued for rendering. A ticket without a room (accepted before rooms existed) just finishes."""
+    with transaction.atomic():
+        session = TutoringSession.objects.select_for_update().filter(ticket_id=ticket_id, teacher=teacher).first()
+        if session is None:
+            routing.ticket_finish(teacher=teacher, ticket_id=ticket_id)
+            return
+        if session.status == TutoringSession.Status.ENDED:
+            raise ServiceError("session_ended", _("This session has ended."), status=409)
+        routing.ticket_finish(teacher=teacher, ticket_id=ticket_id)
+        now = timezone.now()
+        session.status, session.ended_at, session.ended_reason = TutoringSession.Status.ENDED, now, reason
+        session.save(update_fields=["status", "ended_at", "ended_reason"])
+        _fact(
+            SessionFact.Kind.ENDED,
+            session,
+            user_id=teacher.pk if reason == TutoringSession.EndReason.TEACHER else None,
+            at=now,
+            reason=reason,
+            duration_seconds=round((now - session.started_at).total_seconds(), 3),
+            events=session.last_seq,
+        )
+        recording = Recording.objects.create(session=session)
+        from tutoring.sessions import tasks
+
+        tasks.recording_render.delay_on_commit(recording.pk)
+        events.session_ended_event_send(session.pk, session_state(session, Role.OBSERVER))
+    logger.info("session.ended", extra={"session_id": session.pk, "reason": reason})
+
+
+def sessions_sweep() -> int:
+    """Close sockets that fell silent (a web process died under them) and end rooms nobody has been in for
+    SESSION_ABANDON_SECONDS. Returns the number of rooms ended."""
+    now = timezone.now()
+    silent_before = now - timedelta(seconds=_config("SESSION_SILENT_SECONDS"))
+    for channel_name, seen_at in SessionConnection.objects.filter(
+        left_at__isnull=True, seen_at__lt=silent_before
+    ).values_list("channel_name", "seen_at"):
+        session_leave(channel_name=channel_name, at=seen_at)
+    empty_since = now - timedelta(seconds=_config("SESSION_ABANDON_SECONDS"))
+    abandoned = (
+        TutoringSession.objects.filter(status=TutoringSession.Status.OPEN, started_at__lt=empty_since)
+        .exclude(connections__left_at__isnull=True)
+        .annotate(last_left=Max("connections__left_at"))
+        .values_list("pk", "teacher_id", "ticket_id", "last_left")
+    )
+    ended = 0
+    for _pk, teacher_id, ticket_id, last_left in abandoned:
+        if last_left is None or last_left < empty_since:
+            try:
+                session_end(teacher=User.objects.get(pk=teacher_id), ticket_id=ticket_id, reason="abandoned")
+                ended += 1
+            except ServiceError:
+                continue  # ended meanwhile
+    return ended
+
+
+# --- After the session -------------------------------------------------------------------------
+
+
+def session_rate(*, student: User, session_id: int, score: int, comment: str = "") -> TutoringSession:
+    with transaction.atomic():
+        session = TutoringSession.objects.select_for_update().filter(pk=session_id, student=student).first()
+        if session is None:
+            raise ServiceError("unknown_session", _("Unknown session."), status=404)
+        if session.status != TutoringSession.Status.ENDED:
+            raise ServiceError("session_open", _("Rate the session once it has ended."), status=409)
+        if session.rating is not None:
+            raise ServiceError("already_rated", _("You have already rated this session."), status=409)
+        session.rating, session.rating_comment, session.rated_at = score, comment.strip(), timezone.now()
+        session.save(update_fields=["rating", "rating_comment", "rated_at"])
+        _fact(SessionFact.Kind.RATED, session, user_id=student.pk, score=score, comment=session.rating_comment)
+    return session
+
+
+def session_question_correct(
+    *,
+    teacher: User,
+    session_id: int,
+    text: str | None = None,
+    subject: str | None = None,
+    grade: int | None = None,
+    knowledge_points: list[str] | None = None,
+) -> TutoringSession:
+    """The teacher's wording, subject, grade and knowledge points for the library entry of the recording
+    (the student's question stays as asked). A published recording's entry follows."""
+    with transaction.atomic():
+        session = TutoringSession.objects.select_for_update().filter(pk=session_id, teacher=teacher).first()
+        if session is None:
+            raise ServiceError("unknown_session", _("Unknown session."), status=404)
+        changed: dict[str, Any] = {}
+        if text is not None:
+            if not text.strip():
+                raise ServiceError("empty_question", _("The question text cannot be empty."), field="text")
+            session.library_text = changed["text"] = text.strip()
+        if subject is not None:
+            row = Subject.objects.filter(code=subject).first()
+            if row is None:
+                raise ServiceError("unknown_subject", _("Unknown subject."), field="subject")
+            session.library_subject, changed["subject"] = row, row.code
+        if grade is not None:
+            if not 1 <= grade <= 12:
+                raise ServiceError("invalid_grade", _("Grades go from 1 to 12."), field="grade")
+            session.library_grade = changed["grade"] = grade
+        if knowledge_points is not None:
+            points = [point.strip() for point in knowledge_points if point.strip()]
+            session.knowledge_points = changed["knowledge_points"] = points
+        session.save()
+        _fact(SessionFact.Kind.CORRECTED, session, user_id=teacher.pk, **changed)
+        recording = Recording.objects.filter(session=session, status=Recording.Status.PUBLISHED).first()
+        if recording is not None:
+            _recording_publish(recording)
+    return session
+
+
+# --- Recording → video ----------------------------------------------------------------------------
+
+
+def _local(name: str, directory: Path) -> Path:
+    path = directory / Path(name).name
+    with default_storage.open(name, "rb") as stored, path.open("wb") as copy:
+        for chunk in iter(lambda: stored.read(1 << 20), b""):
+            copy.write(chunk)
+    return path
+
+
+def _voice_tracks(session: TutoringSession, directory: Path) -> list[Path]:
+    """One WAV per side, starting at the session's start, each chunk at its time (silence between)."""
+    tracks = []
+    for role in (Role.TEACHER, Role.STUDENT):
+        chunks = [
+            (chunk.started_ms, _local(chunk.file.name, directory).read_bytes())
+            for chunk in session.audio_chunks.filter(role=role)
+        ]
+        if chunks:
+            tracks.append(voice_track_write(chunks, directory / f"{role}.wav", sample_rate=AUDIO_SAMPLE_RATE))
+    return tracks
+
+
+def recording_render(*, recording_id: int) -> None:
+    """Render the log and the voices into an MP4 with a poster; publish it, or wait for the teacher's
+    approval. A failure is recorded and retried by the task; the log and the voices are never deleted."""
+    claimed = Recording.objects.filter(
+        pk=recording_id, status__in=(Recording.Status.PENDING, Recording.Status.FAILED)
+    ).update(status=Recording.Status.RENDERING)
+    if not claimed:
+        return
+    recording = Recording.objects.select_related("session").get(pk=recording_id)
+    session = recording.session
+    Recording.objects.filter(pk=recording_id).update(attempts=recording.attempts + 1)
+    log = selectors.session_events(session.pk)
+    duration_ms = max(_ms_since_start(session, session.ended_at or timezone.now()), *(e["at"] for e in log), 1000)
+    try:
+        with tempfile.TemporaryDirectory(prefix="xuewen-recording-") as scratch:
+            directory = Path(scratch)
+            photos = {
+                attachment.pk: _local(attachment.processed.name, directory)
+                for attachment in Attachment.objects.filter(question_id=session.question_id, kind=Attachment.Kind.PHOTO)
+                if attachment.processed
+            }
+            rendered = board_render(
+                events=log,
+                duration_ms=duration_ms,
+                audio_paths=_voice_tracks(session, directory),
+                backgrounds=photos,
+                dst=directory / "session.mp4",
+                poster=directory / "poster.jpg",
+            )
+            video = default_storage.save(f"sessions/{session.pk}/session.mp4", ContentFile(rendered.video.read_bytes()))
+            poster = default_storage.save(
+                f"sessions/{session.pk}/poster.jpg", ContentFile(rendered.poster.read_bytes())
+            )
+    except MediaProcessingError as error:
+        Recording.objects.filter(pk=recording_id).update(status=Recording.Status.FAILED, error=str(error.message))
+        logger.error("recording.failed", extra={"recording_id": recording_id, "reason": error.code})
+        raise
+    with transaction.atomic():
+        recording = Recording.objects.select_for_update().get(pk=recording_id)
+        recording.video, recording.poster = video, poster
+        recording.duration_seconds, recording.size_bytes = rendered.duration_seconds, rendered.size_bytes
+        recording.rendered_at, recording.error = timezone.now(), ""
+        if _config("RECORDING_APPROVAL"):
+            recording.status = Recording.Status.AWAITING_APPROVAL
+            recording.save()
+            events.recording_event_send(session.pk, RecordingSerializer(recording).data)
+        else:
+            recording.save()
+            _recording_publish(recording)
+    logger.info("recording.rendered", extra={"recording_id": recording_id, "seconds": rendered.duration_seconds})
+
+
+def recording_approve(*, teacher: User, session_id: int) -> Recording:
+    with transaction.atomic():
+        recording = (
+            Recording.objects.select_for_update()
+            .filter(session_id=session_id, session__teacher=teacher)
+            .select_related("session")
+            .first()
+        )
+        if recording is None:
+            raise ServiceError("unknown_session", _("Unknown session."), status=404)
+        if recording.status != Recording.Status.AWAITING_APPROVAL:
+            raise ServiceError("not_awaiting_approval", _("This recording is not waiting for approval."), status=409)
+        _recording_publish(recording)
+    return recording
+
+
+def _recording_publish(recording: Recording) -> None:
+    """The recording becomes (or updates) the library entry of its session: the next student with the
+    same question is answered by it."""
+    session = TutoringSession.objects.select_related("question__subject", "library_subject").get(
+        pk=recording.session_id
+    )
+    question = session.question
+    entry = entry_video_publish(
+        external_id=f"session-{session.pk}",
+        text=session.library_text or question.text,
+        subject=(session.library_subject or question.subject).code,
+        grade=session.library_grade or question.grade,
+        knowledge_points=session.knowledge_points,
+        video=recording.video.name,
+        poster=recording.poster.name,
+        duration_seconds=recording.duration_seconds or 0.0,
+        created_by=session.teacher,
+        source_question=question,
+    )
+    first = recording.status != Recording.Status.PUBLISHED
+    recording.status, recording.entry = Recording.Status.PUBLISHED, entry
+    recording.save(update_fields=["status", "entry"])
+    if first:
+        _fact(SessionFact.Kind.PUBLISHED, session, user_id=session.teacher_id, entry_id=entry.pk)
+    events.recording_event_send(session.pk, RecordingSerializer(recording).data)
