@@ -15,5 +15,6 @@ urlpatterns = [
     path("questions/<int:question_id>/", views.question_detail, name="question"),
     path("library/new/", views.library_new, name="library-new"),
     path("duty/", views.duty, name="duty"),
+    path("sessions/<int:session_id>/", views.session_room, name="session"),
     path("", views.home, name="home"),
 ]

@@ -21,6 +21,7 @@ from tutoring.questions.selectors import access_question, question_list_for_stud
 from tutoring.questions.serializers import QuestionSerializer
 from tutoring.schools.models import MAX_GRADE, MIN_GRADE
 from tutoring.schools.selectors import grade_label, subject_list
+from tutoring.sessions.selectors import access_session, session_role
 
 QUESTION_BOARD_SIZE = 50
 RECENT_ENTRIES = 10
@@ -54,7 +55,7 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
         "questions": question_list_for_student(student=student),
         "config": {
             "createUrl": reverse("questions:question-list"),
-            "questionUrl": _question_url_template(),
+            "questionUrl": _url_template("frontend:question", "question_id"),
             "maxPhotos": limits["MAX_PHOTOS"],
             "maxPhotoBytes": limits["MAX_PHOTO_BYTES"],
             "maxVoiceBytes": limits["MAX_VOICE_BYTES"],
@@ -86,6 +87,7 @@ def question_detail(request: HttpRequest, question_id: int) -> HttpResponse:
             "detailUrl": reverse("questions:question-detail", kwargs={"question_id": question.pk}),
             "feedbackUrl": reverse("library:question-feedback", kwargs={"question_id": question.pk}),
             "stopWaitingUrl": reverse("routing:stop-waiting", kwargs={"question_id": question.pk}),
+            "sessionUrl": _url_template("frontend:session", "session_id"),
             "canEdit": can_edit,
             "maxTextChars": settings.XUEWEN["MAX_TEXT_CHARS"],
         },
@@ -101,11 +103,49 @@ def duty(request: HttpRequest) -> HttpResponse:
     if not request.user.is_teacher:
         raise Http404
     context = {
-        "config": {"socketPath": "/ws/duty/"},
+        "config": {"socketPath": "/ws/duty/", "sessionUrl": _url_template("frontend:session", "session_id")},
         "labels": _duty_labels(),
         "grade_labels": _grade_labels(),
     }
     return render(request, "frontend/duty.html", context)
+
+
+@login_required
+def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The same-screen room of a session: board, voice and chat; 404 unless the user may be in it."""
+    session = access_session(request.user, session_id)
+    role = session_role(session, request.user)
+    question = session.question
+    limits = settings.XUEWEN
+    context = {
+        "session": session,
+        "role": role,
+        "config": {
+            "role": role,
+            "socketPath": f"/ws/sessions/{session.pk}/",
+            "apiUrl": f"/api/v1/sessions/{session.pk}/",
+            "maxPhotoBytes": limits["MAX_PHOTO_BYTES"],
+            "maxVoiceSeconds": limits["MAX_VOICE_SECONDS"],
+        },
+        "labels": _session_labels(limits),
+        "grade_labels": _grade_labels(),
+        "scores": range(1, 6),
+        "tool_colors": [
+            ("#1a1a1a", _("Black")),
+            ("#d93025", _("Red")),
+            ("#1b6fd8", _("Blue")),
+            ("#188038", _("Green")),
+        ],
+        "tool_widths": [(3, _("Thin")), (6, _("Medium")), (12, _("Thick"))],
+    }
+    if role == "teacher":
+        context |= {
+            "grade": question.grade,
+            "subject_code": question.subject.code,
+            "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, MAX_GRADE + 1)],
+            "subjects": subject_list(),
+        }
+    return render(request, "frontend/session.html", context)
 
 
 @login_required
@@ -156,9 +196,9 @@ def _recent_entries(user: User) -> list[Entry]:
     return entry_list(created_by=None if administrator else user, limit=RECENT_ENTRIES)
 
 
-def _question_url_template() -> str:
-    """The question page's address with ``{id}`` in place of the id, for the ask page's script."""
-    return reverse("frontend:question", kwargs={"question_id": 0}).replace("/0/", "/{id}/")
+def _url_template(name: str, argument: str) -> str:
+    """A page's address with ``{id}`` in place of its id argument, for scripts that link to it."""
+    return reverse(name, kwargs={argument: 0}).replace("/0/", "/{id}/")
 
 
 def _grade_labels() -> dict[int, str]:
@@ -181,6 +221,14 @@ def _ask_labels(limits: dict[str, Any]) -> dict[str, str]:
         "photoAlt": _("Photo %(number)s"),
         "removePhoto": _("Remove photo %(number)s"),
         "photoCount": _("%(count)s of %(max)s photos"),
+        **_recorder_labels(limits),
+        "voiceUnsupported": _("This browser cannot record voice on this page. Type the question or take a photo."),
+    }
+
+
+def _recorder_labels(limits: dict[str, Any]) -> dict[str, str]:
+    """The hold-to-record button's texts (recorder.js)."""
+    return {
         "holdToRecord": _("Hold to record"),
         "releaseToStop": _("Release to stop"),
         "recording": _("Recording… %(seconds)s s"),
@@ -191,7 +239,6 @@ def _ask_labels(limits: dict[str, Any]) -> dict[str, str]:
         "voiceDeleted": _("Recording deleted."),
         "micDenied": _("The microphone is not allowed. Allow it in the browser settings to record."),
         "micUnavailable": _("No microphone could be used."),
-        "voiceUnsupported": _("This browser cannot record voice on this page. Type the question or take a photo."),
     }
 
 
@@ -248,6 +295,8 @@ def _question_labels() -> dict[str, str]:
         "waitingStudent": _("Waiting for a teacher. We will let you know when they answer."),
         "resolvedOther": _("The student solved it with an answered question."),
         "waitingOther": _("Waiting for a teacher to answer."),
+        "enterSession": _("Enter the session"),
+        "seeSession": _("See the session"),
     }
 
 
@@ -285,6 +334,57 @@ def _duty_labels() -> dict[str, str]:
         "shift": _("%(start)s – %(end)s · %(subject)s · %(band)s · %(capacity)s at once"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "refused": _("The duty console is not available. Reload the page."),
+        "enterSession": _("Enter the session"),
+    }
+
+
+def _session_labels(limits: dict[str, Any]) -> dict[str, str]:
+    return {
+        **_attachment_labels(),
+        **_recorder_labels(limits),
+        "title": _("%(teacher)s answers %(student)s"),
+        "teacherHere": _("The teacher is here."),
+        "teacherAway": _("The teacher is not connected."),
+        "studentHere": _("The student is here."),
+        "studentAway": _("The student is not connected."),
+        "subjectGrade": _("%(subject)s · %(grade)s"),
+        "noText": _("(no text: see the photo or voice clip)"),
+        "pageOf": _("Page %(page)s of %(count)s"),
+        "placePhoto": _("Put photo %(number)s on the board"),
+        "confirmEnd": _("End the session for both of you?"),
+        "notConnected": _("Not connected. Wait a moment and try again."),
+        "watch": _("Watch and listen; ask in the messages below."),
+        "mayDraw": _("The teacher lets you draw on the board."),
+        "maySpeak": _("The teacher lets you speak: turn your microphone on."),
+        "mayDrawSpeak": _("The teacher lets you draw and speak."),
+        "micOn": _("Microphone on"),
+        "micOff": _("Microphone off"),
+        "me": _("Me"),
+        "chatPhoto": _("Photo in the messages"),
+        "uploading": _("Sending…"),
+        "uploadingProgress": _("Sending… %(percent)s%%"),
+        "uploadError": _("It could not be sent. Check your connection and try again."),
+        "photoTooLarge": _("This photo is too large. Please take a smaller one."),
+        "networkError": _("That did not work. Check your connection and try again."),
+        "error": _("That did not work. Please try again."),
+        "error_not_allowed": _("The teacher has not allowed that."),
+        "error_rate_limited": _("Too fast: wait a moment."),
+        "ended": _("The teacher ended the session."),
+        "endedAbandoned": _("The session ended because nobody was in the room."),
+        "chooseScore": _("Choose from 1 to 5 stars."),
+        "rated": _("Thank you! You gave %(score)s stars."),
+        "saving": _("Saving…"),
+        "saved": _("Saved"),
+        "recording_pending": _("The video will be made shortly."),
+        "recording_rendering": _("The video is being made…"),
+        "recording_awaiting_approval": _(
+            "The video is ready. Other students are shown it once the teacher publishes it."
+        ),
+        "recording_published": _("The video is published."),
+        "recording_failed": _("The video could not be made."),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "offline": _("You are offline. The session goes on when you are back online."),
+        "refused": _("The session is not available. Reload the page."),
     }
 
 

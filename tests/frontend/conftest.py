@@ -51,12 +51,18 @@ def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iter
 
 
 @pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+def chromium_args() -> list[str]:
+    """Chromium's command line; a test module overrides this fixture to add flags."""
+    return CHROMIUM_ARGS
+
+
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch, chromium_args: list[str]) -> Iterator[Browser]:
     """Headless Chromium; each page fixture opens its own context (its own cookies) in it."""
     # Playwright's sync API keeps an event loop in this thread; the ORM calls in the test are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args, headless=True)
         try:
             yield browser
         finally:

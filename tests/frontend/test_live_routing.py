@@ -5,6 +5,7 @@ server and Celery worker: the worker understands and matches the question, finds
 empty library, queues it and offers it to the teacher's duty console over the websocket.
 """
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,11 +65,15 @@ def test_a_waiting_question_reaches_the_teacher_on_duty_who_answers_it(
     # When the teacher accepts
     offer.get_by_role("button", name="接单").click()
 
-    # Then the question is theirs, and the student is told at once
+    # Then the question is theirs, and the student is taken into the session room at once
     ticket = tablet.locator("[data-testid=ticket]")
     expect(ticket).to_contain_text(QUESTION)
     expect(offer).to_have_count(0)
     expect(tablet.locator("#duty-detail")).to_have_text("正在解答 1 / 2 位学生")
+    phone.wait_for_url(re.compile(r"/sessions/\d+/$"))
+    # where the question's page, back in the browser's history, says that a teacher is answering
+    phone.go_back()
+    expect(phone.locator("[data-testid=session-link]")).to_have_text("进入答疑")
     expect(phone.locator("#status")).to_have_attribute("data-status", "with_teacher")
     expect(phone.locator("#status-text")).to_have_text("老师正在解答")
     expect(phone.locator("[data-testid=waiting]")).to_be_hidden()

@@ -4,7 +4,7 @@
 
 import { renderAttachments } from "./attachments.js";
 import { format, pageData, setText } from "./page.js";
-import { connect } from "./ws.js";
+import { connect, connectionNotice } from "./ws.js";
 
 const config = pageData("config");
 const labels = pageData("labels");
@@ -157,9 +157,9 @@ function renderTickets(tickets) {
       const since = document.createElement("p");
       since.className = "muted";
       since.textContent = format(labels.since, { time: when(ticket.assigned_at) });
+      item.append(since, questionBlock(ticket.question));
+      if (ticket.session_id) item.append(sessionLink(ticket.session_id));
       item.append(
-        since,
-        questionBlock(ticket.question),
         button(labels.finish, "button-success", () => socket.send({ type: "ticket.finish", ticket_id: ticket.id }), "finish"),
       );
       return item;
@@ -169,6 +169,26 @@ function renderTickets(tickets) {
 }
 
 let tickets = [];
+
+// The room opens in a tab of its own, so that this console stays connected (and on duty) meanwhile.
+function sessionLink(sessionId) {
+  const link = document.createElement("a");
+  link.className = "button button-primary";
+  link.href = config.sessionUrl.replace("{id}", sessionId);
+  link.target = `session-${sessionId}`;
+  link.textContent = labels.enterSession;
+  link.dataset.testid = "enter-session";
+  return link;
+}
+
+// Just after the teacher's tap on Accept the browser still lets the page open a tab; if it does not, the
+// ticket's link is there.
+function openSession(event) {
+  const opened = (ticket) => ticket.id === event.ticket_id;
+  tickets = tickets.map((ticket) => (opened(ticket) ? { ...ticket, session_id: event.session_id } : ticket));
+  renderTickets(tickets);
+  window.open(event.url, `session-${event.session_id}`);
+}
 
 function renderShifts(shifts) {
   shiftList.replaceChildren(
@@ -212,18 +232,7 @@ function chime() {
 
 // --- Connection ------------------------------------------------------------------------------
 
-function showConnection({ state }) {
-  let message = "";
-  if (state === "reconnecting") message = labels.reconnecting;
-  else if (state === "refused") message = labels.refused;
-  connectionBox.dataset.state = state;
-  setText(connectionBox, message);
-  connectionBox.hidden = !message;
-  if (state !== "open") {
-    clearInterval(heartbeat);
-    heartbeat = null;
-  }
-}
+const showConnection = connectionNotice(connectionBox, labels);
 
 const socket = connect(config.socketPath, {
   "duty.snapshot": (event) => {
@@ -248,6 +257,7 @@ const socket = connect(config.socketPath, {
     tickets = [...tickets.filter((t) => t.id !== event.ticket.id), event.ticket];
     renderTickets(tickets);
   },
+  "session.opened": openSession,
   "ticket.finished": (event) => {
     tickets = tickets.filter((t) => t.id !== event.ticket_id);
     renderTickets(tickets);
@@ -259,5 +269,11 @@ const socket = connect(config.socketPath, {
       if (event.code === "offer_closed") setTimeout(() => removeOffer(event.offer_id), 2000);
     } else setText(dutyError, event.message);
   },
-  connection: showConnection,
+  connection: (change) => {
+    showConnection(change);
+    if (change.state !== "open") {
+      clearInterval(heartbeat);
+      heartbeat = null;
+    }
+  },
 });

@@ -6,7 +6,7 @@
 import { renderAttachments } from "./attachments.js";
 import { setupMatches } from "./matches.js";
 import { apiError, csrfToken, format, pageData, setText } from "./page.js";
-import { connect } from "./ws.js";
+import { connect, connectionNotice } from "./ws.js";
 
 const config = pageData("config");
 const labels = pageData("labels");
@@ -45,6 +45,7 @@ function render(question) {
   renderText(question);
   renderMatches(question);
   renderWaiting(question);
+  renderSession(question);
 }
 
 const renderMatches = setupMatches({ config, labels, grades, onQuestion: render });
@@ -197,20 +198,26 @@ if (stopButton) {
   });
 }
 
-// --- Connection ------------------------------------------------------------------------------
+// --- The session with a teacher ------------------------------------------------------------
 
-function showConnection({ state }) {
-  let message = "";
-  if (state === "reconnecting") message = navigator.onLine === false ? labels.offline : labels.reconnecting;
-  else if (state === "refused") message = labels.refused;
-  connectionBox.dataset.state = state;
-  setText(connectionBox, message);
-  connectionBox.hidden = !message;
+const sessionLink = document.getElementById("session-link");
+
+function renderSession(question) {
+  sessionLink.hidden = !question.session_id;
+  if (!question.session_id) return;
+  sessionLink.href = config.sessionUrl.replace("{id}", question.session_id);
+  setText(sessionLink, question.status === "with_teacher" ? labels.enterSession : labels.seeSession);
+}
+
+// The student is taken into the room when the teacher opens it.
+function enterSession(event) {
+  if (config.canEdit) window.location.assign(event.url);
 }
 
 render(pageData("question-state"));
 connect(config.socketPath, {
   "question.status": (event) => render(event.question),
   "queue.position": (event) => renderQueue(event.queue),
-  connection: showConnection,
+  "session.opened": enterSession,
+  connection: connectionNotice(connectionBox, labels),
 });

@@ -9,10 +9,12 @@
 //   socket.close();
 //
 // Incoming JSON objects are dispatched on their `type` to handlers[type]; a type with no
-// handler goes to handlers.default, if given. The connection reconnects by itself with
-// capped exponential backoff and jitter, sooner when the browser comes back online or the
-// page becomes visible again. On every (re)connect the server sends the full current state,
-// so nothing is replayed here.
+// handler goes to handlers.default, if given. Binary messages (ArrayBuffers) go to
+// handlers.binary. The connection reconnects by itself with capped exponential backoff and
+// jitter, sooner when the browser comes back online or the page becomes visible again. On
+// every (re)connect the server sends the current state; `path` may be a function, called for
+// every (re)connect, so that the address can ask for what this page has not seen yet, e.g.
+// connect(() => `/ws/sessions/3/?after=${lastSeq}`, handlers).
 //
 // handlers.connection({ state, attempt, delay, code }) is told of every state change:
 //   "connecting"   the first attempt is under way
@@ -28,6 +30,8 @@ const SILENCE_LIMIT_MS = HEARTBEAT_MS * 2 + 5_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const REFUSED_CODES = new Set([4401, 4403, 4404]);
+// Binary data (live audio) is dropped rather than queued behind this much unsent data.
+const MAX_BUFFERED_BYTES = 64 * 1024;
 
 export function socketUrl(path) {
   const url = new URL(path, window.location.href);
@@ -36,7 +40,6 @@ export function socketUrl(path) {
 }
 
 export function connect(path, handlers = {}) {
-  const url = socketUrl(path);
   let socket = null;
   let attempt = 0; // failed attempts since the last open connection
   let finished = false; // close() was called or the server refused us
@@ -50,14 +53,13 @@ export function connect(path, handlers = {}) {
     if (handlers.connection) handlers.connection({ state, attempt, ...extra });
   }
 
-  function dispatch(message) {
-    const handler = handlers[message.type] || handlers.default;
+  function dispatch(handler, message, name) {
     if (!handler) return;
     try {
       handler(message);
     } catch (error) {
       // One broken handler must not take the connection down.
-      console.error("ws handler failed", message.type, error);
+      console.error("ws handler failed", name, error);
     }
   }
 
@@ -65,7 +67,8 @@ export function connect(path, handlers = {}) {
     reconnectTimer = null;
     if (finished) return;
     notify(attempt === 0 ? "connecting" : "reconnecting");
-    const current = new WebSocket(url);
+    const current = new WebSocket(socketUrl(typeof path === "function" ? path() : path));
+    current.binaryType = "arraybuffer";
     socket = current;
     current.onopen = () => {
       if (socket !== current) return;
@@ -77,13 +80,19 @@ export function connect(path, handlers = {}) {
     current.onmessage = (event) => {
       if (socket !== current) return;
       lastMessageAt = Date.now();
+      if (typeof event.data !== "string") {
+        dispatch(handlers.binary, event.data, "binary");
+        return;
+      }
       let message;
       try {
         message = JSON.parse(event.data);
       } catch {
         return;
       }
-      if (message && typeof message.type === "string") dispatch(message);
+      if (message && typeof message.type === "string") {
+        dispatch(handlers[message.type] || handlers.default, message, message.type);
+      }
     };
     current.onclose = (event) => {
       if (socket !== current) return;
@@ -172,6 +181,20 @@ export function connect(path, handlers = {}) {
       socket.send(JSON.stringify(message));
       return true;
     },
+    /** Send binary data; false when not connected or when earlier data is still waiting to go out. */
+    sendBinary(data) {
+      if (!socket || socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+      socket.send(data);
+      return true;
+    },
+    /** Drop the connection and connect again at once (a new address, when `path` is a function). */
+    reconnect() {
+      if (finished || !socket) return; // a reconnect is already scheduled
+      stopHeartbeat();
+      abandon(socket);
+      socket = null;
+      open();
+    },
     close() {
       if (finished) return;
       finished = true;
@@ -187,5 +210,21 @@ export function connect(path, handlers = {}) {
     get state() {
       return currentState;
     },
+  };
+}
+
+/**
+ * A handlers.connection that tells the user in `box` when the connection is down, with
+ * labels.reconnecting (labels.offline, if given, while the browser is offline) and labels.refused.
+ */
+export function connectionNotice(box, labels) {
+  return ({ state }) => {
+    let message = "";
+    if (state === "reconnecting") message = labels.reconnecting;
+    if (state === "reconnecting" && navigator.onLine === false && labels.offline) message = labels.offline;
+    if (state === "refused") message = labels.refused;
+    box.dataset.state = state;
+    if (box.textContent !== message) box.textContent = message; // a live region re-announces every write
+    box.hidden = !message;
   };
 }
