@@ -1,16 +1,38 @@
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tutoring.core.errors import ServiceError
 from tutoring.core.http import stored_file_response
 from tutoring.sessions import selectors, services
-from tutoring.sessions.models import Recording, Role
-from tutoring.sessions.serializers import QuestionCorrectionSerializer, RatingSerializer, RecordingSerializer
+from tutoring.sessions.models import ChatAttachment, Recording, Role
+from tutoring.sessions.serializers import (
+    ChatAttachmentSerializer,
+    QuestionCorrectionSerializer,
+    RatingSerializer,
+    RecordingSerializer,
+)
+
+
+class ChatAttachmentApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request=None, responses={201: ChatAttachmentSerializer}, summary="A photo or voice clip for the chat"
+    )
+    def post(self, request: Request, session_id: int) -> Response:
+        session = selectors.access_session(request.user, session_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ServiceError("no_file", _("Choose a photo or a voice clip."), field="file")
+        attachment = services.chat_attachment_add(session=session, user=request.user, file=upload)
+        return Response(ChatAttachmentSerializer(attachment).data, status=201)
 
 
 class RatingApi(APIView):
@@ -98,3 +120,14 @@ def recording_file(request: HttpRequest, session_id: int, variant: str) -> HttpR
     if not file:
         raise Http404
     return stored_file_response(request, file.name, "video/mp4" if variant == "video" else "image/jpeg")
+
+
+@extend_schema(exclude=True)
+def attachment_file(request: HttpRequest, session_id: int, attachment_id: int, variant: str) -> HttpResponseBase:
+    """A chat photo (or its thumbnail) or voice clip, to the session's participants and observers."""
+    session = selectors.access_session(request.user, session_id)
+    attachment = ChatAttachment.objects.filter(pk=attachment_id, session=session).first()
+    if attachment is None or variant not in ("processed", "thumbnail") or not getattr(attachment, variant):
+        raise Http404
+    photo = attachment.kind == ChatAttachment.Kind.PHOTO
+    return stored_file_response(request, getattr(attachment, variant).name, "image/jpeg" if photo else "audio/mp4")

@@ -3,6 +3,8 @@ page when a room opens."""
 
 from typing import Any
 
+from django.urls import reverse
+
 from tutoring.core.events import send_event_on_commit, send_events_on_commit
 from tutoring.questions.events import question_group
 from tutoring.routing.events import user_group
@@ -14,7 +16,12 @@ def session_group(session_id: int) -> str:
 
 
 def session_opened_event_send(session: TutoringSession) -> None:
-    event = {"type": "session.opened", "session_id": session.pk, "url": f"/sessions/{session.pk}/"}
+    event = {
+        "type": "session.opened",
+        "session_id": session.pk,
+        "ticket_id": session.ticket_id,
+        "url": reverse("frontend:session", kwargs={"session_id": session.pk}),
+    }
     send_events_on_commit([(user_group(session.teacher_id), event), (question_group(session.question_id), event)])
 
 

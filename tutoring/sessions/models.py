@@ -106,6 +106,28 @@ class SessionConnection(models.Model):
         return f"{self.session_id} {self.role} {self.channel_name}"
 
 
+class ChatAttachment(models.Model):
+    """A photo or voice clip sent in a session's chat: checked like intake uploads, stored only processed
+    (photos EXIF-stripped and downscaled, voice as AAC), never as uploaded."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        VOICE = "voice", _("voice clip")
+
+    session = models.ForeignKey(TutoringSession, on_delete=models.PROTECT, related_name="chat_attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    processed = models.FileField(max_length=255)
+    thumbnail = models.FileField(max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.kind} {self.pk}"
+
+
 class AudioChunk(models.Model):
     """A few seconds of one side's voice (PCM s16le, 16 kHz, mono), placed at its time in the session."""
 

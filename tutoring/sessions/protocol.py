@@ -133,11 +133,13 @@ def _permission(content: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 def _chat(content: dict[str, Any], role: str) -> dict[str, Any]:
-    text = content.get("text", "")
+    text, attachment = content.get("text", ""), content.get("attachment")
     if not isinstance(text, str) or len(text) > MAX_CHAT_CHARS:
         raise ProtocolError("invalid_message", f"'text' must be text of at most {MAX_CHAT_CHARS} characters.")
+    if attachment is not None:
+        return {"text": text.strip(), "attachment": _integer(attachment, 1, 2**63 - 1, "attachment")}
     if not text.strip():
-        raise ProtocolError("invalid_message", "A chat message needs text.")
+        raise ProtocolError("invalid_message", "A chat message needs text or an attachment.")
     return {"text": text.strip()}
 
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from media.board import BOARD_HEIGHT, BOARD_WIDTH, PAGES
 from tutoring.routing.serializers import OfferedQuestionSerializer
-from tutoring.sessions.models import Recording, TutoringSession
+from tutoring.sessions.models import ChatAttachment, Recording, TutoringSession
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -79,6 +79,31 @@ class RecordingSerializer(serializers.ModelSerializer):
 
     def get_events_url(self, recording: Recording) -> str:
         return reverse("sessions:events", kwargs={"session_id": recording.session_id})
+
+
+class ChatAttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChatAttachment
+        fields = ["id", "kind", "url", "thumbnail_url", "width", "height", "duration_seconds"]
+
+    def _file(self, attachment: ChatAttachment, variant: str) -> str | None:
+        if not getattr(attachment, variant):
+            return None
+        return reverse(
+            "sessions:attachment-file",
+            kwargs={"session_id": attachment.session_id, "attachment_id": attachment.pk, "variant": variant},
+        )
+
+    @extend_schema_field(serializers.CharField())
+    def get_url(self, attachment: ChatAttachment) -> str | None:
+        return self._file(attachment, "processed")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_thumbnail_url(self, attachment: ChatAttachment) -> str | None:
+        return self._file(attachment, "thumbnail")
 
 
 class RatingSerializer(serializers.Serializer):

@@ -21,7 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from media.board import board_render, voice_track_write
-from media.errors import MediaProcessingError
+from media.errors import InvalidUpload, MediaProcessingError
+from media.photos import photo_process
+from media.uploads import sniff, validate_photo, validate_voice
+from media.voice import voice_transcode
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.library.services import entry_video_publish
@@ -31,6 +34,7 @@ from tutoring.schools.models import Subject
 from tutoring.sessions import events, selectors
 from tutoring.sessions.models import (
     AudioChunk,
+    ChatAttachment,
     Recording,
     Role,
     SessionConnection,
@@ -39,7 +43,7 @@ from tutoring.sessions.models import (
     TutoringSession,
 )
 from tutoring.sessions.protocol import Permissions, ProtocolError, message_check
-from tutoring.sessions.serializers import RecordingSerializer, SessionSerializer
+from tutoring.sessions.serializers import ChatAttachmentSerializer, RecordingSerializer, SessionSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +148,11 @@ def session_message_append(*, session_id: int, user: User, content: dict[str, An
             ).exclude(processed="")
             if not photo.exists():
                 raise ServiceError("unknown_attachment", _("Only the question's photos can be placed."))
+        if kind == "chat.message" and "attachment" in data:
+            attachment = ChatAttachment.objects.filter(pk=data["attachment"], session=session, uploaded_by=user).first()
+            if attachment is None:
+                raise ServiceError("unknown_attachment", _("Upload the photo or voice clip first."))
+            data["attachment"] = ChatAttachmentSerializer(attachment).data
         if kind == "board.permission":
             session.student_draw, session.student_speak = data["student_draw"], data["student_speak"]
         session.last_seq += 1
@@ -161,13 +170,57 @@ def session_message_append(*, session_id: int, user: User, content: dict[str, An
     return event
 
 
-def audio_may_send(*, session_id: int, user: User) -> bool:
-    """The teacher always; the student while the teacher lets them speak; observers never."""
-    session = TutoringSession.objects.filter(pk=session_id, status=TutoringSession.Status.OPEN).first()
-    if session is None:
-        return False
+def chat_attachment_add(*, session: TutoringSession, user: User, file: Any) -> ChatAttachment:
+    """A photo or voice clip for the chat, checked like intake uploads and processed before anything is
+    stored (so no location data or other metadata is ever written): photos EXIF-transposed, stripped and
+    downscaled with a thumbnail; voice clips as AAC. The sender then shares it with a chat message."""
     role = selectors.session_role(session, user)
-    return role == Role.TEACHER or (role == Role.STUDENT and session.student_speak)
+    if role == Role.OBSERVER:
+        raise ServiceError("not_allowed", _("Observers only watch."), status=403)
+    if session.status != TutoringSession.Status.OPEN:
+        raise ServiceError("session_ended", _("This session has ended."), status=409)
+    limits = settings.XUEWEN
+    head = file.read(16)
+    file.seek(0)
+    kind = (sniff(head) or "").split("/")[0]
+    try:
+        if kind == "image":
+            validate_photo(file, max_bytes=limits["MAX_PHOTO_BYTES"], max_pixels=limits["MAX_IMAGE_PIXELS"])
+        elif kind == "audio":
+            validate_voice(file, max_bytes=limits["MAX_VOICE_BYTES"])
+        else:
+            raise ServiceError("unsupported_file", _("Send a photo or a voice clip."), field="file")
+        with tempfile.TemporaryDirectory(prefix="xuewen-chat-") as scratch:
+            source = Path(scratch) / "upload"
+            with source.open("wb") as copy:
+                for chunk in iter(lambda: file.read(1 << 20), b""):
+                    copy.write(chunk)
+            fields: dict[str, Any] = {}
+            if kind == "image":
+                photo = photo_process(source)
+                files = {"processed": (photo.image, ".jpg"), "thumbnail": (photo.thumbnail, ".jpg")}
+                fields |= {"kind": ChatAttachment.Kind.PHOTO, "width": photo.width, "height": photo.height}
+            else:
+                playback = Path(scratch) / "voice.m4a"
+                fields["duration_seconds"] = voice_transcode(
+                    source,
+                    wav_path=Path(scratch) / "voice.wav",
+                    playback_path=playback,
+                    max_seconds=limits["MAX_VOICE_SECONDS"],
+                )
+                files = {"processed": (playback.read_bytes(), ".m4a")}
+                fields["kind"] = ChatAttachment.Kind.VOICE
+    except InvalidUpload as error:
+        raise ServiceError(
+            error.code, error.message, status=413 if error.code == "too_large" else 400, field="file"
+        ) from error
+    except MediaProcessingError as error:
+        raise ServiceError(error.code, error.message, field="file") from error
+    names = {
+        variant: default_storage.save(f"sessions/{session.pk}/chat/{uuid.uuid4().hex}{suffix}", ContentFile(content))
+        for variant, (content, suffix) in files.items()
+    }
+    return ChatAttachment.objects.create(session=session, uploaded_by=user, **fields, **names)
 
 
 def audio_chunk_save(*, session_id: int, role: str, started_ms: int, pcm: bytes) -> AudioChunk:

@@ -112,3 +112,22 @@ async def test_the_teachers_voice_reaches_the_student_and_is_recorded(open_sessi
     assert refused["code"] == "not_allowed"
     chunks = await sync_to_async(lambda: list(AudioChunk.objects.values_list("role", "samples")))()
     assert chunks == [("teacher", 1600)]
+
+
+async def test_a_flood_of_messages_is_limited_without_closing_the_room(open_session, settings):
+    settings.XUEWEN = {**settings.XUEWEN, "SESSION_MESSAGES_PER_SECOND": 1}  # bursts of 2
+    session = await sync_to_async(open_session)()
+    teacher, _ = await enter(session, session.teacher)
+
+    for number in range(5):
+        await teacher.send_json_to({"v": 1, "type": "chat.message", "text": f"第{number}条"})
+    replies = []
+    while len(replies) < 5:
+        reply = await teacher.receive_json_from(timeout=5)
+        if reply["type"] != "session.presence":  # the teacher's own arrival
+            replies.append(reply)
+    await teacher.disconnect()
+
+    kinds = sorted(reply.get("code", reply["type"]) for reply in replies)
+    assert kinds == ["chat.message", "chat.message", "rate_limited", "rate_limited", "rate_limited"]
+    assert await sync_to_async(SessionEvent.objects.count)() == 2
