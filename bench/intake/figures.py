@@ -11,6 +11,13 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[max(0, math.ceil(share / 100 * len(ordered)) - 1)]
 
 
+def milliseconds(values: Sequence[float]) -> list[str]:
+    """p50, p99 and the maximum of durations in seconds, as milliseconds ("-" when there are none)."""
+    if not values:
+        return ["-", "-", "-"]
+    return [f"{value * 1000:.0f}" for value in (percentile(values, 50), percentile(values, 99), max(values))]
+
+
 def normalized(text: str) -> str:
     """Text as compared for the error rate: NFKC (full-width digits, letters and punctuation
     become half-width) with all whitespace removed."""

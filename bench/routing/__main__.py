@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import websockets
 
-from bench.intake.figures import percentile
+from bench.intake.figures import milliseconds
 from bench.matching_quality.tables import table
 from bench.platform import Platform
 
@@ -269,13 +269,6 @@ async def idle_sockets(platform: Platform, people: dict, count: int) -> dict[str
         "resident_before": before,
         "resident_after": after,
     }
-
-
-def milliseconds(values: list[float]) -> list[str]:
-    """p50, p99 and the maximum, in milliseconds."""
-    if not values:
-        return ["-", "-", "-"]
-    return [f"{value * 1000:.0f}" for value in (percentile(values, 50), percentile(values, 99), max(values))]
 
 
 def report(  # type: ignore[no-untyped-def]

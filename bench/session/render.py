@@ -134,17 +134,22 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--seed", type=int, default=1)
     arguments = parser.parse_args()
-    seconds = arguments.minutes * 60
+    render_report(arguments.minutes, arguments.seed)
+
+
+def render_report(minutes: float = 10, seed: int = 1) -> None:
+    """Render a synthetic session of ``minutes`` and print the time it took, the CPU and the output."""
+    seconds = minutes * 60
 
     with tempfile.TemporaryDirectory(prefix="bench-session-") as folder:
         root = Path(folder)
-        events = session_events(arguments.minutes, random.Random(arguments.seed))
-        rng = np.random.default_rng(arguments.seed)
+        events = session_events(minutes, random.Random(seed))
+        rng = np.random.default_rng(seed)
         voice(root / "teacher.wav", seconds, 0.7, rng)
         voice(root / "student.wav", seconds - 30, 0.1, rng)
         question_photo(root / "question.jpg")
         state = board_replay(events)
-        print(f"session: {arguments.minutes:g} min, {len(events)} events, {state.stroke_counts()} shown strokes/page")
+        print(f"session: {minutes:g} min, {len(events)} events, {state.stroke_counts()} shown strokes/page")
 
         cpu_before, wall_before = cpu_seconds(), time.perf_counter()
         recording = board_render(

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -36,6 +37,15 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
     @property
     def user(self) -> Any:
         return self.scope.get("user")
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As channels does, without its hop to the one sync thread to close stale database connections before
+        every message (every event relayed to every socket): these consumers never use the ORM on the event
+        loop, and ``database_call`` closes stale connections around each call."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         if self.user is None or not self.user.is_authenticated:

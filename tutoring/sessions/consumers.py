@@ -1,3 +1,4 @@
+import asyncio
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,6 +17,14 @@ AUDIO_MAX_FRAME_BYTES = 6400  # 200 ms of 16 kHz 16-bit mono
 AUDIO_FRAMES_PER_SECOND = 20
 VOICE_CHUNK_MS = 2000  # the recording is saved every two seconds of speech (at most that is lost in a crash)
 VOICE_GAP_MS = 400  # a pause longer than this starts a new chunk, placed at its own time
+# A socket that just entered reads the log once more after this long: events stored by others before they
+# learnt of it (the room's socket list travels through the layer) reach it that way.
+CATCH_UP_SECONDS = 1.0
+
+# This process's room sockets by channel name: a peer in the same process gets board events and voice
+# straight into its inbox, without a round trip through Redis (the load balancer sends both sides of a
+# room to the same web process; see deploy/nginx.conf). Peers elsewhere get them through the layer.
+LOCAL_SOCKETS: dict[str, "SessionConsumer"] = {}
 
 
 class TokenBucket:
@@ -76,6 +85,7 @@ def room_enter(user: Any, session_id: int, channel_name: str, after: int) -> dic
     log = selectors.session_events(session.pk, after=after)
     return {
         "role": role,
+        "sockets": selectors.session_sockets(session.pk),
         "started_at": session.started_at,
         "student_speak": session.student_speak,
         "snapshot": {
@@ -111,12 +121,23 @@ class SessionConsumer(BaseConsumer):
         self.messages = TokenBucket(settings.XUEWEN["SESSION_MESSAGES_PER_SECOND"])
         self.frames = TokenBucket(AUDIO_FRAMES_PER_SECOND)
         self.voice = VoiceBuffer()
+        self.peers = set(entered["sockets"]) - {self.channel_name}
+        self.forwarded: set[int] | None = set()  # seqs relayed to this socket, until the catch-up
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         await self.accept()
         await self.send_json(entered["snapshot"])
+        self.tasks = [
+            asyncio.create_task(self._catch_up(entered["snapshot"]["last_seq"])),
+            asyncio.create_task(self._inbox_dispatch()),
+        ]
+        LOCAL_SOCKETS[self.channel_name] = self
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "group"):
             return
+        LOCAL_SOCKETS.pop(self.channel_name, None)
+        for task in getattr(self, "tasks", []):
+            task.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         if hasattr(self, "role"):
             await self._voice_save([self.voice.take()] if self.voice.parts else [])
@@ -137,8 +158,8 @@ class SessionConsumer(BaseConsumer):
 
     async def _append(self, content: dict[str, Any]) -> None:
         try:
-            await database_call(services.session_message_append)(
-                session_id=self.session_id, user=self.user, content=content
+            event = await database_call(services.session_message_append)(
+                session_id=self.session_id, user=self.user, role=self.role, content=content
             )
         except ServiceError as error:
             ref = content.get("ref")
@@ -146,6 +167,36 @@ class SessionConsumer(BaseConsumer):
                 {"type": "error", "code": error.code, "message": str(error.message)}
                 | ({"ref": ref} if isinstance(ref, str) else {})
             )
+            return
+        # Stored and committed: back to this socket, and on to the room's others.
+        if self.forwarded is not None:
+            self.forwarded.add(event["seq"])
+        await self.send_json(event)
+        await self._to_peers({"type": "session.event", "event": event})
+
+    async def _to_peers(self, message: dict[str, Any]) -> None:
+        """One message to each other socket of the room: into the inbox of a peer in this process, else
+        through the layer (a peer whose server died fills its queue until the layer expires it; the sweep
+        takes it out of the room)."""
+        remote = []
+        for peer in self.peers:
+            if (local := LOCAL_SOCKETS.get(peer)) is not None:
+                local.inbox.put_nowait(message)
+            else:
+                remote.append(peer)
+        await asyncio.gather(*(self.channel_layer.send(peer, message) for peer in remote), return_exceptions=True)
+
+    async def _inbox_dispatch(self) -> None:
+        while True:
+            await self.dispatch(await self.inbox.get())
+
+    async def _catch_up(self, last_seq: int) -> None:
+        await asyncio.sleep(CATCH_UP_SECONDS)
+        log = await database_call(selectors.session_events)(self.session_id, after=last_seq)
+        forwarded, self.forwarded = self.forwarded or set(), None
+        for event in log:
+            if event["seq"] not in forwarded:
+                await self.send_json(event)
 
     receive_board_stroke = receive_board_undo = receive_board_redo = receive_board_clear = _append
     receive_board_page = receive_board_background = receive_board_laser = receive_board_permission = _append
@@ -169,9 +220,7 @@ class SessionConsumer(BaseConsumer):
         if len(pcm) > AUDIO_MAX_FRAME_BYTES or len(pcm) % 2 or not self.frames.take():
             await self.send_error("invalid_audio", "Voice frames are 16-bit PCM of at most 200 ms, 20 a second.")
             return
-        await self.channel_layer.group_send(
-            self.group, {"type": "voice.frame", "pcm": pcm, "sender": self.channel_name}
-        )
+        await self._to_peers({"type": "voice.frame", "pcm": pcm})
         now_ms = round((timezone.now() - self.started_at).total_seconds() * 1000)
         await self._voice_save(self.voice.add(now_ms, pcm))
 
@@ -187,7 +236,12 @@ class SessionConsumer(BaseConsumer):
         event = message["event"]
         if event["type"] == "board.permission":
             self.student_speak = event["student_speak"]
+        if self.forwarded is not None:
+            self.forwarded.add(event["seq"])
         await self.send_json(event)
+
+    async def session_sockets(self, message: dict[str, Any]) -> None:
+        self.peers = set(message["channels"]) - {self.channel_name}
 
     async def session_presence(self, message: dict[str, Any]) -> None:
         await self.send_json(message)
@@ -199,5 +253,4 @@ class SessionConsumer(BaseConsumer):
         await self.send_json(message)
 
     async def voice_frame(self, message: dict[str, Any]) -> None:
-        if message["sender"] != self.channel_name:
-            await self.send(bytes_data=message["pcm"])
+        await self.send(bytes_data=message["pcm"])

@@ -25,9 +25,11 @@ def session_opened_event_send(session: TutoringSession) -> None:
     send_events_on_commit([(user_group(session.teacher_id), event), (question_group(session.question_id), event)])
 
 
-def session_event_send(session_id: int, event: dict[str, Any]) -> None:
-    """A stored board or chat event, to everyone in the room (its sender recognises its own)."""
-    send_event_on_commit(session_group(session_id), {"type": "session.event", "event": event})
+def session_sockets_event_send(session_id: int, channels: list[str]) -> None:
+    """The room's open sockets, to each of them: board and chat events and voice go from the sender's socket
+    straight to the others (one channel-layer message per receiver, none back to the sender), not through
+    the group."""
+    send_event_on_commit(session_group(session_id), {"type": "session.sockets", "channels": channels})
 
 
 def session_presence_event_send(session_id: int, presence: dict[str, bool]) -> None:

@@ -3,7 +3,6 @@ chat. A message is a JSON object with ``"v": 1``, a ``type`` and its payload; ``
 reference echoed back with the stored event. Who may send what is decided here too."""
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from media.board import BOARD_HEIGHT, BOARD_WIDTH, PAGES, TOOLS
@@ -28,12 +27,6 @@ class ProtocolError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-@dataclass(frozen=True)
-class Permissions:
-    student_draw: bool
-    student_speak: bool
 
 
 def _integer(value: Any, low: int, high: int, name: str) -> int:
@@ -156,8 +149,9 @@ _PAYLOADS = {
 }
 
 
-def message_check(content: dict[str, Any], *, role: str, permissions: Permissions) -> tuple[str, dict[str, Any]]:
-    """The type and the payload to store, or ProtocolError (the sender is told; nothing is stored)."""
+def message_check(content: dict[str, Any], *, role: str) -> tuple[str, dict[str, Any]]:
+    """The type and the payload to store, or ProtocolError (the sender is told; nothing is stored). Whether
+    the student may draw now is decided where the message is stored, atomically with the room's state."""
     kind = content.get("type")
     if kind not in TYPES:
         raise ProtocolError("unknown_type", f"Unknown message type: {str(kind)[:64]}")
@@ -167,8 +161,6 @@ def message_check(content: dict[str, Any], *, role: str, permissions: Permission
         raise ProtocolError("not_allowed", "Observers only watch.")
     if role != Role.TEACHER and kind in TEACHER_ONLY:
         raise ProtocolError("not_allowed", "Only the teacher may do this.")
-    if role == Role.STUDENT and kind in DRAWING and not permissions.student_draw:
-        raise ProtocolError("not_allowed", "The teacher has not let you draw.")
     data = _PAYLOADS[kind](content, role)
     ref = content.get("ref")
     if ref is not None:

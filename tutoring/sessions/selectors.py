@@ -47,3 +47,12 @@ def session_presence(session_id: int) -> dict[str, bool]:
 
 def session_events(session_id: int, *, after: int = 0) -> list[dict[str, Any]]:
     return [event.as_event() for event in SessionEvent.objects.filter(session_id=session_id, seq__gt=after)]
+
+
+def session_sockets(session_id: int) -> list[str]:
+    """The channel names of the room's open sockets."""
+    return list(
+        SessionConnection.objects.filter(session_id=session_id, left_at__isnull=True).values_list(
+            "channel_name", flat=True
+        )
+    )

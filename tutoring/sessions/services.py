@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +42,7 @@ from tutoring.sessions.models import (
     SessionFact,
     TutoringSession,
 )
-from tutoring.sessions.protocol import Permissions, ProtocolError, message_check
+from tutoring.sessions.protocol import DRAWING, ProtocolError, message_check
 from tutoring.sessions.serializers import ChatAttachmentSerializer, RecordingSerializer, SessionSerializer
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ def _fact(kind: str, session: TutoringSession, *, user_id: int | None = None, at
     SessionFact.objects.create(kind=kind, session=session, user_id=user_id, at=at or timezone.now(), data=data)
 
 
-def _ms_since_start(session: TutoringSession, now) -> int:  # type: ignore[no-untyped-def]
-    return max(0, round((now - session.started_at).total_seconds() * 1000))
+def _ms_since_start(started_at, now) -> int:  # type: ignore[no-untyped-def]
+    return max(0, round((now - started_at).total_seconds() * 1000))
 
 
 def session_state(session: TutoringSession, role: str) -> dict[str, Any]:
@@ -92,7 +92,8 @@ def session_start(*, teacher: User, offer_id: int) -> TutoringSession:
 
 
 def session_join(*, session: TutoringSession, user: User, channel_name: str) -> str:
-    """A socket entered the room; returns the user's role. The first socket of a side is a "joined" fact."""
+    """A socket entered the room; returns the user's role. The first socket of a side is a "joined" fact;
+    every socket in the room learns the room's sockets (they relay to each other directly)."""
     role = selectors.session_role(session, user)
     with transaction.atomic():
         TutoringSession.objects.select_for_update().filter(pk=session.pk).first()  # orders presence changes
@@ -101,22 +102,24 @@ def session_join(*, session: TutoringSession, user: User, channel_name: str) -> 
         if role != Role.OBSERVER and not before[role]:
             _fact(SessionFact.Kind.JOINED, session, user_id=user.pk, role=role)
             events.session_presence_event_send(session.pk, {**before, role: True})
+        events.session_sockets_event_send(session.pk, selectors.session_sockets(session.pk))
     return role
 
 
 def session_leave(*, channel_name: str, at=None) -> None:  # type: ignore[no-untyped-def]
     """A socket left (or fell silent); the last socket of a side is a "left" fact."""
-    connection = SessionConnection.objects.filter(channel_name=channel_name, left_at__isnull=True).first()
-    if connection is None:
+    socket = SessionConnection.objects.filter(channel_name=channel_name, left_at__isnull=True).first()
+    if socket is None:
         return
     with transaction.atomic():
-        TutoringSession.objects.select_for_update().filter(pk=connection.session_id).first()
-        SessionConnection.objects.filter(pk=connection.pk).update(left_at=at or timezone.now())
-        presence = selectors.session_presence(connection.session_id)
-        if connection.role != Role.OBSERVER and not presence[connection.role]:
-            session = TutoringSession.objects.get(pk=connection.session_id)
-            _fact(SessionFact.Kind.LEFT, session, user_id=connection.user_id, at=at, role=connection.role)
+        TutoringSession.objects.select_for_update().filter(pk=socket.session_id).first()
+        SessionConnection.objects.filter(pk=socket.pk).update(left_at=at or timezone.now())
+        presence = selectors.session_presence(socket.session_id)
+        if socket.role != Role.OBSERVER and not presence[socket.role]:
+            session = TutoringSession.objects.get(pk=socket.session_id)
+            _fact(SessionFact.Kind.LEFT, session, user_id=socket.user_id, at=at, role=socket.role)
             events.session_presence_event_send(session.pk, presence)
+        events.session_sockets_event_send(socket.session_id, selectors.session_sockets(socket.session_id))
 
 
 def session_seen(*, channel_name: str) -> None:
@@ -126,48 +129,56 @@ def session_seen(*, channel_name: str) -> None:
 # --- The log --------------------------------------------------------------------------------
 
 
-def session_message_append(*, session_id: int, user: User, content: dict[str, Any]) -> dict[str, Any]:
-    """Check a board or chat message against the protocol and the sender's rights, store it with the next
-    sequence number, and relay it after commit. Returns the stored event."""
+def session_message_append(*, session_id: int, user: User, role: str, content: dict[str, Any]) -> dict[str, Any]:
+    """Check a board or chat message against the protocol and the sender's rights (``role`` as the socket
+    entered the room) and store it with the next sequence number. Returns the stored event, which the
+    sender's socket relays to the room's other sockets once this has committed. The hot path (a stroke
+    chunk every 50 ms while someone draws) is one conditional UPDATE, which also
+    decides atomically whether the room is open and the student may draw, and one INSERT."""
+    try:
+        kind, data = message_check(content, role=role)
+    except ProtocolError as error:
+        raise ServiceError(error.code, error.message) from None
+    if kind == "board.background" and data["attachment"] is not None:
+        photo = Attachment.objects.filter(
+            pk=data["attachment"], question__sessions=session_id, kind=Attachment.Kind.PHOTO
+        ).exclude(processed="")
+        if not photo.exists():
+            raise ServiceError("unknown_attachment", _("Only the question's photos can be placed."))
+    if kind == "chat.message" and "attachment" in data:
+        attachment = ChatAttachment.objects.filter(pk=data["attachment"], session=session_id, uploaded_by=user).first()
+        if attachment is None:
+            raise ServiceError("unknown_attachment", _("Upload the photo or voice clip first."))
+        data["attachment"] = ChatAttachmentSerializer(attachment).data
+    table = TutoringSession._meta.db_table
+    assignments, conditions, parameters = "last_seq = last_seq + 1", "", []
+    if kind == "board.permission":
+        assignments += ", student_draw = %s, student_speak = %s"
+        parameters += [data["student_draw"], data["student_speak"]]
+    if role == Role.STUDENT and kind in DRAWING:
+        conditions = " AND student_draw"
     with transaction.atomic():
-        session = TutoringSession.objects.select_for_update().get(pk=session_id)
-        if session.status != TutoringSession.Status.OPEN:
-            raise ServiceError("session_ended", _("This session has ended."), status=409)
-        role = selectors.session_role(session, user)
-        try:
-            kind, data = message_check(
-                content,
-                role=role,
-                permissions=Permissions(student_draw=session.student_draw, student_speak=session.student_speak),
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE id = %s AND status = %s{conditions}"
+                " RETURNING last_seq, started_at",
+                [*parameters, session_id, TutoringSession.Status.OPEN],
             )
-        except ProtocolError as error:
-            raise ServiceError(error.code, error.message) from None
-        if kind == "board.background" and data["attachment"] is not None:
-            photo = Attachment.objects.filter(
-                pk=data["attachment"], question_id=session.question_id, kind=Attachment.Kind.PHOTO
-            ).exclude(processed="")
-            if not photo.exists():
-                raise ServiceError("unknown_attachment", _("Only the question's photos can be placed."))
-        if kind == "chat.message" and "attachment" in data:
-            attachment = ChatAttachment.objects.filter(pk=data["attachment"], session=session, uploaded_by=user).first()
-            if attachment is None:
-                raise ServiceError("unknown_attachment", _("Upload the photo or voice clip first."))
-            data["attachment"] = ChatAttachmentSerializer(attachment).data
-        if kind == "board.permission":
-            session.student_draw, session.student_speak = data["student_draw"], data["student_speak"]
-        session.last_seq += 1
-        session.save(update_fields=["last_seq", "student_draw", "student_speak"])
+            row = cursor.fetchone()
+        if row is None:
+            if TutoringSession.objects.filter(pk=session_id, status=TutoringSession.Status.OPEN).exists():
+                raise ServiceError("not_allowed", _("The teacher has not let you draw."))
+            raise ServiceError("session_ended", _("This session has ended."), status=409)
+        seq, started_at = row
         stored = SessionEvent.objects.create(
-            session=session,
-            seq=session.last_seq,
-            at_ms=_ms_since_start(session, timezone.now()),
+            session_id=session_id,
+            seq=seq,
+            at_ms=_ms_since_start(started_at, timezone.now()),
             role=role,
             type=kind,
             data=data,
         )
-        event = stored.as_event()
-        events.session_event_send(session.pk, event)
-    return event
+    return stored.as_event()
 
 
 def chat_attachment_add(*, session: TutoringSession, user: User, file: Any) -> ChatAttachment:
@@ -388,7 +399,9 @@ def recording_render(*, recording_id: int) -> None:
     session = recording.session
     Recording.objects.filter(pk=recording_id).update(attempts=recording.attempts + 1)
     log = selectors.session_events(session.pk)
-    duration_ms = max(_ms_since_start(session, session.ended_at or timezone.now()), *(e["at"] for e in log), 1000)
+    duration_ms = max(
+        _ms_since_start(session.started_at, session.ended_at or timezone.now()), *(e["at"] for e in log), 1000
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="xuewen-recording-") as scratch:
             directory = Path(scratch)

@@ -43,6 +43,7 @@ def test_a_chat_photo_is_stored_without_its_metadata_and_shared_by_a_message(cli
     event = services.session_message_append(
         session_id=session.pk,
         user=session.student,
+        role="student",
         content={"v": 1, "type": "chat.message", "text": "", "attachment": attachment.pk, "ref": "c1"},
     )
     photo = client.get(response.json()["url"])
@@ -100,6 +101,7 @@ def test_only_participants_upload_and_only_their_own_attachments_are_shared(clie
         services.session_message_append(
             session_id=session.pk,
             user=session.student,
+            role="student",
             content={"v": 1, "type": "chat.message", "attachment": ChatAttachment.objects.get().pk},
         )
 

@@ -4,6 +4,7 @@ from asgiref.sync import sync_to_async
 from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory
 from tests.sockets import socket
 from tests.tutoring.sessions.conftest import STROKE
+from tutoring.sessions import services
 from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
@@ -131,3 +132,18 @@ async def test_a_flood_of_messages_is_limited_without_closing_the_room(open_sess
     kinds = sorted(reply.get("code", reply["type"]) for reply in replies)
     assert kinds == ["chat.message", "chat.message", "rate_limited", "rate_limited", "rate_limited"]
     assert await sync_to_async(SessionEvent.objects.count)() == 2
+
+
+async def test_an_event_stored_before_its_sender_knew_of_a_new_socket_still_reaches_it(open_session):
+    session = await sync_to_async(open_session)()
+    student, snapshot = await enter(session, session.student)
+
+    # Stored by a teacher's socket that had not yet learnt of the student's: nothing was relayed to it.
+    await sync_to_async(services.session_message_append)(
+        session_id=session.pk, user=session.teacher, role="teacher", content=STROKE
+    )
+    caught_up = await next_of(student, "board.stroke")
+    await student.disconnect()
+
+    assert snapshot["last_seq"] == 0
+    assert (caught_up["seq"], caught_up["stroke"]) == (1, "t1")

@@ -49,10 +49,13 @@ def test_accepting_an_offer_opens_a_room_for_exactly_that_teacher_and_student(op
 def test_messages_are_numbered_stored_and_returned_as_events(open_session):
     session = open_session()
 
-    stroke = services.session_message_append(session_id=session.pk, user=session.teacher, content=STROKE)
+    stroke = services.session_message_append(
+        session_id=session.pk, user=session.teacher, role="teacher", content=STROKE
+    )
     chat = services.session_message_append(
         session_id=session.pk,
         user=session.student,
+        role="student",
         content={"v": 1, "type": "chat.message", "text": " 懂了 ", "ref": "c1"},
     )
 
@@ -73,19 +76,29 @@ def test_the_student_draws_only_when_allowed_and_only_their_own_strokes(open_ses
     student_stroke = {**STROKE, "stroke": "s1"}
 
     with pytest.raises(ServiceError) as before:
-        services.session_message_append(session_id=session.pk, user=session.student, content=student_stroke)
+        services.session_message_append(
+            session_id=session.pk, user=session.student, role="student", content=student_stroke
+        )
     allow = {"v": 1, "type": "board.permission", "student_draw": True, "student_speak": False}
-    services.session_message_append(session_id=session.pk, user=session.teacher, content=allow)
-    drawn = services.session_message_append(session_id=session.pk, user=session.student, content=student_stroke)
+    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=allow)
+    drawn = services.session_message_append(
+        session_id=session.pk, user=session.student, role="student", content=student_stroke
+    )
     with pytest.raises(ServiceError) as theirs:
-        services.session_message_append(session_id=session.pk, user=session.student, content=STROKE)
+        services.session_message_append(session_id=session.pk, user=session.student, role="student", content=STROKE)
     with pytest.raises(ServiceError) as undo:
         services.session_message_append(
-            session_id=session.pk, user=session.student, content={"v": 1, "type": "board.undo", "target": "t9"}
+            session_id=session.pk,
+            user=session.student,
+            role="student",
+            content={"v": 1, "type": "board.undo", "target": "t9"},
         )
     with pytest.raises(ServiceError) as page:
         services.session_message_append(
-            session_id=session.pk, user=session.student, content={"v": 1, "type": "board.page", "page": 1}
+            session_id=session.pk,
+            user=session.student,
+            role="student",
+            content={"v": 1, "type": "board.page", "page": 1},
         )
 
     assert [error.value.code for error in (before, theirs, undo, page)] == ["not_allowed"] * 4
@@ -116,7 +129,7 @@ def test_a_bad_message_is_refused_and_nothing_changes(open_session, content, cod
     session = open_session()
 
     with pytest.raises(ServiceError) as refused:
-        services.session_message_append(session_id=session.pk, user=session.teacher, content=content)
+        services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=content)
 
     assert refused.value.code == code
     assert SessionEvent.objects.count() == 0
@@ -128,14 +141,14 @@ def test_the_question_photo_can_be_the_background(open_session):
     photo = AttachmentFactory(question=session.question, processed="questions/p.jpg")
     place = {"v": 1, "type": "board.background", "page": 0, "attachment": photo.pk, "x": 10, "y": 20, "width": 600}
 
-    event = services.session_message_append(session_id=session.pk, user=session.teacher, content=place)
+    event = services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=place)
 
     assert (event["attachment"], event["x"], event["width"]) == (photo.pk, 10, 600)
 
 
 def test_ending_frees_the_place_records_the_facts_and_queues_the_recording(open_session):
     session = open_session()
-    services.session_message_append(session_id=session.pk, user=session.teacher, content=STROKE)
+    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
 
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
 
@@ -150,7 +163,7 @@ def test_ending_frees_the_place_records_the_facts_and_queues_the_recording(open_
         services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
     assert again.value.code == "session_ended"
     with pytest.raises(ServiceError) as late:
-        services.session_message_append(session_id=session.pk, user=session.teacher, content=STROKE)
+        services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
     assert late.value.code == "session_ended"
     assert SessionEvent.objects.count() == 1
 
@@ -200,7 +213,7 @@ def test_a_socket_silenced_by_a_dead_server_counts_as_gone(open_session):
 
 def test_the_log_and_the_facts_cannot_be_changed(open_session):
     session = open_session()
-    services.session_message_append(session_id=session.pk, user=session.teacher, content=STROKE)
+    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
 
     for rows in (SessionEvent.objects.all(), SessionFact.objects.all()):
         with pytest.raises(DatabaseError), transaction.atomic():
@@ -214,7 +227,7 @@ def test_the_log_and_the_facts_cannot_be_changed(open_session):
 def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(open_session, settings):
     settings.XUEWEN = {**settings.XUEWEN, "RECORDING_APPROVAL": False}
     session = open_session()
-    services.session_message_append(session_id=session.pk, user=session.teacher, content=STROKE)
+    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
     services.audio_chunk_save(session_id=session.pk, role="teacher", started_ms=0, pcm=b"\x10\x00" * 16_000)
     TutoringSession.objects.update(started_at=timezone.now() - timedelta(seconds=3))
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
@@ -256,7 +269,7 @@ def test_a_failed_render_is_recorded_and_can_run_again(open_session):
     broken = default_storage.save("questions/broken.jpg", ContentFile(b"not a photo"))
     photo = AttachmentFactory(question=session.question, processed=broken)
     place = {"v": 1, "type": "board.background", "page": 0, "attachment": photo.pk, "x": 0, "y": 0, "width": 600}
-    services.session_message_append(session_id=session.pk, user=session.teacher, content=place)
+    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=place)
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
     recording = Recording.objects.get()
 
