@@ -8,7 +8,7 @@ stored in one short transaction (the session row lock orders the log), and relay
 import logging
 import tempfile
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,9 @@ def session_message_append(*, session_id: int, user: User, role: str, content: d
                 raise ServiceError("not_allowed", _("The teacher has not let you draw."))
             raise ServiceError("session_ended", _("This session has ended."), status=409)
         seq, started_at = row
-        stored = SessionEvent.objects.create(
+        if timezone.is_naive(started_at):  # SQLite's raw cursor gives the stored UTC time without its zone
+            started_at = timezone.make_aware(started_at, UTC)
+        stored = SessionEvent(
             session_id=session_id,
             seq=seq,
             at_ms=_ms_since_start(started_at, timezone.now()),
@@ -178,6 +180,19 @@ def session_message_append(*, session_id: int, user: User, role: str, content: d
             type=kind,
             data=data,
         )
+        with connection.cursor() as cursor:  # the ORM's create() was a fifth of a busy web process's CPU
+            cursor.execute(
+                f"INSERT INTO {SessionEvent._meta.db_table} (session_id, seq, at_ms, role, type, data)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    session_id,
+                    seq,
+                    stored.at_ms,
+                    role,
+                    kind,
+                    SessionEvent._meta.get_field("data").get_db_prep_save(data, connection),
+                ],
+            )
     return stored.as_event()
 
 
