@@ -10,8 +10,11 @@ from factory.django import DjangoModelFactory
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.library.models import Answer, Entry
 from tutoring.questions.models import Attachment, Question
-from tutoring.routing.models import Shift
+from tutoring.routing import services as routing
+from tutoring.routing.models import Offer, Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
+from tutoring.sessions.models import TutoringSession
+from tutoring.sessions.services import session_start
 
 PASSWORD = "correct-horse-battery"
 
@@ -171,3 +174,15 @@ class ShiftFactory(DjangoModelFactory):
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
     capacity = 1
+
+
+def opened_session(**question):  # type: ignore[no-untyped-def]
+    """A session room opened the real way: a teacher on duty accepts the offer of a waiting question."""
+    shift = ShiftFactory()
+    routing.duty_connect(teacher=shift.teacher, channel_name=f"console-{shift.teacher.pk}")
+    routing.duty_available_set(teacher=shift.teacher, available=True)
+    defaults = {"status": Question.Status.WAITING_TEACHER, "text": "3加5等于几？"}
+    ticket = routing.ticket_enqueue(question=QuestionFactory(**(defaults | question)))
+    routing.dispatch(subject_id=ticket.subject_id)
+    session = session_start(teacher=shift.teacher, offer_id=Offer.objects.get(ticket=ticket).pk)
+    return TutoringSession.objects.select_related("teacher", "student", "question").get(pk=session.pk)

@@ -9,6 +9,18 @@ from PIL import Image, ImageDraw, ImageFont
 
 CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 QUESTION_TEXT = "小明有12个苹果，吃了5个，还剩几个？"
+# A teacher's finished pen stroke on the session board, as the browser sends it (board protocol v1).
+STROKE = {
+    "v": 1,
+    "type": "board.stroke",
+    "stroke": "t1",
+    "page": 0,
+    "tool": "pen",
+    "color": "#1a1a1a",
+    "width": 4,
+    "points": [[100, 100, 0], [300, 100, 120]],
+    "end": True,
+}
 
 
 def question_photo(text: str = QUESTION_TEXT, *, size: tuple[int, int] = (900, 240), format: str = "JPEG") -> bytes:

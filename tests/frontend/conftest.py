@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, ShiftFactory
 from tests.live import LiveStack, live_processes
 from tutoring.accounts.models import User
 
@@ -106,6 +106,16 @@ def sign_in(live_stack: LiveStack, phone: Page) -> Callable[..., None]:
         page.wait_for_url(f"{live_stack.url}/")
 
     return sign_in
+
+
+def go_on_duty(tablet: Page, sign_in: Callable[..., None]) -> User:
+    """A maths teacher of grades 3-4 inside a shift of two places, on duty in the console on ``tablet``."""
+    teacher = ShiftFactory(capacity=2).teacher
+    sign_in(teacher, tablet)
+    tablet.click("[data-testid=duty-link]")
+    tablet.click("[data-testid=duty-toggle]")
+    expect(tablet.locator("[data-testid=duty-status]")).to_have_text("在岗：数学 · 小学中段")
+    return teacher
 
 
 def ask_typed(page: Page, subject: str, text: str) -> int:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.factories import ShiftFactory, StudentFactory
-from tests.frontend.conftest import ask_typed
+from tests.factories import StudentFactory
+from tests.frontend.conftest import ask_typed, go_on_duty
 from tutoring.questions.models import Question
 from tutoring.routing.models import Offer, RoutingFact, Ticket
 
@@ -32,18 +32,14 @@ def test_a_waiting_question_reaches_the_teacher_on_duty_who_answers_it(
     live_stack: "LiveStack", phone: Page, tablet: Page, sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
     # Given a maths teacher of grades 3-4 inside a shift, and a third-grade student
-    teacher = ShiftFactory(capacity=2).teacher
-    student = StudentFactory(profile__grade=3)
     page_errors: list[str] = []
     for page in (phone, tablet):
         page.on("pageerror", lambda error: page_errors.append(str(error)))
 
     # When the teacher opens the duty console and goes on duty
-    sign_in(teacher, tablet)
-    tablet.click("[data-testid=duty-link]")
-    tablet.click("[data-testid=duty-toggle]")
-    expect(tablet.locator("[data-testid=duty-status]")).to_have_text("在岗：数学 · 小学中段")
+    teacher = go_on_duty(tablet, sign_in)
     expect(tablet.locator("[data-testid=duty-toggle]")).to_have_text("下岗")
+    student = StudentFactory(profile__grade=3)
 
     # And the student asks a question the (empty) library cannot answer
     sign_in(student)

@@ -15,10 +15,9 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from tests.factories import ShiftFactory, StudentFactory, TeacherFactory
-from tests.frontend.conftest import CHROMIUM_ARGS, ask_typed
+from tests.factories import StudentFactory, TeacherFactory, opened_session
+from tests.frontend.conftest import CHROMIUM_ARGS, ask_typed, go_on_duty
 from tests.frontend.test_views import json_script, logged_in
-from tests.tutoring.sessions.conftest import open_session  # noqa: F401 (a fixture)
 from tutoring.sessions.models import Recording, SessionEvent, TutoringSession
 
 if TYPE_CHECKING:
@@ -33,8 +32,8 @@ RENDER_TIMEOUT_MS = 120_000
 
 
 @pytest.mark.django_db
-def test_the_room_tells_its_script_who_is_in_it(open_session: Callable[..., TutoringSession]) -> None:  # noqa: F811
-    session = open_session()
+def test_the_room_tells_its_script_who_is_in_it() -> None:
+    session = opened_session()
 
     for user, role in ((session.teacher, "teacher"), (session.student, "student")):
         response = logged_in(user).get(f"/sessions/{session.pk}/")
@@ -54,8 +53,8 @@ def test_the_room_tells_its_script_who_is_in_it(open_session: Callable[..., Tuto
 
 
 @pytest.mark.django_db
-def test_the_room_is_not_found_for_anyone_else(open_session: Callable[..., TutoringSession]) -> None:  # noqa: F811
-    session = open_session()
+def test_the_room_is_not_found_for_anyone_else() -> None:
+    session = opened_session()
 
     assert logged_in(StudentFactory()).get(f"/sessions/{session.pk}/").status_code == 404
     assert logged_in(TeacherFactory()).get(f"/sessions/{session.pk}/").status_code == 404
@@ -117,15 +116,11 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     live_stack: "LiveStack", phone: Page, tablet: Page, sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
     # Given a teacher on duty and a student whose question nobody's answer fits
-    teacher = ShiftFactory(capacity=2).teacher
-    student = StudentFactory(profile__grade=3)
     page_errors: list[str] = []
     for page in (phone, tablet):
         page.on("pageerror", lambda error: page_errors.append(str(error)))
-    sign_in(teacher, tablet)
-    tablet.click("[data-testid=duty-link]")
-    tablet.click("[data-testid=duty-toggle]")
-    expect(tablet.locator("[data-testid=duty-status]")).to_have_text("在岗：数学 · 小学中段")
+    go_on_duty(tablet, sign_in)
+    student = StudentFactory(profile__grade=3)
     sign_in(student)
     question_id = ask_typed(phone, "math", QUESTION)
     offer = tablet.locator("[data-testid=offer]")

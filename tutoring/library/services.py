@@ -24,6 +24,7 @@ from media.uploads import extension_for, validate_photo, validate_video
 from media.video import video_probe, video_transcode
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.storage import stored_file_local_copy
 from tutoring.library import tasks
 from tutoring.library.index import encoder, index_get
 from tutoring.library.models import Answer, Entry, Feedback, Match
@@ -230,10 +231,7 @@ def answer_video_process(*, answer_id: int) -> None:
     if answer is None:
         return
     with tempfile.TemporaryDirectory(prefix="xuewen-video-") as directory:
-        source = Path(directory) / Path(answer.original.name).name
-        with default_storage.open(answer.original.name, "rb") as stored, source.open("wb") as copy:
-            for chunk in iter(lambda: stored.read(1 << 20), b""):
-                copy.write(chunk)
+        source = stored_file_local_copy(answer.original.name, directory)
         video, poster = Path(directory) / "answer.mp4", Path(directory) / "poster.jpg"
         try:
             processed = video_transcode(source, dst=video, poster=poster)

@@ -25,6 +25,7 @@ from media.uploads import extension_for, validate_photo, validate_voice
 from media.voice import voice_transcode
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.storage import stored_file_local_copy
 from tutoring.library import services as library_services
 from tutoring.library import tasks as library_tasks
 from tutoring.questions import tasks
@@ -228,15 +229,6 @@ def question_understand(*, question_id: int) -> None:
     _question_understanding_settle(question_id)
 
 
-def _local_copy(name: str, directory: str) -> Path:
-    """Storage may be remote (S3): media tools work on a local temporary copy."""
-    path = Path(directory) / Path(name).name
-    with default_storage.open(name, "rb") as source, path.open("wb") as target:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            target.write(chunk)
-    return path
-
-
 def _attachment_finish(attachment: Attachment, *, files: dict[str, bytes | Path], **fields: Any) -> None:
     """Store processed files, then record the result if the attachment is still pending."""
     question = attachment.question
@@ -261,7 +253,7 @@ def _attachment_understand(attachment: Attachment) -> None:
     fields: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="xuewen-media-") as directory:
         try:
-            source = _local_copy(attachment.original.name, directory)
+            source = stored_file_local_copy(attachment.original.name, directory)
             if attachment.kind == Attachment.Kind.PHOTO:
                 recognition = _photo_read(source, Path(directory), files, fields)
             else:

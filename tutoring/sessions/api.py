@@ -66,14 +66,7 @@ class QuestionCorrectionApi(APIView):
         session = services.session_question_correct(
             teacher=request.user, session_id=session.pk, **serializer.validated_data
         )
-        return Response(
-            {
-                "text": session.library_text or session.question.text,
-                "subject": (session.library_subject or session.question.subject).code,
-                "grade": session.library_grade or session.question.grade,
-                "knowledge_points": session.knowledge_points,
-            }
-        )
+        return Response(selectors.session_library_question(session))
 
 
 def _recording(request: HttpRequest, session_id: int) -> Recording:
@@ -105,10 +98,7 @@ class EventsApi(APIView):
     @extend_schema(responses=dict, summary="The whole board and chat log, for the exact replay")
     def get(self, request: Request, session_id: int) -> Response:
         session = selectors.access_session(request.user, session_id)
-        log = selectors.session_events(session.pk)
-        end = session.ended_at or session.started_at
-        duration_ms = max([round((end - session.started_at).total_seconds() * 1000), *(e["at"] for e in log)])
-        return Response({"duration_ms": duration_ms, "events": log})
+        return Response(selectors.session_replay(session))
 
 
 @extend_schema(exclude=True)

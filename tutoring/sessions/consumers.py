@@ -87,6 +87,7 @@ def room_enter(user: Any, session_id: int, channel_name: str, after: int) -> dic
         "role": role,
         "sockets": selectors.session_sockets(session.pk),
         "started_at": session.started_at,
+        "ticket_id": session.ticket_id,
         "student_speak": session.student_speak,
         "snapshot": {
             "type": "session.snapshot",
@@ -116,7 +117,7 @@ class SessionConsumer(BaseConsumer):
             del self.group
             await self.refuse(4404)
             return
-        self.session_id, self.role = session_id, entered["role"]
+        self.session_id, self.ticket_id, self.role = session_id, entered["ticket_id"], entered["role"]
         self.started_at, self.student_speak = entered["started_at"], entered["student_speak"]
         self.messages = TokenBucket(settings.XUEWEN["SESSION_MESSAGES_PER_SECOND"])
         self.frames = TokenBucket(AUDIO_FRAMES_PER_SECOND)
@@ -206,9 +207,8 @@ class SessionConsumer(BaseConsumer):
         if self.role != Role.TEACHER:
             await self.send_error("not_allowed", "Only the teacher ends the session.")
             return
-        session = await database_call(TutoringSession.objects.get)(pk=self.session_id)
         try:
-            await database_call(services.session_end)(teacher=self.user, ticket_id=session.ticket_id)
+            await database_call(services.session_end)(teacher=self.user, ticket_id=self.ticket_id)
         except ServiceError as error:
             await self.send_error(error.code, str(error.message))
 
@@ -221,8 +221,7 @@ class SessionConsumer(BaseConsumer):
             await self.send_error("invalid_audio", "Voice frames are 16-bit PCM of at most 200 ms, 20 a second.")
             return
         await self._to_peers({"type": "voice.frame", "pcm": pcm})
-        now_ms = round((timezone.now() - self.started_at).total_seconds() * 1000)
-        await self._voice_save(self.voice.add(now_ms, pcm))
+        await self._voice_save(self.voice.add(selectors.ms_since_start(self.started_at, timezone.now()), pcm))
 
     async def _voice_save(self, chunks: list[tuple[int, bytes]]) -> None:
         for started_ms, pcm in chunks:

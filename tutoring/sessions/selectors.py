@@ -1,6 +1,6 @@
 """Reads of sessions: who may enter a room and as what, the state a client starts from, the log."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -49,6 +49,19 @@ def session_events(session_id: int, *, after: int = 0) -> list[dict[str, Any]]:
     return [event.as_event() for event in SessionEvent.objects.filter(session_id=session_id, seq__gt=after)]
 
 
+def ms_since_start(started_at: datetime, now: datetime) -> int:
+    """A moment of the session, in ms since it started (its events' ``at``)."""
+    return max(0, round((now - started_at).total_seconds() * 1000))
+
+
+def session_replay(session: TutoringSession) -> dict[str, Any]:
+    """The whole log and how long the session lasted (at least 1 s, and never shorter than its log): what
+    the video is rendered from and the page's exact replay plays."""
+    log = session_events(session.pk)
+    end = ms_since_start(session.started_at, session.ended_at or timezone.now())
+    return {"duration_ms": max(end, *(event["at"] for event in log), 1000), "events": log}
+
+
 def session_sockets(session_id: int) -> list[str]:
     """The channel names of the room's open sockets."""
     return list(
@@ -56,3 +69,14 @@ def session_sockets(session_id: int) -> list[str]:
             "channel_name", flat=True
         )
     )
+
+
+def session_library_question(session: TutoringSession) -> dict[str, Any]:
+    """The question as the recording's library entry has it: the teacher's corrections, else as asked."""
+    question = session.question
+    return {
+        "text": session.library_text or question.text,
+        "subject": (session.library_subject or question.subject).code,
+        "grade": session.library_grade or question.grade,
+        "knowledge_points": session.knowledge_points,
+    }

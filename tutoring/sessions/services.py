@@ -8,6 +8,7 @@ stored in one short transaction (the session row lock orders the log), and relay
 import logging
 import tempfile
 import uuid
+from collections import defaultdict
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ from media.uploads import sniff, validate_photo, validate_voice
 from media.voice import voice_transcode
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
-from tutoring.library.services import entry_video_publish
+from tutoring.core.storage import stored_file_local_copy
+from tutoring.library.services import entry_video_publish, question_text_check, subject_and_grade_check
 from tutoring.questions.models import Attachment
 from tutoring.routing import services as routing
-from tutoring.schools.models import Subject
 from tutoring.sessions import events, selectors
 from tutoring.sessions.models import (
     AudioChunk,
@@ -57,10 +58,6 @@ def _config(name: str) -> Any:
 
 def _fact(kind: str, session: TutoringSession, *, user_id: int | None = None, at=None, **data: Any) -> None:  # type: ignore[no-untyped-def]
     SessionFact.objects.create(kind=kind, session=session, user_id=user_id, at=at or timezone.now(), data=data)
-
-
-def _ms_since_start(started_at, now) -> int:  # type: ignore[no-untyped-def]
-    return max(0, round((now - started_at).total_seconds() * 1000))
 
 
 def session_state(session: TutoringSession, role: str) -> dict[str, Any]:
@@ -112,11 +109,10 @@ def session_leave(*, channel_name: str, at=None) -> None:  # type: ignore[no-unt
     if socket is None:
         return
     with transaction.atomic():
-        TutoringSession.objects.select_for_update().filter(pk=socket.session_id).first()
+        session = TutoringSession.objects.select_for_update().get(pk=socket.session_id)  # orders presence changes
         SessionConnection.objects.filter(pk=socket.pk).update(left_at=at or timezone.now())
         presence = selectors.session_presence(socket.session_id)
         if socket.role != Role.OBSERVER and not presence[socket.role]:
-            session = TutoringSession.objects.get(pk=socket.session_id)
             _fact(SessionFact.Kind.LEFT, session, user_id=socket.user_id, at=at, role=socket.role)
             events.session_presence_event_send(session.pk, presence)
         events.session_sockets_event_send(socket.session_id, selectors.session_sockets(socket.session_id))
@@ -175,7 +171,7 @@ def session_message_append(*, session_id: int, user: User, role: str, content: d
         stored = SessionEvent(
             session_id=session_id,
             seq=seq,
-            at_ms=_ms_since_start(started_at, timezone.now()),
+            at_ms=selectors.ms_since_start(started_at, timezone.now()),
             role=role,
             type=kind,
             data=data,
@@ -307,13 +303,17 @@ def sessions_sweep() -> int:
         TutoringSession.objects.filter(status=TutoringSession.Status.OPEN, started_at__lt=empty_since)
         .exclude(connections__left_at__isnull=True)
         .annotate(last_left=Max("connections__left_at"))
-        .values_list("pk", "teacher_id", "ticket_id", "last_left")
+        .values_list("teacher_id", "ticket_id", "last_left")
     )
     ended = 0
-    for _pk, teacher_id, ticket_id, last_left in abandoned:
+    for teacher_id, ticket_id, last_left in abandoned:
         if last_left is None or last_left < empty_since:
             try:
-                session_end(teacher=User.objects.get(pk=teacher_id), ticket_id=ticket_id, reason="abandoned")
+                session_end(
+                    teacher=User.objects.get(pk=teacher_id),
+                    ticket_id=ticket_id,
+                    reason=TutoringSession.EndReason.ABANDONED,
+                )
                 ended += 1
             except ServiceError:
                 continue  # ended meanwhile
@@ -350,23 +350,26 @@ def session_question_correct(
     """The teacher's wording, subject, grade and knowledge points for the library entry of the recording
     (the student's question stays as asked). A published recording's entry follows."""
     with transaction.atomic():
-        session = TutoringSession.objects.select_for_update().filter(pk=session_id, teacher=teacher).first()
+        session = (
+            TutoringSession.objects.select_for_update(of=("self",))
+            .select_related("question__subject", "library_subject")
+            .filter(pk=session_id, teacher=teacher)
+            .first()
+        )
         if session is None:
             raise ServiceError("unknown_session", _("Unknown session."), status=404)
+        current = selectors.session_library_question(session)
         changed: dict[str, Any] = {}
-        if text is not None:
-            if not text.strip():
-                raise ServiceError("empty_question", _("The question text cannot be empty."), field="text")
-            session.library_text = changed["text"] = text.strip()
-        if subject is not None:
-            row = Subject.objects.filter(code=subject).first()
-            if row is None:
-                raise ServiceError("unknown_subject", _("Unknown subject."), field="subject")
-            session.library_subject, changed["subject"] = row, row.code
-        if grade is not None:
-            if not 1 <= grade <= 12:
-                raise ServiceError("invalid_grade", _("Grades go from 1 to 12."), field="grade")
-            session.library_grade = changed["grade"] = grade
+        if text is not None:  # checked as the library checks it, so publishing cannot fail on it later
+            session.library_text = changed["text"] = question_text_check(text)
+        if subject is not None or grade is not None:
+            row, number = subject_and_grade_check(
+                current["subject"] if subject is None else subject, current["grade"] if grade is None else grade
+            )
+            if subject is not None:
+                session.library_subject, changed["subject"] = row, row.code
+            if grade is not None:
+                session.library_grade = changed["grade"] = number
         if knowledge_points is not None:
             points = [point.strip() for point in knowledge_points if point.strip()]
             session.knowledge_points = changed["knowledge_points"] = points
@@ -381,25 +384,16 @@ def session_question_correct(
 # --- Recording → video ----------------------------------------------------------------------------
 
 
-def _local(name: str, directory: Path) -> Path:
-    path = directory / Path(name).name
-    with default_storage.open(name, "rb") as stored, path.open("wb") as copy:
-        for chunk in iter(lambda: stored.read(1 << 20), b""):
-            copy.write(chunk)
-    return path
-
-
 def _voice_tracks(session: TutoringSession, directory: Path) -> list[Path]:
     """One WAV per side, starting at the session's start, each chunk at its time (silence between)."""
-    tracks = []
-    for role in (Role.TEACHER, Role.STUDENT):
-        chunks = [
-            (chunk.started_ms, _local(chunk.file.name, directory).read_bytes())
-            for chunk in session.audio_chunks.filter(role=role)
-        ]
-        if chunks:
-            tracks.append(voice_track_write(chunks, directory / f"{role}.wav", sample_rate=AUDIO_SAMPLE_RATE))
-    return tracks
+    chunks: defaultdict[str, list[tuple[int, bytes]]] = defaultdict(list)
+    for chunk in session.audio_chunks.all():
+        with chunk.file.open("rb") as stored:
+            chunks[chunk.role].append((chunk.started_ms, stored.read()))
+    return [
+        voice_track_write(parts, directory / f"{role}.wav", sample_rate=AUDIO_SAMPLE_RATE)
+        for role, parts in chunks.items()
+    ]
 
 
 def recording_render(*, recording_id: int) -> None:
@@ -413,21 +407,18 @@ def recording_render(*, recording_id: int) -> None:
     recording = Recording.objects.select_related("session").get(pk=recording_id)
     session = recording.session
     Recording.objects.filter(pk=recording_id).update(attempts=recording.attempts + 1)
-    log = selectors.session_events(session.pk)
-    duration_ms = max(
-        _ms_since_start(session.started_at, session.ended_at or timezone.now()), *(e["at"] for e in log), 1000
-    )
+    replay = selectors.session_replay(session)
     try:
         with tempfile.TemporaryDirectory(prefix="xuewen-recording-") as scratch:
             directory = Path(scratch)
             photos = {
-                attachment.pk: _local(attachment.processed.name, directory)
+                attachment.pk: stored_file_local_copy(attachment.processed.name, directory)
                 for attachment in Attachment.objects.filter(question_id=session.question_id, kind=Attachment.Kind.PHOTO)
                 if attachment.processed
             }
             rendered = board_render(
-                events=log,
-                duration_ms=duration_ms,
+                events=replay["events"],
+                duration_ms=replay["duration_ms"],
                 audio_paths=_voice_tracks(session, directory),
                 backgrounds=photos,
                 dst=directory / "session.mp4",
@@ -478,18 +469,14 @@ def _recording_publish(recording: Recording) -> None:
     session = TutoringSession.objects.select_related("question__subject", "library_subject").get(
         pk=recording.session_id
     )
-    question = session.question
     entry = entry_video_publish(
         external_id=f"session-{session.pk}",
-        text=session.library_text or question.text,
-        subject=(session.library_subject or question.subject).code,
-        grade=session.library_grade or question.grade,
-        knowledge_points=session.knowledge_points,
+        **selectors.session_library_question(session),
         video=recording.video.name,
         poster=recording.poster.name,
         duration_seconds=recording.duration_seconds or 0.0,
         created_by=session.teacher,
-        source_question=question,
+        source_question=session.question,
     )
     first = recording.status != Recording.Status.PUBLISHED
     recording.status, recording.entry = Recording.Status.PUBLISHED, entry

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import AdministratorFactory, StudentFactory
+from tests.factories import AdministratorFactory, StudentFactory, opened_session
 from tests.samples import question_photo, voice_clip
 from tutoring.sessions import services
 from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent
@@ -34,8 +34,8 @@ def stored_files(session) -> list[str]:  # type: ignore[no-untyped-def]
     return default_storage.listdir(directory)[1] if default_storage.exists(directory) else []
 
 
-def test_a_chat_photo_is_stored_without_its_metadata_and_shared_by_a_message(client, open_session):
-    session = open_session()
+def test_a_chat_photo_is_stored_without_its_metadata_and_shared_by_a_message(client):
+    session = opened_session()
     client.force_login(session.student)
 
     response = upload(client, session, photo_with_location())
@@ -57,8 +57,8 @@ def test_a_chat_photo_is_stored_without_its_metadata_and_shared_by_a_message(cli
     assert len(stored_files(session)) == 2  # the photo and its thumbnail, never the upload
 
 
-def test_a_chat_voice_clip_is_stored_as_aac(client, open_session):
-    session = open_session()
+def test_a_chat_voice_clip_is_stored_as_aac(client):
+    session = opened_session()
     client.force_login(session.teacher)
 
     response = upload(client, session, voice_clip(), "voice.ogg")
@@ -77,8 +77,8 @@ def test_a_chat_voice_clip_is_stored_as_aac(client, open_session):
         (b"", 400, "unsupported_file"),
     ],
 )
-def test_a_bad_chat_upload_is_refused_and_nothing_is_stored(client, open_session, content, status, code):
-    session = open_session()
+def test_a_bad_chat_upload_is_refused_and_nothing_is_stored(client, content, status, code):
+    session = opened_session()
     client.force_login(session.student)
 
     response = upload(client, session, content)
@@ -88,8 +88,8 @@ def test_a_bad_chat_upload_is_refused_and_nothing_is_stored(client, open_session
     assert stored_files(session) == []
 
 
-def test_only_participants_upload_and_only_their_own_attachments_are_shared(client, open_session):
-    session = open_session()
+def test_only_participants_upload_and_only_their_own_attachments_are_shared(client):
+    session = opened_session()
     client.force_login(AdministratorFactory())
     observer = upload(client, session, question_photo())
     client.force_login(StudentFactory())
@@ -110,8 +110,8 @@ def test_only_participants_upload_and_only_their_own_attachments_are_shared(clie
     assert SessionEvent.objects.count() == 0
 
 
-def test_the_student_rates_and_the_teacher_corrects_over_http(client, open_session):
-    session = open_session()
+def test_the_student_rates_and_the_teacher_corrects_over_http(client):
+    session = opened_session()
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
     client.force_login(session.student)
     rated = client.post(

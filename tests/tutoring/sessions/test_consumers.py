@@ -1,9 +1,9 @@
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory
+from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory, opened_session
+from tests.samples import STROKE
 from tests.sockets import socket
-from tests.tutoring.sessions.conftest import STROKE
 from tutoring.sessions import services
 from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
 
@@ -34,8 +34,8 @@ async def refused_code(session, user) -> int:  # type: ignore[no-untyped-def]
     return closed["code"]
 
 
-async def test_only_the_participants_and_staff_enter(open_session):
-    session = await sync_to_async(open_session)()
+async def test_only_the_participants_and_staff_enter():
+    session = await sync_to_async(opened_session)()
     others = [await sync_to_async(StudentFactory)(), await sync_to_async(TeacherFactory)()]
 
     codes = [await refused_code(session, other) for other in others]
@@ -51,8 +51,8 @@ async def test_only_the_participants_and_staff_enter(open_session):
     assert await sync_to_async(SessionEvent.objects.count)() == 0
 
 
-async def test_a_stroke_is_stored_then_relayed_and_a_reconnect_gets_what_it_missed(open_session):
-    session = await sync_to_async(open_session)()
+async def test_a_stroke_is_stored_then_relayed_and_a_reconnect_gets_what_it_missed():
+    session = await sync_to_async(opened_session)()
     teacher, _ = await enter(session, session.teacher)
     student, snapshot = await enter(session, session.student)
     presence = await next_of(teacher, "session.presence")
@@ -78,8 +78,8 @@ async def test_a_stroke_is_stored_then_relayed_and_a_reconnect_gets_what_it_miss
     assert kinds == ["started", "joined", "joined", "left", "joined", "left", "left"]
 
 
-async def test_bad_messages_are_answered_and_the_room_stays_usable(open_session):
-    session = await sync_to_async(open_session)()
+async def test_bad_messages_are_answered_and_the_room_stays_usable():
+    session = await sync_to_async(opened_session)()
     student, _ = await enter(session, session.student)
 
     await student.send_json_to({**STROKE, "stroke": "s1"})  # not allowed to draw yet
@@ -94,8 +94,8 @@ async def test_bad_messages_are_answered_and_the_room_stays_usable(open_session)
     assert (chat["text"], chat["ref"], chat["seq"]) == ("老师好", "c1", 1)
 
 
-async def test_the_teachers_voice_reaches_the_student_and_is_recorded(open_session):
-    session = await sync_to_async(open_session)()
+async def test_the_teachers_voice_reaches_the_student_and_is_recorded():
+    session = await sync_to_async(opened_session)()
     teacher, _ = await enter(session, session.teacher)
     student, _ = await enter(session, session.student)
     frame = b"\x01\x02" * 1600  # 100 ms
@@ -115,9 +115,9 @@ async def test_the_teachers_voice_reaches_the_student_and_is_recorded(open_sessi
     assert chunks == [("teacher", 1600)]
 
 
-async def test_a_flood_of_messages_is_limited_without_closing_the_room(open_session, settings):
+async def test_a_flood_of_messages_is_limited_without_closing_the_room(settings):
     settings.XUEWEN = {**settings.XUEWEN, "SESSION_MESSAGES_PER_SECOND": 1}  # bursts of 2
-    session = await sync_to_async(open_session)()
+    session = await sync_to_async(opened_session)()
     teacher, _ = await enter(session, session.teacher)
 
     for number in range(5):
@@ -134,8 +134,8 @@ async def test_a_flood_of_messages_is_limited_without_closing_the_room(open_sess
     assert await sync_to_async(SessionEvent.objects.count)() == 2
 
 
-async def test_an_event_stored_before_its_sender_knew_of_a_new_socket_still_reaches_it(open_session):
-    session = await sync_to_async(open_session)()
+async def test_an_event_stored_before_its_sender_knew_of_a_new_socket_still_reaches_it():
+    session = await sync_to_async(opened_session)()
     student, snapshot = await enter(session, session.student)
 
     # Stored by a teacher's socket that had not yet learnt of the student's: nothing was relayed to it.

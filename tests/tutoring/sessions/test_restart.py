@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import websockets
 
+from tests.factories import opened_session
 from tests.live import live_processes
+from tests.samples import STROKE
 from tests.sockets import session_cookie
-from tests.tutoring.sessions.conftest import STROKE
 from tutoring.sessions.models import SessionEvent
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -36,8 +37,8 @@ async def strokes(socket, count: int) -> list[dict]:  # type: ignore[no-untyped-
     return seen
 
 
-def test_a_web_process_killed_mid_session_loses_no_stroke(media_root: Path, tmp_path: Path, open_session):
-    session = open_session()
+def test_a_web_process_killed_mid_session_loses_no_stroke(media_root: Path, tmp_path: Path):
+    session = opened_session()
     teacher_cookie, student_cookie = session_cookie(session.teacher), session_cookie(session.student)
 
     async def run(stack) -> tuple[list[dict], list[dict]]:  # type: ignore[no-untyped-def]

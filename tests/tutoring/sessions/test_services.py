@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from media.errors import MediaProcessingError
 from media.video import video_probe
-from tests.factories import AttachmentFactory
-from tests.tutoring.sessions.conftest import STROKE
+from tests.factories import AttachmentFactory, opened_session
+from tests.samples import STROKE
 from tutoring.core.errors import ServiceError
 from tutoring.library.models import Answer, Entry
 from tutoring.questions.models import Question
@@ -31,8 +31,8 @@ def facts(session: TutoringSession) -> list[str]:
     return list(session.facts.order_by("id").values_list("kind", flat=True))
 
 
-def test_accepting_an_offer_opens_a_room_for_exactly_that_teacher_and_student(open_session):
-    session = open_session()
+def test_accepting_an_offer_opens_a_room_for_exactly_that_teacher_and_student():
+    session = opened_session()
 
     ticket = Ticket.objects.get()
     assert (session.ticket_id, session.teacher_id, session.student_id) == (
@@ -46,8 +46,8 @@ def test_accepting_an_offer_opens_a_room_for_exactly_that_teacher_and_student(op
     assert facts(session) == ["started"]
 
 
-def test_messages_are_numbered_stored_and_returned_as_events(open_session):
-    session = open_session()
+def test_messages_are_numbered_stored_and_returned_as_events():
+    session = opened_session()
 
     stroke = services.session_message_append(
         session_id=session.pk, user=session.teacher, role="teacher", content=STROKE
@@ -71,8 +71,8 @@ def test_messages_are_numbered_stored_and_returned_as_events(open_session):
     assert TutoringSession.objects.get().last_seq == 2
 
 
-def test_the_student_draws_only_when_allowed_and_only_their_own_strokes(open_session):
-    session = open_session()
+def test_the_student_draws_only_when_allowed_and_only_their_own_strokes():
+    session = opened_session()
     student_stroke = {**STROKE, "stroke": "s1"}
 
     with pytest.raises(ServiceError) as before:
@@ -125,8 +125,8 @@ def test_the_student_draws_only_when_allowed_and_only_their_own_strokes(open_ses
         ),
     ],
 )
-def test_a_bad_message_is_refused_and_nothing_changes(open_session, content, code):
-    session = open_session()
+def test_a_bad_message_is_refused_and_nothing_changes(content, code):
+    session = opened_session()
 
     with pytest.raises(ServiceError) as refused:
         services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=content)
@@ -136,8 +136,8 @@ def test_a_bad_message_is_refused_and_nothing_changes(open_session, content, cod
     assert TutoringSession.objects.get().last_seq == 0
 
 
-def test_the_question_photo_can_be_the_background(open_session):
-    session = open_session()
+def test_the_question_photo_can_be_the_background():
+    session = opened_session()
     photo = AttachmentFactory(question=session.question, processed="questions/p.jpg")
     place = {"v": 1, "type": "board.background", "page": 0, "attachment": photo.pk, "x": 10, "y": 20, "width": 600}
 
@@ -146,8 +146,8 @@ def test_the_question_photo_can_be_the_background(open_session):
     assert (event["attachment"], event["x"], event["width"]) == (photo.pk, 10, 600)
 
 
-def test_ending_frees_the_place_records_the_facts_and_queues_the_recording(open_session):
-    session = open_session()
+def test_ending_frees_the_place_records_the_facts_and_queues_the_recording():
+    session = opened_session()
     services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
 
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
@@ -168,8 +168,8 @@ def test_ending_frees_the_place_records_the_facts_and_queues_the_recording(open_
     assert SessionEvent.objects.count() == 1
 
 
-def test_the_student_rates_once_after_the_end(open_session):
-    session = open_session()
+def test_the_student_rates_once_after_the_end():
+    session = opened_session()
     with pytest.raises(ServiceError) as early:
         services.session_rate(student=session.student, session_id=session.pk, score=5)
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
@@ -184,9 +184,9 @@ def test_the_student_rates_once_after_the_end(open_session):
     assert session.facts.get(kind="rated").data == {"score": 4, "comment": "讲得清楚"}
 
 
-def test_a_room_left_empty_ends_itself(open_session, settings):
+def test_a_room_left_empty_ends_itself(settings):
     settings.XUEWEN = {**settings.XUEWEN, "SESSION_ABANDON_SECONDS": 60}
-    session = open_session()
+    session = opened_session()
     services.session_join(session=session, user=session.teacher, channel_name="teacher-socket")
     services.session_leave(channel_name="teacher-socket")
     long_ago = timezone.now() - timedelta(minutes=5)
@@ -200,8 +200,8 @@ def test_a_room_left_empty_ends_itself(open_session, settings):
     assert facts(session) == ["started", "joined", "left", "ended"]
 
 
-def test_a_socket_silenced_by_a_dead_server_counts_as_gone(open_session):
-    session = open_session()
+def test_a_socket_silenced_by_a_dead_server_counts_as_gone():
+    session = opened_session()
     services.session_join(session=session, user=session.student, channel_name="student-socket")
     SessionConnection.objects.update(seen_at=timezone.now() - timedelta(minutes=5))
 
@@ -211,8 +211,8 @@ def test_a_socket_silenced_by_a_dead_server_counts_as_gone(open_session):
     assert facts(session) == ["started", "joined", "left"]
 
 
-def test_the_log_and_the_facts_cannot_be_changed(open_session):
-    session = open_session()
+def test_the_log_and_the_facts_cannot_be_changed():
+    session = opened_session()
     services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
 
     for rows in (SessionEvent.objects.all(), SessionFact.objects.all()):
@@ -224,9 +224,9 @@ def test_the_log_and_the_facts_cannot_be_changed(open_session):
     assert SessionEvent.objects.get().type == "board.stroke"
 
 
-def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(open_session, settings):
+def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(settings):
     settings.XUEWEN = {**settings.XUEWEN, "RECORDING_APPROVAL": False}
-    session = open_session()
+    session = opened_session()
     services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
     services.audio_chunk_save(session_id=session.pk, role="teacher", started_ms=0, pcm=b"\x10\x00" * 16_000)
     TutoringSession.objects.update(started_at=timezone.now() - timedelta(seconds=3))
@@ -264,8 +264,8 @@ def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(ope
     assert (Entry.objects.get().text, Answer.objects.count()) == ("三加五等于几？", 1)
 
 
-def test_a_failed_render_is_recorded_and_can_run_again(open_session):
-    session = open_session()
+def test_a_failed_render_is_recorded_and_can_run_again():
+    session = opened_session()
     broken = default_storage.save("questions/broken.jpg", ContentFile(b"not a photo"))
     photo = AttachmentFactory(question=session.question, processed=broken)
     place = {"v": 1, "type": "board.background", "page": 0, "attachment": photo.pk, "x": 0, "y": 0, "width": 600}
