@@ -9,8 +9,9 @@ It starts the platform as in production on a scratch PostgreSQL database and Red
 the Redis channel layer; no workers: a room needs none) and seeds rooms (a teacher and a student in each).
 Then, for one room and for each count of ``--rooms`` at once, the teacher in every room draws without a
 pause for ``--seconds`` (a stroke chunk of three points every 50 ms, as the browser sends them, each stored
-in the room's log before it is relayed) and speaks (a 100 ms voice frame every 100 ms); the student's socket
-times every event and frame from the teacher's send. It prints p50/p99/max per count, what was lost, and the
+in the room's log before it is relayed) and speaks (a 100 ms voice frame every 100 ms), each teacher from a
+moment of their own within the first 2 s; the student's socket times every event and frame from the
+teacher's send. It prints p50/p99/max per count, what was lost, and the
 CPU of the web process and PostgreSQL; then renders a synthetic session of ``--minutes`` (see
 ``bench/session/render.py``).
 """
@@ -18,6 +19,7 @@ CPU of the web process and PostgreSQL; then renders a synthetic session of ``--m
 import argparse
 import asyncio
 import json
+import random
 import struct
 import sys
 import tempfile
@@ -33,6 +35,7 @@ from bench.platform import Platform
 from bench.session.render import render_report
 
 CHUNK_SECONDS = 0.05
+STAGGER_SECONDS = 2.0
 FRAME_SECONDS = 0.1
 FRAME_BYTES = 3200  # 100 ms of 16 kHz 16-bit mono
 P99_TARGET_MS = 100
@@ -56,7 +59,10 @@ async def open_socket(base: str, room: int, cookie: str):  # type: ignore[no-unt
 
 
 async def teacher_draws(socket, room: int, seconds: float, timings: Timings) -> None:  # type: ignore[no-untyped-def]
-    """A stroke chunk every 50 ms and a voice frame every 100 ms, each stamped with its send time."""
+    """A stroke chunk every 50 ms and a voice frame every 100 ms, each stamped with its send time, from a
+    moment of its own in the first two seconds: rooms start at different times, so their voice is recorded
+    in two-second chunks at different moments too (in lockstep, every room saved its chunk at once)."""
+    await asyncio.sleep(random.Random(room).uniform(0, STAGGER_SECONDS))
     started = time.perf_counter()
     for tick in range(round(seconds / CHUNK_SECONDS)):
         await asyncio.sleep(max(0.0, started + tick * CHUNK_SECONDS - time.perf_counter()))
@@ -102,6 +108,13 @@ async def student_watches(socket, room: int, expected: int, timings: Timings) ->
             board += 1
 
 
+async def drain(socket) -> None:  # type: ignore[no-untyped-def]
+    """Read what comes back to a teacher (the echoes of their own events), as a browser does: a socket that
+    is never read stops reading pongs too, and the client's keepalive then closes it."""
+    async for _ in socket:
+        pass
+
+
 async def rooms_run(platform: Platform, rooms: list[dict], seconds: float) -> tuple[Timings, dict[str, float]]:
     base = platform.base_urls[0]
     teachers = [await open_socket(base, room["id"], room["teacher"]) for room in rooms]
@@ -110,6 +123,7 @@ async def rooms_run(platform: Platform, rooms: list[dict], seconds: float) -> tu
     timings = Timings()
     expected = round(seconds / CHUNK_SECONDS)
     cpu_before, started = platform.cpu_seconds(), time.perf_counter()
+    draining = [asyncio.create_task(drain(socket)) for socket in teachers]
     watching = [
         asyncio.create_task(student_watches(socket, room["id"], expected, timings))
         for socket, room in zip(students, rooms, strict=True)
@@ -118,7 +132,7 @@ async def rooms_run(platform: Platform, rooms: list[dict], seconds: float) -> tu
         *(teacher_draws(socket, room["id"], seconds, timings) for socket, room in zip(teachers, rooms, strict=True))
     )
     _, pending = await asyncio.wait(watching, timeout=30)
-    for task in pending:
+    for task in [*pending, *draining]:
         task.cancel()
     wall = time.perf_counter() - started
     cpu_after = platform.cpu_seconds()

@@ -146,7 +146,7 @@ def render_report(minutes: float = 10, seed: int = 1) -> None:
         events = session_events(minutes, random.Random(seed))
         rng = np.random.default_rng(seed)
         voice(root / "teacher.wav", seconds, 0.7, rng)
-        voice(root / "student.wav", seconds - 30, 0.1, rng)
+        voice(root / "student.wav", max(1.0, seconds - 30), 0.1, rng)  # a shorter track than the teacher's
         question_photo(root / "question.jpg")
         state = board_replay(events)
         print(f"session: {minutes:g} min, {len(events)} events, {state.stroke_counts()} shown strokes/page")

@@ -1,5 +1,8 @@
 import asyncio
+import logging
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,6 +16,8 @@ from tutoring.sessions import protocol, selectors, services
 from tutoring.sessions.events import session_group
 from tutoring.sessions.models import Role, TutoringSession
 
+logger = logging.getLogger(__name__)
+
 AUDIO_MAX_FRAME_BYTES = 6400  # 200 ms of 16 kHz 16-bit mono
 AUDIO_FRAMES_PER_SECOND = 20
 VOICE_CHUNK_MS = 2000  # the recording is saved every two seconds of speech (at most that is lost in a crash)
@@ -20,6 +25,7 @@ VOICE_GAP_MS = 400  # a pause longer than this starts a new chunk, placed at its
 # A socket that just entered reads the log once more after this long: events stored by others before they
 # learnt of it (the room's socket list travels through the layer) reach it that way.
 CATCH_UP_SECONDS = 1.0
+STORE_WAIT_SECONDS = 10.0  # a closing socket waits this long at most for its last messages to be stored
 
 # This process's room sockets by channel name: a peer in the same process gets board events and voice
 # straight into its inbox, without a round trip through Redis (the load balancer sends both sides of a
@@ -70,6 +76,60 @@ class VoiceBuffer:
         chunk = (self.started_ms or 0, b"".join(self.parts))
         self.started_ms, self.parts, self.samples = None, [], 0
         return chunk
+
+
+class LogWriter:
+    """Stores the board and chat messages of this process's room sockets: one database call at a time, with
+    every message that arrived while the previous one ran (see ``services.session_messages_append``). At a
+    trickle each message is written alone; under load the batches grow instead of the queue. Outcomes come
+    back in the order the messages came in."""
+
+    BATCH = 200
+    GATHER_SECONDS = 0.01  # a first message waits this long for others to share its write
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[services.Message, asyncio.Future[Any]]] = []
+        self.writing: asyncio.Task[None] | None = None
+        # A thread of its own: a burst of other database work (rooms saving their voice at once) never
+        # keeps the log waiting for a thread of the shared pool.
+        self.append = database_call(services.session_messages_append, ThreadPoolExecutor(1, "session-log"))
+
+    def submit(self, message: services.Message) -> "asyncio.Future[dict[str, Any] | ServiceError]":
+        """A future of the stored event, or of the message's ServiceError."""
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((message, done))
+        if self.writing is None:
+            self.writing = asyncio.create_task(self._write())
+        return done
+
+    async def _write(self) -> None:
+        try:
+            await asyncio.sleep(self.GATHER_SECONDS)
+            while self.waiting:
+                batch, self.waiting = self.waiting[: self.BATCH], self.waiting[self.BATCH :]
+                try:
+                    outcomes = await self.append([item for item, _ in batch])
+                except Exception as error:  # the database failed the whole batch: each sender hears of it
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    continue
+                for (_, done), outcome in zip(batch, outcomes, strict=True):
+                    if not done.done():  # else the sender's socket closed meanwhile
+                        done.set_result(outcome)
+        finally:
+            self.writing = None
+
+
+# One writer per event loop (daphne runs one; tests start one per test).
+LOG_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LogWriter] = weakref.WeakKeyDictionary()
+
+
+def log_writer() -> LogWriter:
+    loop = asyncio.get_running_loop()
+    if loop not in LOG_WRITERS:
+        LOG_WRITERS[loop] = LogWriter()
+    return LOG_WRITERS[loop]
 
 
 @database_call
@@ -125,11 +185,15 @@ class SessionConsumer(BaseConsumer):
         self.peers = set(entered["sockets"]) - {self.channel_name}
         self.forwarded: set[int] | None = set()  # seqs relayed to this socket, until the catch-up
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.storing: asyncio.Queue[tuple[str | None, asyncio.Future[Any]]] = asyncio.Queue()
+        self.voice_saving: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
         await self.accept()
         await self.send_json(entered["snapshot"])
         self.tasks = [
             asyncio.create_task(self._catch_up(entered["snapshot"]["last_seq"])),
             asyncio.create_task(self._inbox_dispatch()),
+            asyncio.create_task(self._relay()),
+            asyncio.create_task(self._voice_save()),
         ]
         LOCAL_SOCKETS[self.channel_name] = self
 
@@ -137,11 +201,19 @@ class SessionConsumer(BaseConsumer):
         if not hasattr(self, "group"):
             return
         LOCAL_SOCKETS.pop(self.channel_name, None)
+        if hasattr(self, "role"):  # what this socket sent before it closed is stored, and reaches the room
+            if self.voice.parts:
+                self.voice_saving.put_nowait(self.voice.take())
+            try:
+                await asyncio.wait_for(
+                    asyncio.gather(self.storing.join(), self.voice_saving.join()), timeout=STORE_WAIT_SECONDS
+                )
+            except TimeoutError:
+                logger.warning("session.socket_closed_unsaved", extra={"session": self.session_id})
         for task in getattr(self, "tasks", []):
             task.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         if hasattr(self, "role"):
-            await self._voice_save([self.voice.take()] if self.voice.parts else [])
             await database_call(services.session_leave)(channel_name=self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -158,22 +230,35 @@ class SessionConsumer(BaseConsumer):
         await super().receive_ping(content)
 
     async def _append(self, content: dict[str, Any]) -> None:
-        try:
-            event = await database_call(services.session_message_append)(
-                session_id=self.session_id, user=self.user, role=self.role, content=content
-            )
-        except ServiceError as error:
-            ref = content.get("ref")
-            await self.send_json(
-                {"type": "error", "code": error.code, "message": str(error.message)}
-                | ({"ref": ref} if isinstance(ref, str) else {})
-            )
-            return
-        # Stored and committed: back to this socket, and on to the room's others.
-        if self.forwarded is not None:
-            self.forwarded.add(event["seq"])
-        await self.send_json(event)
-        await self._to_peers({"type": "session.event", "event": event})
+        """Hand the message to the process's log writer and go on reading this socket; ``_relay`` sends it
+        on once stored (a socket's messages stay in order, and the next is read while one is written)."""
+        ref = content.get("ref")
+        message = services.Message(self.session_id, self.user, self.role, content)
+        self.storing.put_nowait((ref if isinstance(ref, str) else None, log_writer().submit(message)))
+
+    async def _relay(self) -> None:
+        """Each message of this socket once stored (committed): back to this socket, and on to the room's
+        others; or its error to this socket."""
+        while True:
+            ref, stored = await self.storing.get()
+            try:
+                try:
+                    outcome = await stored
+                except Exception:  # the database failed the batch: the sender's client takes the message back
+                    logger.exception("session.message_not_stored", extra={"session": self.session_id})
+                    outcome = ServiceError("not_stored", "This was not stored; send it again.")
+                if isinstance(outcome, ServiceError):
+                    await self.send_json(
+                        {"type": "error", "code": outcome.code, "message": str(outcome.message)}
+                        | ({"ref": ref} if ref is not None else {})
+                    )
+                    continue
+                if self.forwarded is not None:
+                    self.forwarded.add(outcome["seq"])
+                await self.send_json(outcome)
+                await self._to_peers({"type": "session.event", "event": outcome})
+            finally:
+                self.storing.task_done()
 
     async def _to_peers(self, message: dict[str, Any]) -> None:
         """One message to each other socket of the room: into the inbox of a peer in this process, else
@@ -207,6 +292,7 @@ class SessionConsumer(BaseConsumer):
         if self.role != Role.TEACHER:
             await self.send_error("not_allowed", "Only the teacher ends the session.")
             return
+        await self.storing.join()  # what the teacher drew before ending is stored first
         try:
             await database_call(services.session_end)(teacher=self.user, ticket_id=self.ticket_id)
         except ServiceError as error:
@@ -221,13 +307,21 @@ class SessionConsumer(BaseConsumer):
             await self.send_error("invalid_audio", "Voice frames are 16-bit PCM of at most 200 ms, 20 a second.")
             return
         await self._to_peers({"type": "voice.frame", "pcm": pcm})
-        await self._voice_save(self.voice.add(selectors.ms_since_start(self.started_at, timezone.now()), pcm))
+        for chunk in self.voice.add(selectors.ms_since_start(self.started_at, timezone.now()), pcm):
+            self.voice_saving.put_nowait(chunk)
 
-    async def _voice_save(self, chunks: list[tuple[int, bytes]]) -> None:
-        for started_ms, pcm in chunks:
-            await database_call(services.audio_chunk_save)(
-                session_id=self.session_id, role=self.role, started_ms=started_ms, pcm=pcm
-            )
+    async def _voice_save(self) -> None:
+        """The recording's chunks, saved in order away from the socket's reading (the voice goes on)."""
+        while True:
+            started_ms, pcm = await self.voice_saving.get()
+            try:
+                await database_call(services.audio_chunk_save)(
+                    session_id=self.session_id, role=self.role, started_ms=started_ms, pcm=pcm
+                )
+            except Exception:  # two seconds of the recording are missing; the session goes on
+                logger.exception("session.voice_not_saved", extra={"session": self.session_id, "at_ms": started_ms})
+            finally:
+                self.voice_saving.task_done()
 
     # --- From the room ---
 

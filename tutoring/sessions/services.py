@@ -5,10 +5,13 @@ Everything a client sees is in the database first: a board or chat message is ch
 stored in one short transaction (the session row lock orders the log), and relayed after commit.
 """
 
+import json
 import logging
 import tempfile
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,71 +128,137 @@ def session_seen(*, channel_name: str) -> None:
 # --- The log --------------------------------------------------------------------------------
 
 
+_SESSIONS, _EVENTS = TutoringSession._meta.db_table, SessionEvent._meta.db_table
+# The log's three statements (see ``session_messages_append``), each with one JSON parameter whatever the
+# batch's size: the statement is the same text every time (no per-batch SQL to build and parse) and the
+# batch goes over as one value. Only the JSON functions differ between the two databases.
+LOG_SQL = {
+    "postgresql": {
+        "lock": f"SELECT id, last_seq, started_at, student_draw, student_speak FROM {_SESSIONS}"
+        " WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%s::jsonb)) AND status = %s"
+        " ORDER BY id FOR UPDATE",
+        "count": f"UPDATE {_SESSIONS} AS s SET last_seq = v.last_seq, student_draw = v.draw, student_speak = v.speak"
+        " FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, last_seq integer, draw boolean, speak boolean)"
+        " WHERE s.id = v.id",
+        "insert": f"INSERT INTO {_EVENTS} (session_id, seq, at_ms, role, type, data)"
+        " SELECT session_id, seq, at_ms, role, type, data FROM jsonb_to_recordset(%s::jsonb)"
+        " AS v(session_id bigint, seq integer, at_ms integer, role text, type text, data jsonb)",
+    },
+    "sqlite": {
+        "lock": f"SELECT id, last_seq, started_at, student_draw, student_speak FROM {_SESSIONS}"
+        " WHERE id IN (SELECT value FROM json_each(%s)) AND status = %s ORDER BY id",
+        "count": f"UPDATE {_SESSIONS} SET last_seq = json_extract(v.value, '$.last_seq'),"
+        " student_draw = json_extract(v.value, '$.draw'), student_speak = json_extract(v.value, '$.speak')"
+        f" FROM json_each(%s) AS v WHERE {_SESSIONS}.id = json_extract(v.value, '$.id')",
+        "insert": f"INSERT INTO {_EVENTS} (session_id, seq, at_ms, role, type, data)"
+        " SELECT json_extract(value, '$.session_id'), json_extract(value, '$.seq'), json_extract(value, '$.at_ms'),"
+        " json_extract(value, '$.role'), json_extract(value, '$.type'), json_extract(value, '$.data')"
+        " FROM json_each(%s)",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A board or chat message as a socket received it; ``role`` is the sender's as the socket entered."""
+
+    session_id: int
+    user: User
+    role: str
+    content: dict[str, Any]
+
+
 def session_message_append(*, session_id: int, user: User, role: str, content: dict[str, Any]) -> dict[str, Any]:
-    """Check a board or chat message against the protocol and the sender's rights (``role`` as the socket
-    entered the room) and store it with the next sequence number. Returns the stored event, which the
-    sender's socket relays to the room's other sockets once this has committed. The hot path (a stroke
-    chunk every 50 ms while someone draws) is one conditional UPDATE, which also
-    decides atomically whether the room is open and the student may draw, and one INSERT."""
+    """Store one message (see ``session_messages_append``); returns the stored event or raises its error."""
+    (outcome,) = session_messages_append([Message(session_id, user, role, content)])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
+
+
+def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] | ServiceError]:
+    """Check each message against the protocol and its sender's rights and store the ones that pass, each
+    with its room's next sequence number, all in one transaction: a web process hands over every message
+    its sockets received while its previous write ran, so a busy process makes one write (one thread hop,
+    one commit) per batch instead of one per stroke chunk. Returns each message's outcome in order: the
+    stored event, which the sender's socket then relays to the room's other sockets, or the error.
+
+    Three statements whatever the batch's size: lock the batch's rooms (in id order, so two processes'
+    batches cannot deadlock), number the messages that pass against the locked rows (the room is open;
+    a student draws only while allowed, after any permission change earlier in the batch), then update
+    the rooms' counters and insert the events."""
+    outcomes: dict[int, dict[str, Any] | ServiceError] = {}
+    checked = []
+    for index, message in enumerate(messages):
+        try:
+            checked.append((index, *_message_check(message)))
+        except ServiceError as error:
+            outcomes[index] = error
+    sql = LOG_SQL[connection.vendor]
+    rows: list[dict[str, Any]] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        session_ids = sorted({messages[index].session_id for index, _, _ in checked})
+        cursor.execute(sql["lock"], [json.dumps(session_ids), TutoringSession.Status.OPEN])
+        rooms = {
+            pk: {"id": pk, "last_seq": seq, "started_at": started_at, "draw": bool(draw), "speak": bool(speak)}
+            for pk, seq, started_at, draw, speak in cursor.fetchall()
+        }
+        now = timezone.now()
+        for index, kind, data in checked:
+            message = messages[index]
+            room = rooms.get(message.session_id)
+            if room is None:
+                outcomes[index] = ServiceError("session_ended", _("This session has ended."), status=409)
+                continue
+            if message.role == Role.STUDENT and kind in DRAWING and not room["draw"]:
+                outcomes[index] = ServiceError("not_allowed", _("The teacher has not let you draw."))
+                continue
+            if kind == "board.permission":
+                room["draw"], room["speak"] = data["student_draw"], data["student_speak"]
+            room["last_seq"] += 1
+            started_at = room["started_at"]
+            if timezone.is_naive(started_at):  # SQLite's cursor gives the stored UTC time without its zone
+                started_at = room["started_at"] = timezone.make_aware(started_at, UTC)
+            event = SessionEvent(
+                session_id=message.session_id,
+                seq=room["last_seq"],
+                at_ms=selectors.ms_since_start(started_at, now),
+                role=message.role,
+                type=kind,
+                data=data,
+            )
+            outcomes[index] = event.as_event()
+            rows.append(
+                {field: getattr(event, field) for field in ("session_id", "seq", "at_ms", "role", "type", "data")}
+            )
+        if rows:
+            changed = sorted({row["session_id"] for row in rows})
+            counters = [{key: rooms[pk][key] for key in ("id", "last_seq", "draw", "speak")} for pk in changed]
+            cursor.execute(sql["count"], [json.dumps(counters)])
+            cursor.execute(sql["insert"], [json.dumps(rows, ensure_ascii=False)])
+    return [outcomes[index] for index in range(len(messages))]
+
+
+def _message_check(message: Message) -> tuple[str, dict[str, Any]]:
+    """The protocol's check, and that a photo placed or shared is one the sender may use."""
     try:
-        kind, data = message_check(content, role=role)
+        kind, data = message_check(message.content, role=message.role)
     except ProtocolError as error:
         raise ServiceError(error.code, error.message) from None
     if kind == "board.background" and data["attachment"] is not None:
         photo = Attachment.objects.filter(
-            pk=data["attachment"], question__sessions=session_id, kind=Attachment.Kind.PHOTO
+            pk=data["attachment"], question__sessions=message.session_id, kind=Attachment.Kind.PHOTO
         ).exclude(processed="")
         if not photo.exists():
             raise ServiceError("unknown_attachment", _("Only the question's photos can be placed."))
     if kind == "chat.message" and "attachment" in data:
-        attachment = ChatAttachment.objects.filter(pk=data["attachment"], session=session_id, uploaded_by=user).first()
+        attachment = ChatAttachment.objects.filter(
+            pk=data["attachment"], session=message.session_id, uploaded_by=message.user
+        ).first()
         if attachment is None:
             raise ServiceError("unknown_attachment", _("Upload the photo or voice clip first."))
         data["attachment"] = ChatAttachmentSerializer(attachment).data
-    table = TutoringSession._meta.db_table
-    assignments, conditions, parameters = "last_seq = last_seq + 1", "", []
-    if kind == "board.permission":
-        assignments += ", student_draw = %s, student_speak = %s"
-        parameters += [data["student_draw"], data["student_speak"]]
-    if role == Role.STUDENT and kind in DRAWING:
-        conditions = " AND student_draw"
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} WHERE id = %s AND status = %s{conditions}"
-                " RETURNING last_seq, started_at",
-                [*parameters, session_id, TutoringSession.Status.OPEN],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            if TutoringSession.objects.filter(pk=session_id, status=TutoringSession.Status.OPEN).exists():
-                raise ServiceError("not_allowed", _("The teacher has not let you draw."))
-            raise ServiceError("session_ended", _("This session has ended."), status=409)
-        seq, started_at = row
-        if timezone.is_naive(started_at):  # SQLite's raw cursor gives the stored UTC time without its zone
-            started_at = timezone.make_aware(started_at, UTC)
-        stored = SessionEvent(
-            session_id=session_id,
-            seq=seq,
-            at_ms=selectors.ms_since_start(started_at, timezone.now()),
-            role=role,
-            type=kind,
-            data=data,
-        )
-        with connection.cursor() as cursor:  # the ORM's create() was a fifth of a busy web process's CPU
-            cursor.execute(
-                f"INSERT INTO {SessionEvent._meta.db_table} (session_id, seq, at_ms, role, type, data)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    session_id,
-                    seq,
-                    stored.at_ms,
-                    role,
-                    kind,
-                    SessionEvent._meta.get_field("data").get_db_prep_save(data, connection),
-                ],
-            )
-    return stored.as_event()
+    return kind, data
 
 
 def chat_attachment_add(*, session: TutoringSession, user: User, file: Any) -> ChatAttachment:

@@ -1,4 +1,9 @@
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -105,6 +110,91 @@ def test_the_student_draws_only_when_allowed_and_only_their_own_strokes():
     assert drawn["seq"] == 2
     assert list(SessionEvent.objects.values_list("seq", "type")) == [(1, "board.permission"), (2, "board.stroke")]
     assert TutoringSession.objects.get().student_draw is True
+
+
+def log_batch() -> dict:
+    """One batch as a busy web process hands it over: two rooms and an ended one, a student who may draw
+    only after the teacher's permission earlier in the same batch, and a bad message among good ones."""
+    first, second, ended = opened_session(), opened_session(), opened_session()
+    TutoringSession.objects.filter(pk=ended.pk).update(status=TutoringSession.Status.ENDED)
+    student_stroke = {**STROKE, "stroke": "s1"}
+    allow = {"v": 1, "type": "board.permission", "student_draw": True, "student_speak": False}
+    chat = {"v": 1, "type": "chat.message", "text": "懂了"}
+    outcomes = services.session_messages_append(
+        [
+            services.Message(first.pk, first.teacher, "teacher", STROKE),
+            services.Message(second.pk, second.teacher, "teacher", STROKE),
+            services.Message(first.pk, first.student, "student", student_stroke),
+            services.Message(first.pk, first.teacher, "teacher", allow),
+            services.Message(first.pk, first.student, "student", student_stroke),
+            services.Message(first.pk, first.teacher, "teacher", {**STROKE, "color": "red"}),
+            services.Message(ended.pk, ended.teacher, "teacher", STROKE),
+            services.Message(second.pk, second.student, "student", chat),
+        ]
+    )
+    rooms = {first.pk: "first", second.pk: "second", ended.pk: "ended"}
+    return {
+        "outcomes": [
+            outcome.code if isinstance(outcome, ServiceError) else [outcome["seq"], outcome["by"], outcome["type"]]
+            for outcome in outcomes
+        ],
+        "log": [
+            [rooms[event.session_id], event.seq, event.role, event.type]
+            for event in SessionEvent.objects.order_by("session_id", "seq")
+        ],
+        "rooms": [
+            [rooms[room.pk], room.last_seq, room.student_draw] for room in TutoringSession.objects.order_by("pk")
+        ],
+        "chat": SessionEvent.objects.get(type="chat.message").data,
+    }
+
+
+LOG_BATCH = {
+    "outcomes": [
+        [1, "teacher", "board.stroke"],
+        [1, "teacher", "board.stroke"],
+        "not_allowed",
+        [2, "teacher", "board.permission"],
+        [3, "student", "board.stroke"],
+        "invalid_message",
+        "session_ended",
+        [2, "student", "chat.message"],
+    ],
+    "log": [
+        ["first", 1, "teacher", "board.stroke"],
+        ["first", 2, "teacher", "board.permission"],
+        ["first", 3, "student", "board.stroke"],
+        ["second", 1, "teacher", "board.stroke"],
+        ["second", 2, "student", "chat.message"],
+    ],
+    "rooms": [["first", 3, True], ["second", 2, False], ["ended", 0, False]],
+    "chat": {"text": "懂了"},
+}
+
+
+def test_a_batch_numbers_each_room_in_order_and_refuses_only_its_bad_messages():
+    assert log_batch() == LOG_BATCH
+
+
+def test_the_log_is_written_the_same_way_on_the_embedded_database(tmp_path):
+    """The demo runs on SQLite, whose JSON functions differ: the same batch there, in a fresh process."""
+    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    script = (
+        "import django, json; django.setup(); from django.core.management import call_command;"
+        " call_command('migrate', verbosity=0);"
+        " from tests.tutoring.sessions.test_services import log_batch; print(json.dumps(log_batch()))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**environment, "XUEWEN_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == LOG_BATCH
 
 
 @pytest.mark.parametrize(
