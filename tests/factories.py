@@ -8,13 +8,14 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.core.errors import ServiceError
 from tutoring.library.models import Answer, Entry
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
 from tutoring.routing.models import Offer, Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
 from tutoring.sessions.models import TutoringSession
-from tutoring.sessions.services import session_start
+from tutoring.sessions.services import Message, session_messages_append, session_start
 
 PASSWORD = "correct-horse-battery"
 
@@ -186,3 +187,11 @@ def opened_session(**question):  # type: ignore[no-untyped-def]
     routing.dispatch(subject_id=ticket.subject_id)
     session = session_start(teacher=shift.teacher, offer_id=Offer.objects.get(ticket=ticket).pk)
     return TutoringSession.objects.select_related("teacher", "student", "question").get(pk=session.pk)
+
+
+def message_append(*, session_id: int, user: User, role: str, content: dict) -> dict:
+    """Store one board or chat message as a room socket does (a batch of one); its error is raised."""
+    (outcome,) = session_messages_append([Message(session_id, user, role, content)])
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome

@@ -39,14 +39,22 @@ TABLET = {
 
 
 @pytest.fixture
-def live_stack(transactional_db: None, media_root: Path, tmp_path: Path) -> Iterator[LiveStack]:
+def live_env() -> dict[str, str]:
+    """Settings of the live processes' environment; a test parametrizes this to change one."""
+    return {}
+
+
+@pytest.fixture
+def live_stack(
+    transactional_db: None, media_root: Path, tmp_path: Path, live_env: dict[str, str]
+) -> Iterator[LiveStack]:
     """daphne and a Celery worker (queues media, default and matching) in subprocesses, on the test database.
 
     They share this test's Redis, database and media folder, so what the browser sends is
     processed for real and the test can read the result from the database. The worker builds
     its search index of the library from the database on first use, in this test's own folder.
     """
-    with live_processes(media_root, tmp_path) as stack:
+    with live_processes(media_root, tmp_path, env=live_env) as stack:
         yield stack
 
 

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Page, expect
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
 
-from tests.factories import StudentFactory, TeacherFactory, opened_session
-from tests.frontend.conftest import CHROMIUM_ARGS, ask_typed, go_on_duty
+from tests.factories import AdministratorFactory, AttachmentFactory, StudentFactory, TeacherFactory, opened_session
+from tests.frontend.conftest import CHROMIUM_ARGS, TABLET, ask_typed, go_on_duty
 from tests.frontend.test_views import json_script, logged_in
-from tutoring.sessions.models import Recording, SessionEvent, TutoringSession
+from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent, TutoringSession
 
 if TYPE_CHECKING:
     from tests.frontend.conftest import LiveStack
@@ -236,4 +237,124 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     strokes = {(event.role, event.data["stroke"][0]) for event in events.filter(type="board.stroke")}
     assert strokes == {("teacher", "t"), ("student", "s")}
     assert re.fullmatch(r"[ts][0-9a-f]{20}", events.filter(type="board.stroke").first().data["stroke"])
+    assert page_errors == []
+
+
+def expect_photo(page: Page, board: str, at: tuple[float, float], *, present: bool = True) -> None:
+    """Wait until the background layer of a board shows the (blue) question photo around a point, or not."""
+    page.wait_for_function(
+        """([board, x, y, present]) => {
+            const layer = document.querySelectorAll(`${board} canvas`)[0];
+            if (!layer || !layer.width) return false;
+            const [r, g, b] = layer.getContext("2d").getImageData(
+                Math.round(layer.width * x), Math.round(layer.height * y), 1, 1).data;
+            return (b > 150 && r < 90 && g < 90) === present;
+        }""",
+        arg=[board, *at, present],
+    )
+
+
+LASER_WATCH = """() => {
+    const dot = document.querySelector("#board .whiteboard-laser");
+    window.laserSeen = null;
+    new MutationObserver(() => {
+        if (!dot.hidden) window.laserSeen = [parseFloat(dot.style.left), parseFloat(dot.style.top)];
+    }).observe(dot, { attributes: true, attributeFilter: ["hidden", "style"] });
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("live_env", [{"XUEWEN_RECORDING_APPROVAL": "true"}])
+def test_photo_laser_chat_photo_an_observer_and_the_teachers_approval(
+    live_stack: "LiveStack",
+    chromium: Browser,
+    phone: Page,
+    tablet: Page,
+    sign_in: Callable[..., None],
+    media_root: Path,
+    tmp_path: Path,
+) -> None:
+    # Given an open room on a question with a photo (a blue 800×600 picture), and an administrator
+    session = opened_session()
+    (media_root / "questions").mkdir()
+    Image.new("RGB", (800, 600), (20, 40, 220)).save(media_root / "questions" / "p.jpg")
+    Image.new("RGB", (160, 120), (20, 40, 220)).save(media_root / "questions" / "p-thumb.jpg")
+    AttachmentFactory(question=session.question, processed="questions/p.jpg", thumbnail="questions/p-thumb.jpg")
+    observer_context = chromium.new_context(**TABLET)
+    watcher = observer_context.new_page()
+    page_errors: list[str] = []
+    for page in (phone, tablet, watcher):
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+    room_url = f"{live_stack.url}/sessions/{session.pk}/"
+    for user, page in ((session.teacher, tablet), (session.student, phone), (AdministratorFactory(), watcher)):
+        sign_in(user, page)
+        page.goto(room_url)
+    expect(tablet.locator("[data-testid=presence]")).to_have_text("学生在线。")
+
+    # The observer watches silently: no tools, no chat box, and not counted as a side of the room
+    assert watcher.locator("[data-testid=toolbar]").count() == 0
+    assert watcher.locator("[data-testid=chat-text]").count() == 0
+    expect(watcher.locator("[data-testid=question-text]")).to_have_text("3加5等于几？")
+
+    # When the teacher places the question photo, it fills the board's width for the student and observer
+    tablet.click("[data-testid=tool-photo]")
+    tablet.locator(".photo-choice").first.click()
+    for page in (phone, watcher):
+        expect_photo(page, "#board", (0.75, 0.2))
+    # And when the teacher makes it half as wide, it covers only the left half
+    tablet.locator("#photo-size").fill("600")
+    for page in (phone, watcher):
+        expect_photo(page, "#board", (0.75, 0.2), present=False)
+        expect_photo(page, "#board", (0.25, 0.2))
+
+    # When the teacher points with the laser, the student sees the dot where the teacher points
+    phone.evaluate(LASER_WATCH)
+    tablet.click("[data-tool=laser]")
+    box = tablet.locator("#board").bounding_box()
+    assert box is not None
+    tablet.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.7)
+    tablet.mouse.down()
+    tablet.mouse.move(box["x"] + box["width"] * 0.52, box["y"] + box["height"] * 0.7, steps=5)
+    tablet.mouse.up()
+    phone.wait_for_function("() => window.laserSeen !== null")
+    left, top = phone.evaluate("() => window.laserSeen")
+    assert (abs(left - 50) < 3, abs(top - 70) < 3) == (True, True)
+
+    # When the student sends a photo in the chat, the teacher and the observer see it
+    picture = tmp_path / "working.jpg"
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(picture)
+    phone.set_input_files("#chat-photo", str(picture))
+    for page in (tablet, watcher):
+        expect(page.locator("[data-testid=chat] img")).to_have_count(1)
+    expect(tablet.locator("[data-testid=chat] img")).to_have_js_property("complete", True)
+    assert tablet.eval_on_selector("[data-testid=chat] img", "(image) => image.naturalWidth") > 0
+
+    # When the teacher ends the session, the recording waits for the teacher's approval, then is published
+    tablet.once("dialog", lambda dialog: dialog.accept())
+    tablet.click("[data-testid=end]")
+    with live_stack.logs_on_failure():
+        expect(tablet.locator("[data-testid=recording]")).to_have_attribute(
+            "data-status", "awaiting_approval", timeout=RENDER_TIMEOUT_MS
+        )
+    expect(phone.locator("[data-testid=publish]")).to_have_count(0)
+    tablet.click("[data-testid=publish]")
+    for page in (tablet, phone):
+        expect(page.locator("[data-testid=recording]")).to_have_attribute("data-status", "published")
+        expect(page.locator("[data-testid=replay]")).to_be_visible()
+    tablet.screenshot(path=tmp_path / "approved-teacher.png", full_page=True)
+    observer_context.close()
+
+    events = SessionEvent.objects.filter(session=session)
+    assert list(events.values_list("type", flat=True).order_by("seq")) == [
+        "board.background",
+        "board.background",
+        *["board.laser"] * events.filter(type="board.laser").count(),
+        "chat.message",
+    ]
+    assert events.filter(type="board.laser").count() >= 1
+    assert [event.data["width"] for event in events.filter(type="board.background").order_by("seq")] == [1200, 600]
+    attachment = ChatAttachment.objects.get(session=session)
+    assert (attachment.kind, attachment.uploaded_by_id) == ("photo", session.student_id)
+    assert Recording.objects.get(session=session).status == Recording.Status.PUBLISHED
     assert page_errors == []

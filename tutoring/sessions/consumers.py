@@ -2,7 +2,6 @@ import asyncio
 import logging
 import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -90,9 +89,7 @@ class LogWriter:
     def __init__(self) -> None:
         self.waiting: list[tuple[services.Message, asyncio.Future[Any]]] = []
         self.writing: asyncio.Task[None] | None = None
-        # A thread of its own: a burst of other database work (rooms saving their voice at once) never
-        # keeps the log waiting for a thread of the shared pool.
-        self.append = database_call(services.session_messages_append, ThreadPoolExecutor(1, "session-log"))
+        self.append = database_call(services.session_messages_append)
 
     def submit(self, message: services.Message) -> "asyncio.Future[dict[str, Any] | ServiceError]":
         """A future of the stored event, or of the message's ServiceError."""

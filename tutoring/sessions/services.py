@@ -168,14 +168,6 @@ class Message:
     content: dict[str, Any]
 
 
-def session_message_append(*, session_id: int, user: User, role: str, content: dict[str, Any]) -> dict[str, Any]:
-    """Store one message (see ``session_messages_append``); returns the stored event or raises its error."""
-    (outcome,) = session_messages_append([Message(session_id, user, role, content)])
-    if isinstance(outcome, ServiceError):
-        raise outcome
-    return outcome
-
-
 def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] | ServiceError]:
     """Check each message against the protocol and its sender's rights and store the ones that pass, each
     with its room's next sequence number, all in one transaction: a web process hands over every message

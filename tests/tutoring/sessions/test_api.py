@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import AdministratorFactory, StudentFactory, opened_session
+from tests.factories import AdministratorFactory, StudentFactory, message_append, opened_session
 from tests.samples import question_photo, voice_clip
 from tutoring.sessions import services
 from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent
@@ -40,7 +40,7 @@ def test_a_chat_photo_is_stored_without_its_metadata_and_shared_by_a_message(cli
 
     response = upload(client, session, photo_with_location())
     attachment = ChatAttachment.objects.get()
-    event = services.session_message_append(
+    event = message_append(
         session_id=session.pk,
         user=session.student,
         role="student",
@@ -98,7 +98,7 @@ def test_only_participants_upload_and_only_their_own_attachments_are_shared(clie
     upload(client, session, question_photo())
 
     with pytest.raises(services.ServiceError) as refused:
-        services.session_message_append(
+        message_append(
             session_id=session.pk,
             user=session.student,
             role="student",

@@ -1,10 +1,9 @@
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory, opened_session
+from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory, message_append, opened_session
 from tests.samples import STROKE
 from tests.sockets import socket
-from tutoring.sessions import services
 from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
@@ -139,9 +138,7 @@ async def test_an_event_stored_before_its_sender_knew_of_a_new_socket_still_reac
     student, snapshot = await enter(session, session.student)
 
     # Stored by a teacher's socket that had not yet learnt of the student's: nothing was relayed to it.
-    await sync_to_async(services.session_message_append)(
-        session_id=session.pk, user=session.teacher, role="teacher", content=STROKE
-    )
+    await sync_to_async(message_append)(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
     caught_up = await next_of(student, "board.stroke")
     await student.disconnect()
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from media.errors import MediaProcessingError
 from media.video import video_probe
-from tests.factories import AttachmentFactory, opened_session
+from tests.factories import AttachmentFactory, message_append, opened_session
 from tests.samples import STROKE
 from tutoring.core.errors import ServiceError
 from tutoring.library.models import Answer, Entry
@@ -54,10 +54,8 @@ def test_accepting_an_offer_opens_a_room_for_exactly_that_teacher_and_student():
 def test_messages_are_numbered_stored_and_returned_as_events():
     session = opened_session()
 
-    stroke = services.session_message_append(
-        session_id=session.pk, user=session.teacher, role="teacher", content=STROKE
-    )
-    chat = services.session_message_append(
+    stroke = message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
+    chat = message_append(
         session_id=session.pk,
         user=session.student,
         role="student",
@@ -81,25 +79,21 @@ def test_the_student_draws_only_when_allowed_and_only_their_own_strokes():
     student_stroke = {**STROKE, "stroke": "s1"}
 
     with pytest.raises(ServiceError) as before:
-        services.session_message_append(
-            session_id=session.pk, user=session.student, role="student", content=student_stroke
-        )
+        message_append(session_id=session.pk, user=session.student, role="student", content=student_stroke)
     allow = {"v": 1, "type": "board.permission", "student_draw": True, "student_speak": False}
-    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=allow)
-    drawn = services.session_message_append(
-        session_id=session.pk, user=session.student, role="student", content=student_stroke
-    )
+    message_append(session_id=session.pk, user=session.teacher, role="teacher", content=allow)
+    drawn = message_append(session_id=session.pk, user=session.student, role="student", content=student_stroke)
     with pytest.raises(ServiceError) as theirs:
-        services.session_message_append(session_id=session.pk, user=session.student, role="student", content=STROKE)
+        message_append(session_id=session.pk, user=session.student, role="student", content=STROKE)
     with pytest.raises(ServiceError) as undo:
-        services.session_message_append(
+        message_append(
             session_id=session.pk,
             user=session.student,
             role="student",
             content={"v": 1, "type": "board.undo", "target": "t9"},
         )
     with pytest.raises(ServiceError) as page:
-        services.session_message_append(
+        message_append(
             session_id=session.pk,
             user=session.student,
             role="student",
@@ -219,7 +213,7 @@ def test_a_bad_message_is_refused_and_nothing_changes(content, code):
     session = opened_session()
 
     with pytest.raises(ServiceError) as refused:
-        services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=content)
+        message_append(session_id=session.pk, user=session.teacher, role="teacher", content=content)
 
     assert refused.value.code == code
     assert SessionEvent.objects.count() == 0
@@ -231,14 +225,14 @@ def test_the_question_photo_can_be_the_background():
     photo = AttachmentFactory(question=session.question, processed="questions/p.jpg")
     place = {"v": 1, "type": "board.background", "page": 0, "attachment": photo.pk, "x": 10, "y": 20, "width": 600}
 
-    event = services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=place)
+    event = message_append(session_id=session.pk, user=session.teacher, role="teacher", content=place)
 
     assert (event["attachment"], event["x"], event["width"]) == (photo.pk, 10, 600)
 
 
 def test_ending_frees_the_place_records_the_facts_and_queues_the_recording():
     session = opened_session()
-    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
+    message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
 
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
 
@@ -253,7 +247,7 @@ def test_ending_frees_the_place_records_the_facts_and_queues_the_recording():
         services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
     assert again.value.code == "session_ended"
     with pytest.raises(ServiceError) as late:
-        services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
+        message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
     assert late.value.code == "session_ended"
     assert SessionEvent.objects.count() == 1
 
@@ -303,7 +297,7 @@ def test_a_socket_silenced_by_a_dead_server_counts_as_gone():
 
 def test_the_log_and_the_facts_cannot_be_changed():
     session = opened_session()
-    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
+    message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
 
     for rows in (SessionEvent.objects.all(), SessionFact.objects.all()):
         with pytest.raises(DatabaseError), transaction.atomic():
@@ -317,7 +311,7 @@ def test_the_log_and_the_facts_cannot_be_changed():
 def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(settings):
     settings.XUEWEN = {**settings.XUEWEN, "RECORDING_APPROVAL": False}
     session = opened_session()
-    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
+    message_append(session_id=session.pk, user=session.teacher, role="teacher", content=STROKE)
     services.audio_chunk_save(session_id=session.pk, role="teacher", started_ms=0, pcm=b"\x10\x00" * 16_000)
     TutoringSession.objects.update(started_at=timezone.now() - timedelta(seconds=3))
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
@@ -359,7 +353,7 @@ def test_a_failed_render_is_recorded_and_can_run_again():
     broken = default_storage.save("questions/broken.jpg", ContentFile(b"not a photo"))
     photo = AttachmentFactory(question=session.question, processed=broken)
     place = {"v": 1, "type": "board.background", "page": 0, "attachment": photo.pk, "x": 0, "y": 0, "width": 600}
-    services.session_message_append(session_id=session.pk, user=session.teacher, role="teacher", content=place)
+    message_append(session_id=session.pk, user=session.teacher, role="teacher", content=place)
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
     recording = Recording.objects.get()
 
