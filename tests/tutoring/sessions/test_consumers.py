@@ -1,9 +1,12 @@
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.db import DatabaseError
 
 from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory, message_append, opened_session
 from tests.samples import STROKE
 from tests.sockets import socket
+from tutoring.sessions import services
 from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
@@ -23,6 +26,12 @@ async def next_of(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
         event = await ws.receive_json_from(timeout=5)
         if event["type"] == kind:
             return event
+
+
+async def stored_log(read):  # type: ignore[no-untyped-def]
+    """Read the database at the end of a test, closing the sync thread's connection after (else it would
+    outlive the test and keep the test database from being dropped)."""
+    return await database_sync_to_async(read)()
 
 
 async def refused_code(session, user) -> int:  # type: ignore[no-untyped-def]
@@ -144,3 +153,42 @@ async def test_an_event_stored_before_its_sender_knew_of_a_new_socket_still_reac
 
     assert snapshot["last_seq"] == 0
     assert (caught_up["seq"], caught_up["stroke"]) == (1, "t1")
+
+
+async def test_a_failed_write_is_answered_and_the_next_message_is_stored(monkeypatch):
+    session = await sync_to_async(opened_session)()
+    teacher, _ = await enter(session, session.teacher)
+    store = services.session_messages_append
+    failures = iter([DatabaseError("the server closed the connection")])
+
+    def failing_once(messages):  # type: ignore[no-untyped-def]
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return store(messages)
+
+    monkeypatch.setattr(services, "session_messages_append", failing_once)
+    await teacher.send_json_to({**STROKE, "ref": "r1"})
+    refused = await next_of(teacher, "error")
+    await teacher.send_json_to({**STROKE, "ref": "r2"})
+    stored = await next_of(teacher, "board.stroke")
+    await teacher.disconnect()
+
+    assert (refused["code"], refused["ref"]) == ("not_stored", "r1")
+    assert (stored["ref"], stored["seq"]) == ("r2", 1)
+    assert await stored_log(lambda: list(SessionEvent.objects.values_list("seq", "data__ref"))) == [(1, "r2")]
+
+
+async def test_what_a_socket_sent_just_before_closing_reaches_the_room():
+    session = await sync_to_async(opened_session)()
+    teacher, _ = await enter(session, session.teacher)
+    student, _ = await enter(session, session.student)
+
+    for number in range(3):
+        await teacher.send_json_to({**STROKE, "ref": f"r{number}"})
+    await teacher.disconnect()
+    seen = [(await next_of(student, "board.stroke"))["ref"] for _ in range(3)]
+    await student.disconnect()
+
+    assert seen == ["r0", "r1", "r2"]
+    assert await stored_log(lambda: list(SessionEvent.objects.values_list("seq", flat=True))) == [1, 2, 3]
