@@ -186,6 +186,8 @@ def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] 
             checked.append((index, *_message_check(message)))
         except ServiceError as error:
             outcomes[index] = error
+    if not checked:
+        return [outcomes[index] for index in range(len(messages))]
     sql = LOG_SQL[connection.vendor]
     rows: list[dict[str, Any]] = []
     with transaction.atomic(), connection.cursor() as cursor:
