@@ -116,6 +116,14 @@ def sign_in(live_stack: LiveStack, phone: Page) -> Callable[..., None]:
     return sign_in
 
 
+def page_errors(*pages: Page, into: list[str] | None = None) -> list[str]:
+    """The uncaught script errors of ``pages`` from now on (added to ``into`` when given)."""
+    errors = [] if into is None else into
+    for page in pages:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 def go_on_duty(tablet: Page, sign_in: Callable[..., None]) -> User:
     """A maths teacher of grades 3-4 inside a shift of two places, on duty in the console on ``tablet``."""
     teacher = ShiftFactory(capacity=2).teacher

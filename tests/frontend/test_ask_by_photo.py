@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Page, expect
 
 from tests.factories import StudentFactory
+from tests.frontend.conftest import page_errors
 from tutoring.accounts.models import User
 from tutoring.questions.models import Question
 
@@ -49,8 +50,7 @@ def test_student_asks_by_photo_on_a_phone(
     # Given a third-grade student and a photo of the question
     student = StudentFactory(profile__grade=3)
     photo = question_photo(tmp_path / "question.jpg", QUESTION)
-    page_errors: list[str] = []
-    phone.on("pageerror", lambda error: page_errors.append(str(error)))
+    errors = page_errors(phone)
 
     # When they log in, choose math, attach the photo from the gallery and send
     sign_in(student)
@@ -93,7 +93,7 @@ def test_student_asks_by_photo_on_a_phone(
     assert question.text_source == Question.TextSource.CORRECTED
     assert question.status == Question.Status.UNDERSTOOD
     assert text_box.input_value() == CORRECTED
-    assert page_errors == []
+    assert errors == []
 
 
 def _keep_screenshots(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.factories import StudentFactory
-from tests.frontend.conftest import ask_typed, go_on_duty
+from tests.frontend.conftest import ask_typed, go_on_duty, page_errors
 from tutoring.questions.models import Question
 from tutoring.routing.models import Offer, RoutingFact, Ticket
 
@@ -32,9 +32,7 @@ def test_a_waiting_question_reaches_the_teacher_on_duty_who_answers_it(
     live_stack: "LiveStack", phone: Page, tablet: Page, sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
     # Given a maths teacher of grades 3-4 inside a shift, and a third-grade student
-    page_errors: list[str] = []
-    for page in (phone, tablet):
-        page.on("pageerror", lambda error: page_errors.append(str(error)))
+    errors = page_errors(phone, tablet)
 
     # When the teacher opens the duty console and goes on duty
     teacher = go_on_duty(tablet, sign_in)
@@ -93,4 +91,4 @@ def test_a_waiting_question_reaches_the_teacher_on_duty_who_answers_it(
         "accepted",
         "finished",
     ]
-    assert page_errors == []
+    assert errors == []

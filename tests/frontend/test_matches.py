@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.factories import StudentFactory, TeacherFactory
-from tests.frontend.conftest import ask_typed
+from tests.frontend.conftest import ask_typed, page_errors
 from tutoring.accounts.models import User
 from tutoring.library.models import Feedback, Match
 from tutoring.library.services import entry_save
@@ -43,8 +43,7 @@ def test_student_sees_the_answered_question_and_marks_it_solved(
         text=QUESTION, subject="math", grade=3, knowledge_points=["减法"], solution=SOLUTION, created_by=teacher
     )
     student = StudentFactory(profile__grade=3)
-    page_errors: list[str] = []
-    phone.on("pageerror", lambda error: page_errors.append(str(error)))
+    errors = page_errors(phone)
 
     # When a third-grade student logs in and types the same question
     sign_in(student)
@@ -86,7 +85,7 @@ def test_student_sees_the_answered_question_and_marks_it_solved(
     assert match.label == Match.Label.SAME
     feedback = list(Feedback.objects.filter(question=question))
     assert [(row.choice, row.match_id) for row in feedback] == [(Feedback.Choice.RESOLVED, match.pk)]
-    assert page_errors == []
+    assert errors == []
 
 
 def _keep_screenshots(tmp_path: Path, names: list[str]) -> None:

@@ -17,7 +17,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.factories import AdministratorFactory, AttachmentFactory, StudentFactory, TeacherFactory, opened_session
-from tests.frontend.conftest import CHROMIUM_ARGS, TABLET, ask_typed, go_on_duty
+from tests.frontend.conftest import CHROMIUM_ARGS, TABLET, ask_typed, go_on_duty, page_errors
 from tests.frontend.test_views import json_script, logged_in
 from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent, TutoringSession
 
@@ -117,9 +117,7 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     live_stack: "LiveStack", phone: Page, tablet: Page, sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
     # Given a teacher on duty and a student whose question nobody's answer fits
-    page_errors: list[str] = []
-    for page in (phone, tablet):
-        page.on("pageerror", lambda error: page_errors.append(str(error)))
+    errors = page_errors(phone, tablet)
     go_on_duty(tablet, sign_in)
     student = StudentFactory(profile__grade=3)
     sign_in(student)
@@ -132,7 +130,7 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     with tablet.context.expect_page() as opened:
         offer.get_by_role("button", name="接单").click()
     room = opened.value
-    room.on("pageerror", lambda error: page_errors.append(str(error)))
+    page_errors(room, into=errors)
     session = TutoringSession.objects.get(question_id=question_id)
     room.wait_for_url(f"{live_stack.url}/sessions/{session.pk}/")
     phone.wait_for_url(f"{live_stack.url}/sessions/{session.pk}/")
@@ -237,7 +235,7 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     strokes = {(event.role, event.data["stroke"][0]) for event in events.filter(type="board.stroke")}
     assert strokes == {("teacher", "t"), ("student", "s")}
     assert re.fullmatch(r"[ts][0-9a-f]{20}", events.filter(type="board.stroke").first().data["stroke"])
-    assert page_errors == []
+    assert errors == []
 
 
 def expect_photo(page: Page, board: str, at: tuple[float, float], *, present: bool = True) -> None:
@@ -283,9 +281,7 @@ def test_photo_laser_chat_photo_an_observer_and_the_teachers_approval(
     AttachmentFactory(question=session.question, processed="questions/p.jpg", thumbnail="questions/p-thumb.jpg")
     observer_context = chromium.new_context(**TABLET)
     watcher = observer_context.new_page()
-    page_errors: list[str] = []
-    for page in (phone, tablet, watcher):
-        page.on("pageerror", lambda error: page_errors.append(str(error)))
+    errors = page_errors(phone, tablet, watcher)
     room_url = f"{live_stack.url}/sessions/{session.pk}/"
     for user, page in ((session.teacher, tablet), (session.student, phone), (AdministratorFactory(), watcher)):
         sign_in(user, page)
@@ -318,8 +314,9 @@ def test_photo_laser_chat_photo_an_observer_and_the_teachers_approval(
     tablet.mouse.move(box["x"] + box["width"] * 0.52, box["y"] + box["height"] * 0.7, steps=5)
     tablet.mouse.up()
     phone.wait_for_function("() => window.laserSeen !== null")
-    left, top = phone.evaluate("() => window.laserSeen")
-    assert (abs(left - 50) < 3, abs(top - 70) < 3) == (True, True)
+    left, top = phone.evaluate("() => window.laserSeen")  # percent of the board, where the teacher pointed
+    assert abs(left - 50) < 3
+    assert abs(top - 70) < 3
 
     # When the student sends a photo in the chat, the teacher and the observer see it
     picture = tmp_path / "working.jpg"
@@ -357,4 +354,4 @@ def test_photo_laser_chat_photo_an_observer_and_the_teachers_approval(
     attachment = ChatAttachment.objects.get(session=session)
     assert (attachment.kind, attachment.uploaded_by_id) == ("photo", session.student_id)
     assert Recording.objects.get(session=session).status == Recording.Status.PUBLISHED
-    assert page_errors == []
+    assert errors == []

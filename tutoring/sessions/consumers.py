@@ -92,7 +92,8 @@ class LogWriter:
         self.append = database_call(services.session_messages_append)
 
     def submit(self, message: services.Message) -> "asyncio.Future[dict[str, Any] | ServiceError]":
-        """A future of the stored event, or of the message's ServiceError."""
+        """A future of the stored event, or of the message's ServiceError (``not_stored`` when the database
+        failed its batch)."""
         done = asyncio.get_running_loop().create_future()
         self.waiting.append((message, done))
         if self.writing is None:
@@ -106,11 +107,9 @@ class LogWriter:
                 batch, self.waiting = self.waiting[: self.BATCH], self.waiting[self.BATCH :]
                 try:
                     outcomes = await self.append([item for item, _ in batch])
-                except Exception as error:  # the database failed the whole batch: each sender hears of it
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(error)
-                    continue
+                except Exception:  # the database failed the whole batch: each sender's client takes its message back
+                    logger.exception("session.batch_not_stored", extra={"messages": len(batch)})
+                    outcomes = [ServiceError("not_stored", "This was not stored; send it again.")] * len(batch)
                 for (_, done), outcome in zip(batch, outcomes, strict=True):
                     if not done.done():  # else the sender's socket closed meanwhile
                         done.set_result(outcome)
@@ -239,11 +238,7 @@ class SessionConsumer(BaseConsumer):
         while True:
             ref, stored = await self.storing.get()
             try:
-                try:
-                    outcome = await stored
-                except Exception:  # the database failed the batch: the sender's client takes the message back
-                    logger.exception("session.message_not_stored", extra={"session": self.session_id})
-                    outcome = ServiceError("not_stored", "This was not stored; send it again.")
+                outcome = await stored
                 if isinstance(outcome, ServiceError):
                     await self.send_json(
                         {"type": "error", "code": outcome.code, "message": str(outcome.message)}

@@ -179,7 +179,7 @@ def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] 
     batches cannot deadlock), number the messages that pass against the locked rows (the room is open;
     a student draws only while allowed, after any permission change earlier in the batch), then update
     the rooms' counters and insert the events."""
-    outcomes: dict[int, dict[str, Any] | ServiceError] = {}
+    outcomes: list[Any] = [None] * len(messages)  # each message's event or error, filled in below
     checked = []
     for index, message in enumerate(messages):
         try:
@@ -187,7 +187,7 @@ def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] 
         except ServiceError as error:
             outcomes[index] = error
     if not checked:
-        return [outcomes[index] for index in range(len(messages))]
+        return outcomes
     sql = LOG_SQL[connection.vendor]
     rows: list[dict[str, Any]] = []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -230,7 +230,7 @@ def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] 
             counters = [{key: rooms[pk][key] for key in ("id", "last_seq", "draw", "speak")} for pk in changed]
             cursor.execute(sql["count"], [json.dumps(counters)])
             cursor.execute(sql["insert"], [json.dumps(rows, ensure_ascii=False)])
-    return [outcomes[index] for index in range(len(messages))]
+    return outcomes
 
 
 def _message_check(message: Message) -> tuple[str, dict[str, Any]]:
