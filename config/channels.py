@@ -6,13 +6,11 @@ sockets connecting or of events to send then crashes consumers. A blocking pool 
 to ``timeout`` seconds and keeps the number of connections per process bounded.
 """
 
-from typing import Any
-
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
-    def create_pool(self, index: int) -> Any:
+    def create_pool(self, index: int) -> BlockingConnectionPool:
         options = dict(self.hosts[index])
         return BlockingConnectionPool.from_url(options.pop("address"), **options)

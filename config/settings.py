@@ -8,6 +8,7 @@ object-storage variables (see ``.env.example``).
 
 import os
 from pathlib import Path
+from typing import TypedDict
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -224,9 +225,6 @@ CELERY_TASK_ROUTES = {
     "tutoring.sessions.tasks.recording_render": {"queue": "media"},
     "tutoring.library.tasks.*": {"queue": "matching"},
 }
-# Only tasks that answer a caller (the match API) keep a result, briefly.
-CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_RESULT_EXPIRES = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- REST API -------------------------------------------------------------------
@@ -246,7 +244,40 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Xuewen ---------------------------------------------------------------------
-XUEWEN = {
+
+
+class XuewenSettings(TypedDict):
+    """The type of each ``XUEWEN`` value: django-stubs gives ``settings.XUEWEN`` this type."""
+
+    QUESTIONS_PER_MINUTE: int
+    MAX_PHOTOS: int
+    MAX_PHOTO_BYTES: int
+    MAX_IMAGE_PIXELS: int
+    MAX_VOICE_BYTES: int
+    MAX_VOICE_SECONDS: int
+    MAX_TEXT_CHARS: int
+    OCR_ENGINE: str
+    ASR_MODEL_DIR: str
+    MATCHING_MODEL: str
+    INDEX_DIR: str
+    MATCH_WAIT_SECONDS: float
+    MAX_VIDEO_BYTES: int
+    LOW_CONFIDENCE: float
+    OFFER_SECONDS: int
+    DUTY_HEARTBEAT_SECONDS: int
+    DUTY_SILENT_SECONDS: int
+    DUTY_VOLUNTEERS: bool
+    WIDEN_AFTER_FAILURES: int
+    OPEN_OFFERS_SHOWN: int
+    ANSWER_MINUTES_ASSUMED: int
+    QUEUE_UPDATE_SECONDS: int
+    SESSION_ABANDON_SECONDS: int
+    SESSION_SILENT_SECONDS: int
+    SESSION_MESSAGES_PER_SECOND: int
+    RECORDING_APPROVAL: bool
+
+
+XUEWEN: XuewenSettings = {
     "QUESTIONS_PER_MINUTE": env_int("XUEWEN_QUESTIONS_PER_MINUTE", 5),
     "MAX_PHOTOS": env_int("XUEWEN_MAX_PHOTOS", 4),
     "MAX_PHOTO_BYTES": env_int("XUEWEN_MAX_PHOTO_BYTES", 10 * 1024 * 1024),
@@ -261,6 +292,8 @@ XUEWEN = {
     # (thresholds in matching/ranking.py are calibrated for the default; recalibrate with bench/matching_quality).
     "MATCHING_MODEL": env("XUEWEN_MATCHING_MODEL"),
     "INDEX_DIR": env("XUEWEN_INDEX_DIR", str(VAR_DIR / "index")),
+    # How long the match API waits for a matching worker's answer before it answers 503.
+    "MATCH_WAIT_SECONDS": float(env("XUEWEN_MATCH_WAIT_SECONDS", "10")),
     "MAX_VIDEO_BYTES": env_int("XUEWEN_MAX_VIDEO_BYTES", 500 * 1024 * 1024),
     # Below this the student is asked to check the recognised text.
     "LOW_CONFIDENCE": float(env("XUEWEN_LOW_CONFIDENCE", "0.8")),

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class WebRequest(http_protocol.WebRequest):
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
 
 
@@ -46,7 +46,7 @@ def embedded_beat() -> None:
 
 def main() -> None:
     # daphne's HTTPFactory.buildProtocol looks the request class up in its module.
-    http_protocol.WebRequest = WebRequest  # type: ignore[misc]
+    http_protocol.WebRequest = WebRequest
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.conf import settings

@@ -11,31 +11,8 @@ shown is ordered by `ORDER_DENSE_WEIGHT * dense + (1 - ORDER_DENSE_WEIGHT) * lex
 - "similar" (show as related): score >= SIMILAR_SCORE.
 - otherwise the candidate is dropped; no candidate left means none: the question goes to a live teacher.
 
-Calibration: `python -m bench.matching_quality` on ../shared/eval with the default encoder (USE multilingual v3)
-prints these figures and the values below; for another model (the encoder setting pointed at a model folder) run
-it with `--model PATH` and copy its "calibrated" column here: thresholds belong to the model.
-
-- SAME_DENSE, SAME_SEQUENCE: the highest recall whose precision of "same" reaches 0.95 on LCQMC and PAWS-X pooled
-  (10,786 pairs): precision 0.951, recall 0.074 (LCQMC 0.989 / 0.061, PAWS-X 0.873 / 0.137). The trade-off is
-  deliberate. LCQMC alone reaches precision 0.95 at recall 0.28 with a looser rule (dense >= 0.965, bigram Dice
-  >= 0.625), but then PAWS-X, whose pairs differ by swapped names and places with the same characters, falls to
-  precision 0.5; an order-aware, near-verbatim rule is what holds 0.95 on both (PAWS-X has 8 identical-text pairs
-  labelled different, which caps its own precision near 0.89). A missed "same" costs little, the video still
-  shows as similar; a false "same" tells a student another question is theirs. In domain (600 cmath problems)
-  a reformatted copy (numbering, full width, OCR spaces) is "same" 100 %, a copy with one number changed or 加/减,
-  多/少 swapped is "same" 0 % and "similar" 100 %.
-- DENSE_WEIGHT 0.7: the score that decides "similar" separates LCQMC/PAWS-X pairs best towards a high dense weight
-  (best accuracy 0.689 at 0.7, 0.700 at 0.8, 0.630 at 0.2); SIMILAR_SCORE below is calibrated for 0.7.
-- ORDER_DENSE_WEIGHT 0.2: ordering FAISS's 100 candidates, lexical overlap puts same-template exercises first: group
-  top-1 / top-5 0.415 / 0.606 at 0.2, against 0.391 / 0.572 ordered by the deciding score (0.7); BM25 over the whole
-  corpus reaches 0.424 / 0.633, partly because it is not limited to the dense candidates. An IDF-weighted Dice (uni-
-  and bigrams, document frequencies of the corpus) in place of the plain one was tried: 0.419 / 0.611 at best, not
-  worth keeping corpus statistics in the store. The "same" decision does not use either weight (precision 0.951).
-- SIMILAR_SCORE 0.67: the threshold on the best candidate's score that best predicts whether it is of the
-  query's question-type group (accuracy 0.706). 35 % of group queries are then shown something, 64 % of those
-  with a same-group question first; the rest go to a live teacher.
-- CANDIDATES 100: the group hit rate still rises from 50 (recall of a group member 0.73) to 100 (0.78); reranking
-  100 costs about 5 ms.
+The thresholds below are calibrated for the default encoder by `python -m bench.matching_quality` (another model
+needs its own: run it with `--model PATH`); docs/matching-calibration.md has the figures behind each.
 """
 
 from collections.abc import Sequence
@@ -51,12 +28,12 @@ from matching.text import normalise
 Label = Literal["same", "similar"]
 Outcome = Literal["same", "similar", "none"]
 
-DENSE_WEIGHT = 0.7
-ORDER_DENSE_WEIGHT = 0.2
-SAME_DENSE = 0.925
+DENSE_WEIGHT = 0.7  # the "similar" score separates paraphrase pairs best near 0.7 (accuracy 0.689)
+ORDER_DENSE_WEIGHT = 0.2  # lexical-heavy order puts same-template exercises first (group top-1 0.415)
+SAME_DENSE = 0.925  # with SAME_SEQUENCE: "same" at precision 0.951 on LCQMC + PAWS-X pooled
 SAME_SEQUENCE = 0.95
-SIMILAR_SCORE = 0.67
-CANDIDATES = 100  # FAISS results reranked by `match`
+SIMILAR_SCORE = 0.67  # best predicts the best candidate is of the query's question-type group (accuracy 0.706)
+CANDIDATES = 100  # FAISS results reranked by `match`: group recall 0.73 at 50, 0.78 at 100
 
 
 @dataclass(frozen=True)

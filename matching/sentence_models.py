@@ -29,7 +29,9 @@ class UniversalSentenceEncoder(InputModule):
         self.threads = threads
         self.model = USE(threads=threads)
 
-    def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any) -> dict[str, torch.Tensor]:
+    def preprocess(  # type: ignore[override]  # a text-only module: the base takes images, audio, pairs too
+        self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
         texts = [prompt + text for text in inputs] if prompt else list(inputs)
         return {"sentence_embedding": torch.from_numpy(self.model.encode(texts))}
 

@@ -86,7 +86,8 @@ def _ivf_index(sample: np.ndarray, count: int) -> faiss.Index:
         faiss.METRIC_INNER_PRODUCT,
     )
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # lets remove_ids and reconstruct_batch find a label
+    # A hash table direct map lets remove_ids and reconstruct_batch find a label.
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # missing from faiss's stubs
     return index
 
 
@@ -109,8 +110,8 @@ def _index_stream(index: faiss.Index) -> _Stream:
         size += len(chunk)
         return len(chunk)
 
-    faiss.write_index(index, faiss.PyCallbackIOWriter(count))
-    return _Stream(size, lambda write: faiss.write_index(index, faiss.PyCallbackIOWriter(write)))
+    faiss.write_index(index, faiss.PyCallbackIOWriter(count))  # type: ignore[attr-defined]  # missing from faiss's stubs
+    return _Stream(size, lambda write: faiss.write_index(index, faiss.PyCallbackIOWriter(write)))  # type: ignore[attr-defined]  # missing from faiss's stubs
 
 
 class VectorStore:
@@ -180,7 +181,7 @@ class VectorStore:
             if entry is not None:
                 labels_by_subject[entry.subject].append(_label(entry))
         for subject, labels in labels_by_subject.items():
-            self._indexes[subject].remove_ids(np.array(labels, dtype=np.int64))
+            self._indexes[subject].remove_ids(np.array(labels, dtype=np.int64))  # type: ignore[arg-type]  # faiss's wrapper takes an id array too; its stubs list only IDSelector
         return sum(map(len, labels_by_subject.values()))
 
     def search(
@@ -193,10 +194,14 @@ class VectorStore:
             return []
         low, high = (int(grade) for grade in grades) if grades is not None else (0, _MAX_GRADE)
         selector = faiss.IDSelectorRange(max(low, 0) << _GRADE_SHIFT, (min(high, _MAX_GRADE) + 1) << _GRADE_SHIFT)
+        # Set field by field, as faiss's keyword constructor does (its stubs know only the fields).
         if isinstance(index, faiss.IndexIVF):
-            parameters: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=NPROBE)
+            ivf_parameters = faiss.SearchParametersIVF()
+            ivf_parameters.nprobe = NPROBE
+            parameters: faiss.SearchParameters = ivf_parameters
         else:
-            parameters = faiss.SearchParameters(sel=selector)
+            parameters = faiss.SearchParameters()
+        parameters.sel = selector
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dimension)
         scores, labels = index.search(query, k, params=parameters)
         return [

@@ -80,7 +80,7 @@ from typing import Any
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from .errors import MediaProcessingError
-from .video import _failed, _h264_level, _temporary_next_to, _tool, video_probe
+from .video import VideoProbe, _failed, _h264_level, _temporary_next_to, _tool, video_probe
 
 BOARD_WIDTH = 1200
 BOARD_HEIGHT = 1600
@@ -682,40 +682,11 @@ def board_render(
         photos = _load_backgrounds((event for _key, event in ordered), backgrounds)
     except (KeyError, TypeError, ValueError) as exc:
         raise _failed(f"malformed background event: {exc!r}") from exc
-    expected = duration_ms / 1000
-    frame_count = max(1, round(expected * FPS))
     state = BoardState()
-
-    temporary: list[Path] = []
-    try:
-        temporary.append(video_part := _temporary_next_to(dst))
-        temporary.append(poster_part := _temporary_next_to(poster))
-        frames = _frames(ordered, frame_count, _Picture(photos), state)
-        timeout = _TIMEOUT_BASE_SECONDS + _TIMEOUT_PER_SECOND * expected
-        _encode(_ffmpeg_command(audio_paths, duration_ms, video_part), frames, timeout)
-
-        try:
-            probe = video_probe(video_part)
-        except MediaProcessingError as exc:
-            raise _failed(f"the rendered video is unreadable: {exc.args}") from exc
-        found = (probe.width, probe.height, probe.has_audio)
-        if found != (VIDEO_WIDTH, VIDEO_HEIGHT, True) or abs(probe.duration_seconds - expected) > _DURATION_TOLERANCE:
-            raise _failed(f"rendered {probe} instead of {VIDEO_WIDTH}x{VIDEO_HEIGHT} with sound, {expected:.3f} s")
-
-        poster_page = _poster_page(state)
-        picture = _Picture(photos)
-        picture.compose(state, poster_page, math.inf)
-        picture.frame.save(poster_part, format="JPEG", quality=_POSTER_QUALITY)
-
-        os.replace(poster_part, poster)
-        temporary.remove(poster_part)
-        os.replace(video_part, dst)
-        temporary.remove(video_part)
-    except OSError as exc:
-        raise _failed(f"could not write the recording: {exc}") from exc
-    finally:
-        for path in temporary:
-            path.unlink(missing_ok=True)
+    with _written_in_place(dst, poster) as (video_part, poster_part):
+        _video_encode(ordered, state, photos, audio_paths, duration_ms, video_part)
+        probe = _video_checked(video_part, duration_ms)
+        poster_page = _poster_write(state, photos, poster_part)
     return BoardRecording(
         video=dst,
         poster=poster,
@@ -725,6 +696,61 @@ def board_render(
         size_bytes=dst.stat().st_size,
         poster_page=poster_page,
     )
+
+
+@contextlib.contextmanager
+def _written_in_place(*destinations: Path) -> Iterator[list[Path]]:
+    """Temporary files next to ``destinations``, renamed onto them when the block succeeds and removed when it
+    fails, so a failure touches no destination and leaves nothing behind."""
+    parts: list[Path] = []
+    try:
+        parts.extend(_temporary_next_to(destination) for destination in destinations)
+        yield list(parts)
+        for part, destination in reversed(list(zip(parts, destinations, strict=True))):
+            os.replace(part, destination)
+            parts.remove(part)
+    except OSError as exc:
+        raise _failed(f"could not write the recording: {exc}") from exc
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+def _video_encode(
+    ordered: list[tuple[float, Event]],
+    state: BoardState,
+    photos: dict[int, Image.Image],
+    audio_paths: Sequence[str | Path],
+    duration_ms: int,
+    dst: Path,
+) -> None:
+    """The frames drawn from the events (leaving ``state`` as the board is at the end) and the voices, encoded."""
+    expected = duration_ms / 1000
+    frames = _frames(ordered, max(1, round(expected * FPS)), _Picture(photos), state)
+    timeout = _TIMEOUT_BASE_SECONDS + _TIMEOUT_PER_SECOND * expected
+    _encode(_ffmpeg_command(audio_paths, duration_ms, dst), frames, timeout)
+
+
+def _video_checked(video: Path, duration_ms: int) -> VideoProbe:
+    """What ffprobe reads in the rendered video, if it is the size, length and sound it should be."""
+    expected = duration_ms / 1000
+    try:
+        probe = video_probe(video)
+    except MediaProcessingError as exc:
+        raise _failed(f"the rendered video is unreadable: {exc.args}") from exc
+    found = (probe.width, probe.height, probe.has_audio)
+    if found != (VIDEO_WIDTH, VIDEO_HEIGHT, True) or abs(probe.duration_seconds - expected) > _DURATION_TOLERANCE:
+        raise _failed(f"rendered {probe} instead of {VIDEO_WIDTH}x{VIDEO_HEIGHT} with sound, {expected:.3f} s")
+    return probe
+
+
+def _poster_write(state: BoardState, photos: dict[int, Image.Image], poster: Path) -> int:
+    """The poster: the page with the most shown strokes as it is at the end, without the laser; returns it."""
+    page = _poster_page(state)
+    picture = _Picture(photos)
+    picture.compose(state, page, math.inf)
+    picture.frame.save(poster, format="JPEG", quality=_POSTER_QUALITY)
+    return page
 
 
 def voice_track_write(chunks: Iterable[tuple[int, bytes]], dst: Path, *, sample_rate: int = 16_000) -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 from rapidocr import RapidOCR
+from rapidocr.utils.output import RapidOCROutput
 
 from .errors import MediaProcessingError
 from .recognition import Recognition, join_fragments
@@ -76,7 +77,8 @@ class RapidOcrEngine:
             result = self._ocr(str(path))
         except Exception as exc:  # rapidocr raises assorted types
             raise MediaProcessingError("ocr_failed", _("The text in the photo could not be read."), repr(exc)) from exc
-        if not result.txts:
+        # Boxes found but no text recognised in them come back as the detection's own output, without texts.
+        if not isinstance(result, RapidOCROutput) or not result.txts or result.boxes is None or result.scores is None:
             return Recognition("", 0.0)
         chars = sum(len(text) for text in result.txts)
         weighted = sum(len(text) * score for text, score in zip(result.txts, result.scores, strict=True))

@@ -7,13 +7,16 @@ browser claims are never trusted.
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile
 
-from .errors import InvalidUpload, StrOrPromise
+from .errors import InvalidUpload
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Content type -> (file extension, Pillow format or None for audio and video).
 _TYPES: dict[str, tuple[str, str | None]] = {
@@ -140,9 +143,9 @@ class VideoInfo:
 
 
 def _size_and_type(
-    file: BinaryIO,
+    file: IO[bytes],
     max_bytes: int,
-    too_large: StrOrPromise,
+    too_large: "StrOrPromise",
     sniffer: Callable[[bytes], str | None] = sniff,
     head_size: int = _HEAD_SIZE,
 ) -> tuple[int, str | None]:
@@ -158,13 +161,13 @@ def _size_and_type(
     return size, content_type
 
 
-def validate_photo(file: BinaryIO, *, max_bytes: int, max_pixels: int) -> PhotoInfo:
+def validate_photo(file: IO[bytes], *, max_bytes: int, max_pixels: int) -> PhotoInfo:
     """Check that ``file`` is a complete, decodable JPEG, PNG or WebP photo of at
     most ``max_bytes`` bytes and ``max_pixels`` pixels. Raises InvalidUpload;
     leaves the file position at 0."""
     size, content_type = _size_and_type(file, max_bytes, _("The photo is larger than {limit} MB."))
     pillow_format = _TYPES[content_type][1] if content_type else None
-    if pillow_format is None:
+    if content_type is None or pillow_format is None:
         raise InvalidUpload("not_an_image", _("Please choose a photo (JPEG, PNG or WebP)."))
     try:
         with Image.open(file, formats=[pillow_format]) as img:
@@ -199,7 +202,7 @@ def _too_many_pixels() -> InvalidUpload:
     return InvalidUpload("too_many_pixels", _("The photo has too many pixels. Please take a smaller one."))
 
 
-def validate_voice(file: BinaryIO, *, max_bytes: int) -> VoiceInfo:
+def validate_voice(file: IO[bytes], *, max_bytes: int) -> VoiceInfo:
     """Check that ``file`` is a non-empty recording in an accepted audio format of
     at most ``max_bytes`` bytes. Raises InvalidUpload; leaves the file position
     at 0."""
@@ -209,7 +212,7 @@ def validate_voice(file: BinaryIO, *, max_bytes: int) -> VoiceInfo:
     return VoiceInfo(content_type, size)
 
 
-def validate_video(file: BinaryIO, *, max_bytes: int) -> VideoInfo:
+def validate_video(file: IO[bytes], *, max_bytes: int) -> VideoInfo:
     """Check that ``file`` is a non-empty file in an accepted video container (MP4,
     MOV, WebM, Matroska, AVI, MPEG-TS or MPEG-PS) of at most ``max_bytes`` bytes.
     Only the first bytes are looked at: video_probe decides whether the picture can

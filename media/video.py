@@ -124,9 +124,11 @@ def _ffprobe_json(path: str | Path, error: _Error) -> dict[str, Any]:
 
 def _number(value: object, default: float = 0.0) -> float:
     """A number from ffprobe, which prints "N/A" or leaves out what it does not know."""
+    if not isinstance(value, str | int | float):  # None (left out), or not a JSON number or string
+        return default
     try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = float(value)
+    except ValueError:
         return default
     return number if math.isfinite(number) else default
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against the real PostgreSQL and Redis (started if they are down).
+# Runs the linters, the import contracts, the type checker and the whole test suite against the real PostgreSQL
+# and Redis (started if they are down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
@@ -9,6 +10,10 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/1}"
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> the app order (import-linter)"
+.venv/bin/lint-imports
+echo "==> types (mypy)"
+.venv/bin/mypy
 echo "==> migrations are up to date"
 .venv/bin/python manage.py makemigrations --check --dry-run
 echo "==> pytest"

@@ -20,4 +20,6 @@ It prints:
 - calibration: the thresholds that the eval data asks for now (precision of "same" >= 0.95 on both pair sets
   together, the best split of shown/not shown on the groups) beside the constants in matching/ranking.py. After
   pointing the encoder at another model, copy them there.
+
+docs/matching-calibration.md keeps the figures of the last calibration and the reasons for each constant.
 """

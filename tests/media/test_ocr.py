@@ -1,8 +1,10 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from rapidocr.ch_ppocr_det.utils import TextDetOutput
 
 from media.errors import MediaProcessingError
 from media.ocr import ocr_engine, reading_order
@@ -42,6 +44,14 @@ def test_ocr_blank_image(tmp_path: Path) -> None:
     Image.new("RGB", (800, 600), "white").save(path)
 
     assert ocr_engine().recognize(path) == Recognition("", 0.0)
+
+
+def test_boxes_found_with_no_text_read_in_them_are_no_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = ocr_engine()
+    detected_only = TextDetOutput(boxes=np.array([[[0, 0], [10, 0], [10, 10], [0, 10]]]), scores=[0.9])
+    monkeypatch.setattr(engine, "_ocr", lambda path: detected_only)
+
+    assert engine.recognize(tmp_path / "scribble.jpg") == Recognition("", 0.0)
 
 
 def test_ocr_unreadable_file(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
@@ -29,7 +31,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "display_name"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),  # always set; django-stubs type it as optional (BaseModelAdmin's)
         (_("Xuewen"), {"fields": ("role", "display_name")}),
     )
     add_fieldsets = (
@@ -37,11 +39,12 @@ class UserAdmin(DjangoUserAdmin):
         (_("Xuewen"), {"fields": ("role", "display_name")}),
     )
 
-    def get_inlines(self, request, obj):  # type: ignore[no-untyped-def]
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[InlineModelAdmin]]:
         if obj is None:
             return []
-        return {
+        inlines: dict[str, list[type[InlineModelAdmin]]] = {
             User.Role.STUDENT: [StudentProfileInline],
             User.Role.TEACHER: [TeacherProfileInline],
             User.Role.STAFF: [StaffProfileInline],
-        }.get(obj.role, [])
+        }
+        return inlines.get(obj.role, [])

@@ -3,11 +3,15 @@
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from asgiref.typing import WebSocketConnectEvent
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+if TYPE_CHECKING:
+    from tutoring.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +39,11 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
     inbound_types: frozenset[str] = frozenset({"ping"})
 
     @property
-    def user(self) -> Any:
-        return self.scope.get("user")
+    def user(self) -> "User":
+        """The signed-in user: ``websocket_connect`` refuses every other socket before any handler runs."""
+        # The scope holds channels' lazy proxy of the session's user; types-channels types it as an optional
+        # AbstractBaseUser, and only sockets whose user is signed in get past the handshake.
+        return cast("User", self.scope.get("user"))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """As channels does, without its hop to the one sync thread to close stale database connections before
@@ -47,8 +54,9 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    async def websocket_connect(self, message: dict[str, Any]) -> None:
-        if self.user is None or not self.user.is_authenticated:
+    async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
             await self.refuse(4401)
             return
         await super().websocket_connect(message)
@@ -58,7 +66,7 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if text_data is None or len(text_data) > MAX_INBOUND_BYTES:
             await self.send_error("invalid_message", "Messages must be JSON text of at most 64 KiB.")
             return

@@ -1,15 +1,34 @@
-"""Realtime events: sent only from services, only after the transaction commits."""
+"""Realtime events: sent only from services, only after the transaction commits; and replies on the channel
+layer, for a web request that waits for a worker's answer without holding a thread."""
 
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+class _ChannelLayer(Protocol):
+    """What is used here of the layer the settings configure: channels' in-memory one or channels_redis's."""
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None: ...
+
+    async def receive(self, channel: str) -> dict[str, Any]: ...
+
+    async def new_channel(self, prefix: str = ...) -> str: ...
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None: ...
+
+
+def _channel_layer() -> _ChannelLayer:
+    # The settings always configure the default layer, and both layers they choose from take a prefix in
+    # new_channel; types-channels allows None here and gives the base class's new_channel no prefix.
+    return cast(_ChannelLayer, get_channel_layer())
 
 
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -26,7 +45,7 @@ def send_events_on_commit(events: Sequence[tuple[str, dict[str, Any]]]) -> None:
     costs one round trip through the layer, not one per student."""
 
     async def send_all() -> None:
-        layer = get_channel_layer()
+        layer = _channel_layer()
         results = await asyncio.gather(
             *(layer.group_send(group, event) for group, event in events), return_exceptions=True
         )
@@ -44,3 +63,21 @@ def send_events_on_commit(events: Sequence[tuple[str, dict[str, Any]]]) -> None:
 
     if events:
         transaction.on_commit(send)
+
+
+async def reply_channel_new() -> str:
+    """A channel of this process's own for one answer (see ``reply_receive``)."""
+    return await _channel_layer().new_channel("reply.")
+
+
+def reply_send(channel: str, message: dict[str, Any]) -> None:
+    """A worker's answer to the request waiting on ``channel``."""
+    async_to_sync(_channel_layer().send)(channel, {"type": "reply", **message})
+
+
+async def reply_receive(channel: str, *, timeout: float) -> dict[str, Any] | None:
+    """The answer sent to ``channel``, awaited on the event loop (no thread waits); None after ``timeout``."""
+    try:
+        return await asyncio.wait_for(_channel_layer().receive(channel), timeout)
+    except TimeoutError:
+        return None

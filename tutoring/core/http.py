@@ -1,6 +1,7 @@
 """Serving stored files: permission checks happen before; this answers Range requests so phones can seek."""
 
 import re
+from collections.abc import Iterator
 
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
@@ -32,7 +33,7 @@ def stored_file_response(request: HttpRequest, name: str, content_type: str) -> 
         file.seek(start)
         remaining = end - start + 1
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks() -> Iterator[bytes]:
             nonlocal remaining
             with file:
                 while remaining > 0:

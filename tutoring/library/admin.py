@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from tutoring.library.models import Answer, Entry, Feedback, Match
 
@@ -17,7 +19,7 @@ class EntryAdmin(admin.ModelAdmin):
     search_fields = ["text", "external_id"]
     inlines = [AnswerInline]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Entry, form: ModelForm, change: bool) -> None:
         if "text" in form.changed_data:
             obj.vector_forget()
         super().save_model(request, obj, form, change)
@@ -36,5 +38,5 @@ class FeedbackAdmin(admin.ModelAdmin):
     list_filter = ["choice"]
     raw_id_fields = ["question", "match"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Feedback | None = None) -> bool:
         return False  # append-only facts

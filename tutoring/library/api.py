@@ -1,17 +1,16 @@
-from celery.exceptions import TimeoutError as CeleryTimeout
+from adrf.views import APIView as AsyncAPIView
 from django.http import Http404, HttpRequest, HttpResponseBase
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tutoring.core.errors import ServiceError
+from tutoring.core.api import AuthenticatedRequest
+from tutoring.core.consumers import database_call
 from tutoring.core.http import stored_file_response
-from tutoring.library import selectors, services, tasks
+from tutoring.library import selectors, services
 from tutoring.library.serializers import (
     EntryCreateSerializer,
     EntrySerializer,
@@ -30,7 +29,7 @@ class EntryListCreateApi(APIView):
         responses=EntrySerializer(many=True),
         summary="Answered questions in the library",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         if request.user.is_student:
             raise PermissionDenied()
         grade = request.query_params.get("grade")
@@ -44,7 +43,7 @@ class EntryListCreateApi(APIView):
         responses={201: EntrySerializer, 200: EntrySerializer},
         summary="Add an answered question (video and/or worked solution); same external_id updates",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not selectors.library_editor(request.user):
             raise PermissionDenied()
         serializer = EntryCreateSerializer(data=request.data)
@@ -66,7 +65,7 @@ class EntryListCreateApi(APIView):
 
 class EntryDetailApi(APIView):
     @extend_schema(responses={204: None}, summary="Withdraw an answered question from the library")
-    def delete(self, request: Request, entry_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, entry_id: int) -> Response:
         services.entry_withdraw(entry=selectors.access_entry_for_change(request.user, entry_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -75,7 +74,7 @@ class QuestionFeedbackApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     @extend_schema(request=FeedbackSerializer, responses=QuestionSerializer, summary="解决了 / 还是不会")
-    def post(self, request: Request, question_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, question_id: int) -> Response:
         question = access_question(request.user, question_id)
         if question.student_id != request.user.pk:
             raise PermissionDenied()
@@ -89,23 +88,26 @@ class QuestionFeedbackApi(APIView):
         return Response(QuestionSerializer(access_question(request.user, question_id)).data)
 
 
-class MatchApi(APIView):
+class MatchApi(AsyncAPIView):
+    """Asynchronous: the search runs in a matching worker and the request waits for it on the event loop."""
+
     parser_classes = [JSONParser, FormParser]
 
     @extend_schema(request=MatchQuerySerializer, responses=dict, summary="Match a text against the library (operators)")
-    def post(self, request: Request) -> Response:
+    async def post(self, request: AuthenticatedRequest) -> Response:
         if request.user.is_student:
             raise PermissionDenied()
         serializer = MatchQuerySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.question_text_check(data["text"])
-        services.subject_and_grade_check(data["subject"], data["grade"])
-        try:
-            result = tasks.library_search.delay(data["text"], data["subject"], data["grade"]).get(timeout=10)
-        except CeleryTimeout:
-            raise ServiceError("matching_unavailable", _("Matching is busy; try again shortly."), status=503) from None
-        return Response(result)
+        await database_call(services.library_search_check)(
+            text=data["text"], subject=data["subject"], grade=data["grade"]
+        )
+        return Response(
+            await services.library_search_through_worker(
+                text=data["text"], subject=data["subject"], grade=data["grade"]
+            )
+        )
 
 
 @extend_schema(exclude=True)

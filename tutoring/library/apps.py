@@ -4,3 +4,20 @@ from django.apps import AppConfig
 class LibraryConfig(AppConfig):
     name = "tutoring.library"
     label = "library"
+
+    def ready(self) -> None:
+        """A question shows its matches, and an understood question is matched: questions may not import the
+        library, so the library tells it here."""
+        from django.db.models import Prefetch
+
+        from tutoring.library.models import Match
+        from tutoring.library.serializers import MatchSerializer
+        from tutoring.library.services import question_understood
+        from tutoring.questions.lifecycle import question_status_listen
+        from tutoring.questions.serializers import QuestionPart, question_part_add
+
+        matches = Match.objects.select_related("entry__subject").prefetch_related("entry__answers")
+        question_part_add(
+            QuestionPart("matches", MatchSerializer(many=True, read_only=True), Prefetch("matches", queryset=matches))
+        )
+        question_status_listen(question_understood)

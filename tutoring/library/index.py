@@ -127,7 +127,8 @@ def _vectors(rows: Sequence[Row]) -> np.ndarray:
     wanted = set(stale)
     return np.array(
         [
-            next(encoded) if position in wanted else np.frombuffer(row[4], VECTOR_DTYPE)
+            # A row without a stored vector is always in `wanted`; the `is None` test tells the type checker so.
+            next(encoded) if position in wanted or row[4] is None else np.frombuffer(row[4], VECTOR_DTYPE)
             for position, row in enumerate(rows)
         ],
         dtype=np.float32,

@@ -1,3 +1,4 @@
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -5,7 +6,7 @@ from tutoring.accounts.models import User
 from tutoring.library.models import Answer, Entry
 
 
-def library_editor(user: User) -> bool:
+def library_editor(user: User | AnonymousUser) -> bool:
     """Teachers and administrators add answered questions to the library."""
     return user.is_authenticated and (user.is_teacher or user.is_superuser or user.role == User.Role.ADMINISTRATOR)
 
@@ -32,7 +33,7 @@ def access_entry_for_change(user: User, entry_id: int) -> Entry:
     return entry
 
 
-def access_answer(user: User, answer_id: int) -> Answer:
+def access_answer(user: User | AnonymousUser, answer_id: int) -> Answer:
     """A ready answer of an active entry: library answers teach everyone signed in."""
     answer = Answer.objects.filter(pk=answer_id, status=Answer.Status.READY, entry__status=Entry.Status.ACTIVE).first()
     if answer is None or not user.is_authenticated:

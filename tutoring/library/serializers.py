@@ -1,8 +1,11 @@
+from typing import Any, cast
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tutoring.library.models import Answer, Entry, Match
+from tutoring.schools.models import Subject
 
 
 class AnswerSerializer(serializers.ModelSerializer):
@@ -28,7 +31,7 @@ class AnswerSerializer(serializers.ModelSerializer):
 
 
 class EntrySerializer(serializers.ModelSerializer):
-    subject = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     answers = serializers.SerializerMethodField()
 
@@ -47,9 +50,11 @@ class EntrySerializer(serializers.ModelSerializer):
         ]
 
     @extend_schema_field(AnswerSerializer(many=True))
-    def get_answers(self, entry: Entry) -> list[dict]:
+    def get_answers(self, entry: Entry) -> list[dict[str, Any]]:
         ready = [answer for answer in entry.answers.all() if answer.status == Answer.Status.READY]
-        return AnswerSerializer(ready, many=True).data
+        # With many=True the constructor returns a ListSerializer, whose data is a list; drf-stubs type the call as
+        # an AnswerSerializer, whose data is one dict.
+        return cast(list[dict[str, Any]], AnswerSerializer(ready, many=True).data)
 
 
 class MatchSerializer(serializers.ModelSerializer):

@@ -1,36 +1,39 @@
 """Writes for the library of answered questions, and matching students' questions against it."""
 
 import logging
-import re
 import tempfile
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from matching.ranking import Match as RankedMatch
 from matching.ranking import match, outcome
-from media.errors import InvalidUpload, MediaProcessingError
-from media.ocr import ocr_engine
-from media.photos import photo_process
-from media.uploads import extension_for, validate_photo, validate_video
-from media.video import video_probe, video_transcode
+from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.events import reply_channel_new, reply_receive
 from tutoring.core.storage import stored_file_local_copy
+from tutoring.core.uploads import (
+    PHOTO,
+    VIDEO,
+    upload_check,
+    upload_process,
+    upload_recognise,
+    upload_refusal,
+    upload_store,
+)
 from tutoring.library import tasks
 from tutoring.library.index import encoder, index_get
 from tutoring.library.models import Answer, Entry, Feedback, Match
-from tutoring.questions.events import question_status_event_send
+from tutoring.questions.lifecycle import question_lock, question_match_settle, question_transition
 from tutoring.questions.models import Question
-from tutoring.routing.services import ticket_enqueue, ticket_leave
+from tutoring.questions.services import question_text_check
 from tutoring.schools.models import Subject
 from tutoring.schools.selectors import subject_find
 
@@ -38,26 +41,6 @@ logger = logging.getLogger(__name__)
 
 MATCHES_SHOWN = 5
 GRADE_REACH = 1  # a question is matched against answers of its grade and the grades next to it
-
-# Scripts the library is written in: Chinese, and Latin letters (English, formulas).
-_SUPPORTED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z]")
-_LETTER = re.compile(r"[^\W\d_]")
-
-
-def question_text_check(text: str, *, field: str = "text") -> str:
-    """The text stripped, or a ServiceError: empty, too long, or mostly in a script we do not match."""
-    text = (text or "").strip()
-    limit = settings.XUEWEN["MAX_TEXT_CHARS"]
-    if not text:
-        raise ServiceError("empty_text", _("The question text cannot be empty."), field=field)
-    if len(text) > limit:
-        raise ServiceError(
-            "text_too_long", _("The question is longer than %(count)d characters.") % {"count": limit}, field=field
-        )
-    letters = _LETTER.findall(text)
-    if letters and sum(1 for c in letters if _SUPPORTED.match(c)) < 0.8 * len(letters):
-        raise ServiceError("unsupported_language", _("Questions must be written in Chinese or English."), field=field)
-    return text
 
 
 def subject_and_grade_check(subject: str, grade: Any) -> tuple[Subject, int]:
@@ -73,42 +56,21 @@ def subject_and_grade_check(subject: str, grade: Any) -> tuple[Subject, int]:
     return found, number
 
 
-def _storage_save(prefix: str, content_type: str, content: IO[bytes] | bytes) -> str:
-    name = f"library/{prefix}/{uuid.uuid4().hex}{extension_for(content_type)}"
-    return default_storage.save(name, ContentFile(content) if isinstance(content, bytes) else File(content))
-
-
-def _video_check(video: IO[bytes]) -> str:
-    """The video's content type if it is a video ffmpeg can read; ServiceError otherwise."""
-    try:
-        info = validate_video(video, max_bytes=settings.XUEWEN["MAX_VIDEO_BYTES"])
-        with tempfile.NamedTemporaryFile(suffix=extension_for(info.content_type)) as copy:
-            video.seek(0)
-            for chunk in iter(lambda: video.read(1 << 20), b""):
-                copy.write(chunk)
-            copy.flush()
-            video_probe(copy.name)
-    except (InvalidUpload, MediaProcessingError) as error:
-        status = 413 if error.code == "too_large" else 400
-        raise ServiceError(error.code, error.message, status=status, field="video") from error
-    video.seek(0)
-    return info.content_type
-
-
 def _photo_read(photo: IO[bytes]) -> tuple[bytes, str]:
     """The photo sanitised (EXIF applied and stripped, downscaled) and the text OCR reads in it."""
-    try:
-        validate_photo(
-            photo, max_bytes=settings.XUEWEN["MAX_PHOTO_BYTES"], max_pixels=settings.XUEWEN["MAX_IMAGE_PIXELS"]
-        )
-        with tempfile.TemporaryDirectory() as directory:
-            original, processed = Path(directory) / "original", Path(directory) / "processed.jpg"
-            original.write_bytes(photo.read())
-            image = photo_process(original).image
-            processed.write_bytes(image)
-            return image, ocr_engine(settings.XUEWEN["OCR_ENGINE"]).recognize(processed).text
-    except (InvalidUpload, MediaProcessingError) as error:
-        raise ServiceError(error.code, error.message, field="photo") from error
+    upload_check(photo, kinds={PHOTO}, field="photo")
+    with tempfile.TemporaryDirectory(prefix="xuewen-library-") as scratch:
+        directory = Path(scratch)
+        original = directory / "original"
+        original.write_bytes(photo.read())
+        try:
+            processed = upload_process(original, kind=PHOTO, directory=directory)
+            text = upload_recognise(processed, directory=directory).text
+        except MediaProcessingError as error:
+            raise upload_refusal(error, "photo") from error
+    image, _content_type = processed.files["processed"]
+    assert isinstance(image, bytes)
+    return image, text
 
 
 def entry_save(
@@ -131,56 +93,79 @@ def entry_save(
     by a ``media`` task, after which the entry becomes searchable.
     """
     photo_image, photo_text = _photo_read(photo) if photo is not None else (None, "")
-    text = question_text_check(text or photo_text)
-    subject_row, grade_number = subject_and_grade_check(subject, grade)
+    question = _entry_question_check(text or photo_text, subject, grade, knowledge_points)
     solution = (solution or "").strip()
     if not solution and video is None and not (external_id and Entry.objects.filter(external_id=external_id).exists()):
         raise ServiceError("no_answer", _("Give a video or a worked solution."))
-    if not all(isinstance(point, str) and point.strip() for point in knowledge_points):
-        raise ServiceError("invalid_knowledge_points", _("Knowledge points must be text."), field="knowledge_points")
-    video_type = _video_check(video) if video is not None else None
+    video_type = upload_check(video, kinds={VIDEO}, field="video").content_type if video is not None else None
 
-    written: list[str] = []
+    written: list[str] = []  # stored files, deleted again if the transaction fails
     try:
         with transaction.atomic():
-            entry = Entry.objects.select_for_update().filter(external_id=external_id).first() if external_id else None
-            created = entry is None
-            entry = entry or Entry(external_id=external_id, created_by=created_by, source_question=source_question)
-            if entry.text != text:
-                entry.vector_forget()
-            entry.text, entry.subject, entry.grade = text, subject_row, grade_number
-            entry.knowledge_points = [point.strip() for point in knowledge_points]
-            entry.status = Entry.Status.ACTIVE
             if photo_image is not None:
-                entry.photo = _storage_save("photos", "image/jpeg", photo_image)
-                written.append(entry.photo.name)
-            entry.save()
+                question["photo"] = upload_store(photo_image, folder="library/photos", content_type="image/jpeg")
+                written.append(question["photo"])
+            entry, created = _entry_written(
+                external_id=external_id, created_by=created_by, source_question=source_question, **question
+            )
             if solution:
-                entry.answers.filter(kind=Answer.Kind.SOLUTION).delete()
-                Answer.objects.create(
-                    entry=entry,
-                    kind=Answer.Kind.SOLUTION,
-                    status=Answer.Status.READY,
-                    solution=solution,
-                    created_by=created_by,
-                )
+                _solution_replace(entry, solution, created_by)
             if video is not None and video_type is not None:
-                original = _storage_save("uploads", video_type, video)
-                written.append(original)
-                answer = Answer.objects.create(
-                    entry=entry,
-                    kind=Answer.Kind.VIDEO,
-                    status=Answer.Status.PROCESSING,
-                    original=original,
-                    created_by=created_by,
-                )
-                tasks.answer_video_process.delay_on_commit(answer.pk)
+                written.append(_video_answer_add(entry, video, video_type, created_by))
     except BaseException:
         for name in written:
             default_storage.delete(name)
         raise
     logger.info("library.entry_saved", extra={"entry_id": entry.pk, "entry_created": created})
     return entry, created
+
+
+def _entry_question_check(text: str, subject: str, grade: Any, knowledge_points: Sequence[str]) -> dict[str, Any]:
+    """An entry's question as the library keeps it: its text, subject, grade and knowledge points, checked."""
+    text = question_text_check(text)
+    subject_row, grade_number = subject_and_grade_check(subject, grade)
+    if not all(isinstance(point, str) and point.strip() for point in knowledge_points):
+        raise ServiceError("invalid_knowledge_points", _("Knowledge points must be text."), field="knowledge_points")
+    return {
+        "text": text,
+        "subject": subject_row,
+        "grade": grade_number,
+        "knowledge_points": [point.strip() for point in knowledge_points],
+    }
+
+
+def _entry_written(
+    *, external_id: str | None, created_by: User | None, source_question: Question | None, **question: Any
+) -> tuple[Entry, bool]:
+    """The entry with this ``external_id`` (locked), or a new one, holding ``question`` (its text, subject, grade
+    and knowledge points) and active; a changed text drops the stored embedding."""
+    entry = Entry.objects.select_for_update().filter(external_id=external_id).first() if external_id else None
+    created = entry is None
+    entry = entry or Entry(external_id=external_id, created_by=created_by, source_question=source_question)
+    if entry.text != question["text"]:
+        entry.vector_forget()
+    for field, value in question.items():
+        setattr(entry, field, value)
+    entry.status = Entry.Status.ACTIVE
+    entry.save()
+    return entry, created
+
+
+def _solution_replace(entry: Entry, solution: str, created_by: User | None) -> None:
+    entry.answers.filter(kind=Answer.Kind.SOLUTION).delete()
+    Answer.objects.create(
+        entry=entry, kind=Answer.Kind.SOLUTION, status=Answer.Status.READY, solution=solution, created_by=created_by
+    )
+
+
+def _video_answer_add(entry: Entry, video: IO[bytes], content_type: str, created_by: User | None) -> str:
+    """The video as uploaded, transcoded for phones by a ``media`` task; returns its stored name."""
+    original = upload_store(video, folder="library/uploads", content_type=content_type)
+    answer = Answer.objects.create(
+        entry=entry, kind=Answer.Kind.VIDEO, status=Answer.Status.PROCESSING, original=original, created_by=created_by
+    )
+    tasks.answer_video_process.delay_on_commit(answer.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+    return original
 
 
 def entry_video_publish(
@@ -199,17 +184,11 @@ def entry_video_publish(
     """A video made for phones by the platform itself (a session recording, already stored with its poster)
     answers the entry with this ``external_id``: created the first time, its question updated after. The
     index picks the entry up at its next catch-up."""
-    text = question_text_check(text)
-    subject_row, grade_number = subject_and_grade_check(subject, grade)
+    question = _entry_question_check(text, subject, grade, knowledge_points)
     with transaction.atomic():
-        entry = Entry.objects.select_for_update().filter(external_id=external_id).first()
-        entry = entry or Entry(external_id=external_id, created_by=created_by, source_question=source_question)
-        if entry.text != text:
-            entry.vector_forget()
-        entry.text, entry.subject, entry.grade = text, subject_row, grade_number
-        entry.knowledge_points = list(knowledge_points)
-        entry.status = Entry.Status.ACTIVE
-        entry.save()
+        entry, _created = _entry_written(
+            external_id=external_id, created_by=created_by, source_question=source_question, **question
+        )
         Answer.objects.get_or_create(
             entry=entry,
             kind=Answer.Kind.VIDEO,
@@ -230,18 +209,20 @@ def answer_video_process(*, answer_id: int) -> None:
     answer = Answer.objects.filter(pk=answer_id, status=Answer.Status.PROCESSING).select_related("entry").first()
     if answer is None:
         return
-    with tempfile.TemporaryDirectory(prefix="xuewen-video-") as directory:
-        source = stored_file_local_copy(answer.original.name, directory)
-        video, poster = Path(directory) / "answer.mp4", Path(directory) / "poster.jpg"
+    with tempfile.TemporaryDirectory(prefix="xuewen-video-") as scratch:
+        directory = Path(scratch)
         try:
-            processed = video_transcode(source, dst=video, poster=poster)
+            processed = upload_process(
+                stored_file_local_copy(answer.original, directory), kind=VIDEO, directory=directory
+            )
         except MediaProcessingError as error:
             logger.warning("library.video_failed", extra={"answer_id": answer_id, "reason": error.code})
             Answer.objects.filter(pk=answer_id).update(status=Answer.Status.FAILED, error=str(error.message))
             return
+        (video, _video_type), (poster, _poster_type) = processed.files["processed"], processed.files["poster"]
         names = [
-            _storage_save("videos", "video/mp4", video.read_bytes()),
-            _storage_save("posters", "image/jpeg", poster.read_bytes()),
+            upload_store(video, folder="library/videos", content_type="video/mp4"),
+            upload_store(poster, folder="library/posters", content_type="image/jpeg"),
         ]
     original = answer.original.name
     with transaction.atomic():
@@ -254,7 +235,8 @@ def answer_video_process(*, answer_id: int) -> None:
         )
         if updated:
             answer.entry.save(update_fields=["updated_at"])  # the index picks the entry up
-            transaction.on_commit(lambda: default_storage.delete(original))
+            if original:
+                transaction.on_commit(lambda: default_storage.delete(original))
     if not updated:
         for name in names:
             default_storage.delete(name)
@@ -304,16 +286,36 @@ def library_search_result(*, text: str, subject: str, grade: Any) -> dict[str, A
     }
 
 
-def question_matches_forget(*, question: Question) -> None:
-    """The student corrected the text of an understood question, which is matched again: the matches found for the
-    old wording go now, so until the new result arrives the question shows as being matched, not as matching them.
-    Runs in the caller's transaction, with the question locked. Only unjudged matches are ever deleted: a student's
-    verdict moves the question on from "understood", and ``Feedback.match`` restricts deleting a judged one.
-    """
+def library_search_check(*, text: str, subject: str, grade: Any) -> None:
+    """The query a search would refuse, refused before a worker is asked."""
+    question_text_check(text)
+    subject_and_grade_check(subject, grade)
+
+
+async def library_search_through_worker(*, text: str, subject: str, grade: int) -> dict[str, Any]:
+    """``library_search_result`` from a matching worker (web processes never load the index or the encoder),
+    awaited on the channel layer without holding a thread; 503 when no worker answers in MATCH_WAIT_SECONDS."""
+    wait = settings.XUEWEN["MATCH_WAIT_SECONDS"]
+    channel = await reply_channel_new()
+    publish = sync_to_async(tasks.library_search.apply_async, thread_sensitive=False)
+    await publish((text, subject, grade, channel), expires=wait)  # a search nobody waits for any more is dropped
+    reply = await reply_receive(channel, timeout=wait)
+    if reply is None:
+        raise ServiceError("matching_unavailable", _("Matching is busy; try again shortly."), status=503)
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
+def question_understood(question: Question) -> None:
+    """Listens to every move of a question (``question_status_listen``): one understood, first or again after the
+    student corrected its text, is matched. The matches of an earlier wording go at once, in the move's
+    transaction, so until the new result arrives the question shows as being matched. Only unjudged matches ever
+    go: a student's verdict moves the question on from "understood", and ``Feedback.match`` refuses to lose a
+    judged one."""
+    if question.status != Question.Status.UNDERSTOOD:
+        return
     question.matches.all().delete()
-    question.match_outcome = Question.MatchOutcome.PENDING
-    question.matched_at = None
-    question.save(update_fields=["match_outcome", "matched_at"])
+    tasks.question_match.delay_on_commit(question.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
 
 
 def question_match(*, question_id: int) -> None:
@@ -329,7 +331,7 @@ def question_match(*, question_id: int) -> None:
     text = question.text
     ranked = library_search(text=text, subject=question.subject, grade=question.grade)
     with transaction.atomic():
-        question = Question.objects.select_for_update().get(pk=question_id)
+        question = question_lock(question_id)
         if question.status != Question.Status.UNDERSTOOD or question.text != text:
             return
         question.matches.all().delete()
@@ -345,47 +347,35 @@ def question_match(*, question_id: int) -> None:
             )
             for position, match in enumerate(ranked)
         )
-        question.match_outcome = outcome(ranked)
-        question.matched_at = timezone.now()
-        fields = ["match_outcome", "matched_at"]
-        if question.match_outcome == Question.MatchOutcome.NONE:
-            question.status = Question.Status.WAITING_TEACHER
-            fields.append("status")
-        question.save(update_fields=fields)
-        if question.status == Question.Status.WAITING_TEACHER:
-            ticket_enqueue(question=question)
-        question_status_event_send(question)
+        question_match_settle(question=question, outcome=outcome(ranked))
     logger.info("question.matched", extra={"question_id": question_id, "outcome": question.match_outcome})
 
 
+_JUDGED = (
+    Question.Status.UNDERSTOOD,
+    Question.Status.RESOLVED,
+    Question.Status.WAITING_TEACHER,
+    Question.Status.CANCELLED,
+)
+
+
 def question_feedback(*, question: Question, choice: str, match_id: int | None = None) -> Question:
-    """The student's verdict on the matches: solved (by which match) or still stuck."""
+    """The student's verdict on the matches: solved (by which match) or still stuck. "Still stuck" sends the
+    question to a live teacher; "solved" takes it out of the queue (routing follows the question's move)."""
     if choice not in Feedback.Choice.values:
         raise ServiceError("invalid_choice", _("Unknown choice."), field="choice")
     with transaction.atomic():
-        question = Question.objects.select_for_update().get(pk=question.pk)
-        allowed = (
-            Question.Status.UNDERSTOOD,
-            Question.Status.RESOLVED,
-            Question.Status.WAITING_TEACHER,
-            Question.Status.CANCELLED,
-        )
-        if question.status not in allowed or not question.match_outcome:
+        question = question_lock(question.pk)
+        if question.status not in _JUDGED or not question.match_outcome:
             raise ServiceError("not_matched", _("This question has no answers to judge yet."), status=409)
         match = question.matches.filter(pk=match_id).first() if match_id is not None else None
         if match_id is not None and match is None:
             raise ServiceError("unknown_match", _("Unknown answer."), field="match_id")
-        status = Question.Status.RESOLVED if choice == Feedback.Choice.RESOLVED else Question.Status.WAITING_TEACHER
         last = question.feedback.order_by("-created_at", "-id").first()
         if last is None or (last.choice, last.match_id) != (choice, match_id):  # a double tap stores one choice
             Feedback.objects.create(question=question, choice=choice, match=match)
+        status = Question.Status.RESOLVED if choice == Feedback.Choice.RESOLVED else Question.Status.WAITING_TEACHER
         if question.status != status:
-            question.status = status
-            question.save(update_fields=["status"])
-            if status == Question.Status.WAITING_TEACHER:
-                ticket_enqueue(question=question)  # "still stuck": the live queue
-            else:
-                ticket_leave(question=question)  # solved after all: stop waiting
-            question_status_event_send(question)
+            question_transition(question=question, to=status)
     logger.info("question.feedback", extra={"question_id": question.pk, "choice": choice})
     return question

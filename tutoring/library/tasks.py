@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from tutoring.core.events import reply_send
 from tutoring.library import index, services
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
@@ -11,10 +12,11 @@ def question_match(question_id: int) -> None:
     services.question_match(question_id=question_id)
 
 
-@shared_task(ignore_result=False, soft_time_limit=10, time_limit=20)
-def library_search(text: str, subject: str, grade: int) -> dict:
-    """For callers that wait for the answer (the match API): the index lives in matching workers."""
-    return services.library_search_result(text=text, subject=subject, grade=grade)
+@shared_task(soft_time_limit=10, time_limit=20)
+def library_search(text: str, subject: str, grade: int, reply_to: str) -> None:
+    """For the match API, which waits for the answer on the channel ``reply_to``: the index lives in matching
+    workers."""
+    reply_send(reply_to, {"result": services.library_search_result(text=text, subject=subject, grade=grade)})
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=3600, time_limit=3700)

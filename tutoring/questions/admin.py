@@ -7,7 +7,8 @@ class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
     can_delete = False
-    fields = ["kind", "position", "status", "content_type", "size_bytes", "recognized_text", "confidence", "error"]
+    # A tuple, so that the same names type-check as both: django-stubs type `fields` as a list of field groups.
+    fields = ("kind", "position", "status", "content_type", "size_bytes", "recognized_text", "confidence", "error")
     readonly_fields = fields
 
 

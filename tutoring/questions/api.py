@@ -3,10 +3,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tutoring.core.api import AuthenticatedRequest
 from tutoring.core.http import stored_file_response
 from tutoring.questions import selectors, services
 from tutoring.questions.models import Attachment
@@ -17,7 +17,7 @@ class QuestionListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(responses={200: QuestionSerializer(many=True)}, summary="The student's own questions, newest first")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         questions = selectors.question_list_for_student(student=request.user)
         return Response(QuestionSerializer(questions, many=True).data)
 
@@ -27,7 +27,7 @@ class QuestionListCreateApi(APIView):
         summary="Ask a question by text, photos and/or a voice clip",
         description="202 with the new question; 200 with the first question when the idempotency key is replayed.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not request.user.is_student:
             raise PermissionDenied()
         serializer = QuestionCreateSerializer(data=request.data)
@@ -51,14 +51,14 @@ class QuestionDetailApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     @extend_schema(responses=QuestionSerializer, summary="A question and its understanding status")
-    def get(self, request: Request, question_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, question_id: int) -> Response:
         question = selectors.access_question(request.user, question_id)
         return Response(QuestionSerializer(question).data)
 
     @extend_schema(
         request=QuestionCorrectSerializer, responses=QuestionSerializer, summary="The student corrects the text"
     )
-    def patch(self, request: Request, question_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, question_id: int) -> Response:
         question = selectors.access_question(request.user, question_id)
         if question.student_id != request.user.pk:
             raise PermissionDenied()
@@ -76,7 +76,7 @@ def attachment_file(request: HttpRequest, question_id: int, attachment_id: int, 
     question = selectors.access_question(request.user, question_id)
     attachment = question.attachments.filter(pk=attachment_id).first()
     file = getattr(attachment, variant, None) if variant in ("processed", "thumbnail") else None
-    if not file:
+    if not file or attachment is None:
         raise Http404
     is_image = variant == "thumbnail" or attachment.kind == Attachment.Kind.PHOTO
     return stored_file_response(request, file.name, "image/jpeg" if is_image else "audio/mp4")

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import Http404
 
+from tutoring.accounts.models import User
 from tutoring.core.consumers import BaseConsumer, database_call
 from tutoring.questions.events import question_group
 from tutoring.questions.selectors import access_question
@@ -10,7 +11,7 @@ from tutoring.routing.selectors import ticket_position, ticket_queued_for_questi
 
 
 @database_call
-def question_state(user: Any, question_id: int) -> list[dict[str, Any]] | None:
+def question_state(user: User, question_id: int) -> list[dict[str, Any]] | None:
     """The events that bring a client up to date: the question, and its place in the queue while it waits."""
     try:
         question = access_question(user, question_id)

@@ -1,22 +1,19 @@
-from django.db.models import Prefetch, Q, QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from tutoring.accounts.models import User
-from tutoring.library.models import Match
 from tutoring.questions.models import Question
+from tutoring.questions.serializers import question_parts_prefetch
 
 
 def question_displayed_queryset() -> QuerySet[Question]:
-    """Questions with everything their serializer shows (attachments, sessions, matches with entries and
-    answers) in five queries, however many matches."""
-    return Question.objects.select_related("subject").prefetch_related(
-        "attachments",
-        "sessions",
-        Prefetch("matches", queryset=Match.objects.select_related("entry__subject").prefetch_related("entry__answers")),
-    )
+    """Questions with everything their serializer shows, the parts of the apps above included (its matches with
+    their entries and answers, its sessions): five queries, however many matches."""
+    return Question.objects.select_related("subject").prefetch_related("attachments", *question_parts_prefetch())
 
 
-def question_visible_queryset(user: User) -> QuerySet[Question]:
+def question_visible_queryset(user: User | AnonymousUser) -> QuerySet[Question]:
     """The questions ``user`` may see; every read of questions starts here.
 
     Students see their own; teachers the subjects and grade bands they teach;
@@ -43,7 +40,7 @@ def question_visible_queryset(user: User) -> QuerySet[Question]:
     return questions.none()
 
 
-def access_question(user: User, question_id: int, *, for_update: bool = False) -> Question:
+def access_question(user: User | AnonymousUser, question_id: int, *, for_update: bool = False) -> Question:
     """The question with this id if ``user`` may see it; 404 otherwise (never 403: ids are not confirmed)."""
     questions = question_visible_queryset(user)
     if for_update:
@@ -55,10 +52,8 @@ def access_question(user: User, question_id: int, *, for_update: bool = False) -
 
 
 def question_list_visible(*, user: User, limit: int = 50) -> list[Question]:
-    return list(question_visible_queryset(user).prefetch_related("attachments")[:limit])
+    return list(question_visible_queryset(user)[:limit])
 
 
 def question_list_for_student(*, student: User, limit: int = 50) -> list[Question]:
-    return list(
-        Question.objects.filter(student=student).select_related("subject").prefetch_related("attachments")[:limit]
-    )
+    return list(question_displayed_queryset().filter(student=student)[:limit])

@@ -1,10 +1,40 @@
+import copy
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
+from django.db.models import Prefetch
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tutoring.library.serializers import MatchSerializer
 from tutoring.questions.models import Attachment, Question
+from tutoring.schools.models import Subject
+
+
+@dataclass(frozen=True)
+class QuestionPart:
+    """A field that an app above questions adds to every question as its viewers see it (the library its
+    matches, sessions the question's room), with the related rows the field reads, prefetched once for a
+    whole list of questions."""
+
+    name: str
+    field: serializers.Field
+    prefetch: str | Prefetch
+
+
+_PARTS: list[QuestionPart] = []
+
+
+def question_part_add(part: QuestionPart) -> None:
+    """Registered by the app that owns the part when it loads (AppConfig.ready): questions may not import the
+    apps above it, yet a question's page, events and API show the whole question."""
+    if all(existing.name != part.name for existing in _PARTS):
+        _PARTS.append(part)
+
+
+def question_parts_prefetch() -> list[str | Prefetch]:
+    return [part.prefetch for part in _PARTS]
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -46,14 +76,12 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
-    subject = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     stage = serializers.SerializerMethodField(help_text="While processing: reading_photo or listening; otherwise null.")
     low_confidence = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
-    matches = MatchSerializer(many=True, read_only=True)
-    session_id = serializers.SerializerMethodField(help_text="The room of the question's latest session, if any.")
 
     class Meta:
         model = Question
@@ -76,12 +104,14 @@ class QuestionSerializer(serializers.ModelSerializer):
             "attachments",
             "match_outcome",
             "matched_at",
-            "matches",
-            "session_id",
         ]
 
-    def get_session_id(self, question: Question) -> int | None:
-        return max((session.pk for session in question.sessions.all()), default=None)
+    def get_fields(self) -> dict[str, Any]:
+        """The question's own fields, then the parts the apps above it add (``question_part_add``)."""
+        fields = super().get_fields()
+        for part in _PARTS:
+            fields[part.name] = copy.deepcopy(part.field)
+        return fields
 
     @extend_schema_field(serializers.ChoiceField(choices=["reading_photo", "listening"], allow_null=True))
     def get_stage(self, question: Question) -> str | None:

@@ -1,35 +1,37 @@
-"""Writes for questions: intake, understanding (OCR/ASR) and the student's correction."""
+"""Writes for questions: intake, understanding (OCR/ASR) and the student's correction. Every status change goes
+through ``tutoring.questions.lifecycle``."""
 
 import logging
 import re
 import tempfile
-import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from media.asr import asr_engine, whisper_model_dir
-from media.errors import InvalidUpload, MediaProcessingError
-from media.ocr import ocr_engine
-from media.photos import photo_process
-from media.recognition import Recognition
-from media.uploads import extension_for, validate_photo, validate_voice
-from media.voice import voice_transcode
+from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.core.storage import stored_file_local_copy
-from tutoring.library import services as library_services
-from tutoring.library import tasks as library_tasks
+from tutoring.core.uploads import (
+    PHOTO,
+    VOICE,
+    ProcessedUpload,
+    upload_check,
+    upload_files_store,
+    upload_process,
+    upload_recognise,
+    upload_store,
+)
 from tutoring.questions import tasks
 from tutoring.questions.events import question_status_event_send
+from tutoring.questions.lifecycle import question_lock, question_transition
 from tutoring.questions.models import Attachment, Question
 from tutoring.schools.models import Subject
 
@@ -37,9 +39,29 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
+# Scripts questions are written in: Chinese, and Latin letters (English, formulas).
+_SUPPORTED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")
 
-def _limits() -> dict[str, Any]:
-    return settings.XUEWEN
+Upload = tuple[str, IO[bytes], str]  # kind, the file as received, its content type
+
+
+def question_text_check(text: str | None, *, field: str = "text", empty_code: str = "empty_text") -> str:
+    """A question's text stripped, or a ServiceError: empty (``empty_code``), longer than MAX_TEXT_CHARS, or
+    mostly in a script the platform does not match. The one check of a question's wording: the student's,
+    the library's and the teacher's corrections of both."""
+    text = (text or "").strip()
+    limit = settings.XUEWEN["MAX_TEXT_CHARS"]
+    if not text:
+        raise ServiceError(empty_code, _("The question text cannot be empty."), field=field)
+    if len(text) > limit:
+        raise ServiceError(
+            "text_too_long", _("The question is longer than %(count)d characters.") % {"count": limit}, field=field
+        )
+    letters = _LETTER.findall(text)
+    if letters and sum(1 for c in letters if _SUPPORTED.match(c)) < 0.8 * len(letters):
+        raise ServiceError("unsupported_language", _("Questions must be written in Chinese or English."), field=field)
+    return text
 
 
 def _subject_and_grade(subject_code: str, grade: int) -> Subject:
@@ -53,34 +75,6 @@ def _subject_and_grade(subject_code: str, grade: int) -> Subject:
             field="grade",
         )
     return subject
-
-
-def _validated_uploads(photos: Sequence[IO[bytes]], voice: IO[bytes] | None) -> list[tuple[str, IO[bytes], str]]:
-    """Check every upload by content before anything is written: (kind, file, content type)."""
-    limits = _limits()
-    if len(photos) > limits["MAX_PHOTOS"]:
-        raise ServiceError(
-            "too_many_photos", _("Send at most %(count)d photos.") % {"count": limits["MAX_PHOTOS"]}, field="photos"
-        )
-    checked: list[tuple[str, IO[bytes], str]] = []
-    try:
-        for photo in photos:
-            info = validate_photo(photo, max_bytes=limits["MAX_PHOTO_BYTES"], max_pixels=limits["MAX_IMAGE_PIXELS"])
-            checked.append((Attachment.Kind.PHOTO, photo, info.content_type))
-        if voice is not None:
-            voice_info = validate_voice(voice, max_bytes=limits["MAX_VOICE_BYTES"])
-            checked.append((Attachment.Kind.VOICE, voice, voice_info.content_type))
-    except InvalidUpload as error:
-        field = "voice" if voice is not None and len(checked) == len(photos) else "photos"
-        status = 413 if error.code == "too_large" else 400
-        raise ServiceError(error.code, error.message, status=status, field=field) from error
-    return checked
-
-
-def _upload_path(question: Question, content_type: str, suffix: str = "") -> str:
-    created = question.created_at
-    extension = extension_for(content_type) if content_type else ".jpg"
-    return f"questions/{created:%Y/%m}/{question.pk}/{uuid.uuid4().hex}{suffix}{extension}"
 
 
 def question_create(
@@ -106,56 +100,46 @@ def question_create(
     existing = Question.objects.filter(student=student, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
+    text, subject, uploads = _question_input_check(subject_code, grade, text, photos, voice)
+    return _question_commit(student, subject, grade, idempotency_key, text, uploads)
 
-    text = (text or "").strip()
-    limits = _limits()
-    if len(text) > limits["MAX_TEXT_CHARS"]:
-        raise ServiceError(
-            "text_too_long",
-            _("The question is longer than %(count)d characters.") % {"count": limits["MAX_TEXT_CHARS"]},
-            field="text",
-        )
+
+def _question_input_check(
+    subject_code: str, grade: int, text: str, photos: Sequence[IO[bytes]], voice: IO[bytes] | None
+) -> tuple[str, Subject, list[Upload]]:
+    """Everything the student sent, checked before anything is written: the text, the subject and grade, that
+    something was asked at all, and every upload by its content."""
+    text = question_text_check(text) if (text or "").strip() else ""
     subject = _subject_and_grade(subject_code, grade)
     if not text and not photos and voice is None:
         raise ServiceError("empty_question", _("Type the question, take a photo or record your voice."))
-    uploads = _validated_uploads(photos, voice)
+    most = settings.XUEWEN["MAX_PHOTOS"]
+    if len(photos) > most:
+        raise ServiceError("too_many_photos", _("Send at most %(count)d photos.") % {"count": most}, field="photos")
+    uploads = [(PHOTO, photo, upload_check(photo, kinds={PHOTO}, field="photos").content_type) for photo in photos]
+    if voice is not None:
+        uploads.append((VOICE, voice, upload_check(voice, kinds={VOICE}, field="voice").content_type))
+    return text, subject, uploads
 
+
+def _question_commit(
+    student: User, subject: Subject, grade: int, idempotency_key: str, text: str, uploads: list[Upload]
+) -> tuple[Question, bool]:
+    """The question and its raw uploads in one transaction, one submission of the student's at a time (so the
+    rate limit and the key hold under concurrency); files written for a submission that fails are deleted."""
     written: list[str] = []
     try:
         with transaction.atomic():
-            # One submission at a time per student: the rate limit and the key check hold under concurrency.
             User.objects.select_for_update().filter(pk=student.pk).first()
             existing = Question.objects.filter(student=student, idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing, False
-            since = timezone.now() - timedelta(minutes=1)
-            if (
-                Question.objects.filter(student=student, created_at__gte=since).count()
-                >= limits["QUESTIONS_PER_MINUTE"]
-            ):
-                raise ServiceError(
-                    "rate_limited", _("You are asking too quickly. Please wait a minute and try again."), status=429
-                )
+            _rate_limit_check(student)
             question = Question.objects.create(
-                student=student,
-                subject=subject,
-                grade=grade,
-                idempotency_key=idempotency_key,
-                typed_text=text,
+                student=student, subject=subject, grade=grade, idempotency_key=idempotency_key, typed_text=text
             )
-            for position, (kind, upload, content_type) in enumerate(uploads):
-                upload.seek(0)
-                name = default_storage.save(_upload_path(question, content_type), File(upload))
-                written.append(name)
-                Attachment.objects.create(
-                    question=question,
-                    kind=kind,
-                    position=position,
-                    content_type=content_type,
-                    size_bytes=default_storage.size(name),
-                    original=name,
-                )
-            tasks.question_understand.delay_on_commit(question.pk)
+            _attachments_store(question, uploads, written)
+            tasks.question_understand.delay_on_commit(question.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
     except IntegrityError:
         # A concurrent replay of the same key won the insert: answer with its question.
         _storage_delete(written)
@@ -170,38 +154,78 @@ def question_create(
     return question, True
 
 
+def _rate_limit_check(student: User) -> None:
+    since = timezone.now() - timedelta(minutes=1)
+    if (
+        Question.objects.filter(student=student, created_at__gte=since).count()
+        >= settings.XUEWEN["QUESTIONS_PER_MINUTE"]
+    ):
+        raise ServiceError(
+            "rate_limited", _("You are asking too quickly. Please wait a minute and try again."), status=429
+        )
+
+
+def _question_folder(question: Question) -> str:
+    return f"questions/{question.created_at:%Y/%m}/{question.pk}"
+
+
+def _attachments_store(question: Question, uploads: list[Upload], written: list[str]) -> None:
+    """The raw uploads as received, until understanding keeps their sanitised form (``written`` collects the
+    stored names, for the caller to delete should the transaction fail)."""
+    for position, (kind, upload, content_type) in enumerate(uploads):
+        name = upload_store(upload, folder=_question_folder(question), content_type=content_type)
+        written.append(name)
+        Attachment.objects.create(
+            question=question,
+            kind=kind,
+            position=position,
+            content_type=content_type,
+            size_bytes=upload.seek(0, 2),
+            original=name,
+        )
+
+
 def _storage_delete(names: Sequence[str]) -> None:
     for name in names:
         default_storage.delete(name)
 
 
+# A correction of a question in one of these makes it understood with the new text (matched anew).
+_UNDERSTOOD_ON_CORRECTION = (
+    Question.Status.RECEIVED,
+    Question.Status.PROCESSING,
+    Question.Status.FAILED,
+    Question.Status.UNDERSTOOD,
+)
+
+
 def question_text_correct(*, question: Question, text: str) -> Question:
-    """The student's own wording replaces the recognised text."""
-    text = (text or "").strip()
-    if not text:
-        raise ServiceError("empty_question", _("The question text cannot be empty."), field="text")
-    if len(text) > _limits()["MAX_TEXT_CHARS"]:
-        raise ServiceError(
-            "text_too_long",
-            _("The question is longer than %(count)d characters.") % {"count": _limits()["MAX_TEXT_CHARS"]},
-            field="text",
-        )
+    """The student's own wording replaces the recognised text. A question not yet answered by a match or a teacher
+    is understood with it and matched anew (the matches of the old wording go at once)."""
+    text = question_text_check(text, empty_code="empty_question")
+    changes: dict[str, Any] = {
+        "text": text,
+        "text_source": Question.TextSource.CORRECTED,
+        "text_confidence": 1.0,
+        "failure_reason": "",
+    }
     with transaction.atomic():
-        question = Question.objects.select_for_update().get(pk=question.pk)
-        question.text = text
-        question.text_source = Question.TextSource.CORRECTED
-        question.text_confidence = 1.0
-        question.failure_reason = ""
-        fields = ["text", "text_source", "text_confidence", "failure_reason"]
-        if question.status in (Question.Status.FAILED, Question.Status.RECEIVED, Question.Status.PROCESSING):
-            question.status = Question.Status.UNDERSTOOD
-            question.understood_at = question.understood_at or timezone.now()
-            fields += ["status", "understood_at"]
-        question.save(update_fields=fields)
-        if question.status == Question.Status.UNDERSTOOD:
-            library_services.question_matches_forget(question=question)  # they matched the old wording
-            library_tasks.question_match.delay_on_commit(question.pk)  # the new wording may match better
-        question_status_event_send(question)
+        question = question_lock(question.pk)
+        if question.status in _UNDERSTOOD_ON_CORRECTION:
+            understood_at = question.understood_at or timezone.now()
+            question_transition(
+                question=question,
+                to=Question.Status.UNDERSTOOD,
+                understood_at=understood_at,
+                match_outcome=Question.MatchOutcome.PENDING,
+                matched_at=None,
+                **changes,
+            )
+        else:
+            Question.objects.filter(pk=question.pk).update(**changes)
+            for field, value in changes.items():
+                setattr(question, field, value)
+            question_status_event_send(question)
     logger.info("question.corrected", extra={"question_id": question.pk})
     return question
 
@@ -216,125 +240,101 @@ def question_understand(*, question_id: int) -> None:
     redelivered task does only the work that is left. No transaction is held
     while media are processed.
     """
-    claimed = Question.objects.filter(
-        pk=question_id, status__in=[Question.Status.RECEIVED, Question.Status.PROCESSING]
-    ).update(status=Question.Status.PROCESSING)
-    if not claimed:
+    question = Question.objects.filter(pk=question_id).first()
+    if question is None:
         return
-    question_status_event_send(Question.objects.get(pk=question_id))
+    try:
+        question_transition(question=question, to=Question.Status.PROCESSING)
+    except ServiceError:
+        return  # understood or failed already (or corrected by the student meanwhile)
     pending = Attachment.objects.filter(question_id=question_id, status=Attachment.Status.PENDING).order_by("position")
-    for attachment in pending:
+    for attachment in pending.select_related("question"):
         _attachment_understand(attachment)
-        question_status_event_send(Question.objects.get(pk=question_id))
+        question_status_event_send(question)
     _question_understanding_settle(question_id)
 
 
-def _attachment_finish(attachment: Attachment, *, files: dict[str, bytes | Path], **fields: Any) -> None:
-    """Store processed files, then record the result if the attachment is still pending."""
-    question = attachment.question
-    for field, content in files.items():
-        suffix = "-thumb" if field == "thumbnail" else ""
-        content_type = "image/jpeg" if attachment.kind == Attachment.Kind.PHOTO else "audio/mp4"
-        data = content if isinstance(content, bytes) else Path(content).read_bytes()
-        fields[field] = default_storage.save(_upload_path(question, content_type, suffix), ContentFile(data))
+def _attachment_understand(attachment: Attachment) -> None:
+    """Sanitise or transcode one upload, keep that, then read or hear it; a failure at either step is recorded
+    (a photo OCR cannot read is still kept, so is a clip ASR cannot hear)."""
+    processed: ProcessedUpload | None = None
+    with tempfile.TemporaryDirectory(prefix="xuewen-media-") as scratch:
+        directory = Path(scratch)
+        try:
+            source = stored_file_local_copy(attachment.original, directory)
+            processed = upload_process(source, kind=attachment.kind, directory=directory)
+            recognition = upload_recognise(processed, directory=directory)
+        except MediaProcessingError as error:
+            logger.warning("attachment.failed", extra={"attachment_id": attachment.pk, "reason": error.code})
+            _attachment_finish(attachment, processed, status=Attachment.Status.FAILED, error=str(error.message))
+            return
+        _attachment_finish(
+            attachment,
+            processed,
+            status=Attachment.Status.DONE,
+            recognized_text=recognition.text,
+            confidence=recognition.confidence,
+        )
+
+
+def _attachment_finish(attachment: Attachment, processed: ProcessedUpload | None, **fields: Any) -> None:
+    """Store the processed files, then record the result if the attachment is still pending; the raw upload
+    is deleted once its processed form is recorded."""
+    if processed is not None:
+        fields |= upload_files_store(processed, folder=_question_folder(attachment.question))
+        fields |= {"width": processed.width, "height": processed.height, "duration_seconds": processed.duration_seconds}
     original = attachment.original.name
     with transaction.atomic():
         updated = Attachment.objects.filter(pk=attachment.pk, status=Attachment.Status.PENDING).update(**fields)
         if updated and "processed" in fields and original:
             Attachment.objects.filter(pk=attachment.pk).update(original="")
             transaction.on_commit(lambda: default_storage.delete(original))
-    if not updated:
-        _storage_delete([fields[field] for field in files])
-
-
-def _attachment_understand(attachment: Attachment) -> None:
-    """Sanitise or transcode one upload, then read or hear it; a failure at either step is recorded."""
-    files: dict[str, bytes | Path] = {}
-    fields: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="xuewen-media-") as directory:
-        try:
-            source = stored_file_local_copy(attachment.original.name, directory)
-            if attachment.kind == Attachment.Kind.PHOTO:
-                recognition = _photo_read(source, Path(directory), files, fields)
-            else:
-                recognition = _voice_hear(source, Path(directory), files, fields)
-        except MediaProcessingError as error:
-            logger.warning("attachment.failed", extra={"attachment_id": attachment.pk, "reason": error.code})
-            _attachment_finish(
-                attachment, files=files, status=Attachment.Status.FAILED, error=str(error.message), **fields
-            )
-            return
-        _attachment_finish(
-            attachment,
-            files=files,
-            status=Attachment.Status.DONE,
-            recognized_text=recognition.text,
-            confidence=recognition.confidence,
-            **fields,
-        )
-
-
-def _photo_read(source: Path, directory: Path, files: dict[str, bytes | Path], fields: dict[str, Any]) -> Recognition:
-    """Strip and downscale the photo (kept even if OCR then fails), then OCR it."""
-    photo = photo_process(source)
-    files.update(processed=photo.image, thumbnail=photo.thumbnail)
-    fields.update(width=photo.width, height=photo.height)
-    processed = directory / "processed.jpg"
-    processed.write_bytes(photo.image)
-    return ocr_engine(settings.XUEWEN["OCR_ENGINE"]).recognize(processed)
-
-
-def _voice_hear(source: Path, directory: Path, files: dict[str, bytes | Path], fields: dict[str, Any]) -> Recognition:
-    """Transcode the clip (the AAC copy is kept even if ASR then fails), then transcribe it."""
-    wav, playback = directory / "voice.wav", directory / "voice.m4a"
-    fields["duration_seconds"] = voice_transcode(
-        source, wav_path=wav, playback_path=playback, max_seconds=settings.XUEWEN["MAX_VOICE_SECONDS"]
-    )
-    files["processed"] = playback
-    model_dir = settings.XUEWEN["ASR_MODEL_DIR"] or whisper_model_dir(settings.VAR_DIR / "models")
-    return asr_engine(model_dir).transcribe(wav)
+    if not updated and processed is not None:
+        _storage_delete([fields[variant] for variant in processed.files])
 
 
 def _question_understanding_settle(question_id: int) -> None:
-    """Compose the question's text from what was typed and recognised, and close understanding."""
+    """Compose the question's text from what was typed and recognised: understood with it, or failed with the
+    reasons when there is none."""
     with transaction.atomic():
-        question = Question.objects.select_for_update().get(pk=question_id)
+        question = question_lock(question_id)
         if question.status != Question.Status.PROCESSING:
-            return
+            return  # the student typed the text meanwhile
         attachments = list(question.attachments.all())
         recognized = [a for a in attachments if a.status == Attachment.Status.DONE and a.recognized_text.strip()]
-        parts = ([question.typed_text] if question.typed_text else []) + [a.recognized_text.strip() for a in recognized]
-        kinds = {a.kind for a in recognized}
-        if (question.typed_text and recognized) or len(kinds) > 1:
-            source = Question.TextSource.MIXED
-        elif question.typed_text:
-            source = Question.TextSource.TYPED
-        elif kinds == {Attachment.Kind.PHOTO}:
-            source = Question.TextSource.OCR
-        else:
-            source = Question.TextSource.ASR
-        question.text = "\n".join(parts)
-        if question.text:
-            question.status = Question.Status.UNDERSTOOD
-            question.understood_at = timezone.now()
-            question.text_source = source
-            question.text_confidence = min([a.confidence or 0.0 for a in recognized], default=1.0)
-            question.failure_reason = ""
-        else:
-            question.status = Question.Status.FAILED
-            question.text_source = Question.TextSource.NONE
-            question.text_confidence = None
-            errors = [a.error for a in attachments if a.error]
-            question.failure_reason = "; ".join(errors) or str(
-                _("No text could be recognised. Please type the question.")
-            )
-        question.save(
-            update_fields=["text", "status", "understood_at", "text_source", "text_confidence", "failure_reason"]
+        text = "\n".join(
+            ([question.typed_text] if question.typed_text else []) + [a.recognized_text.strip() for a in recognized]
         )
-        question_status_event_send(question)
-        if question.status == Question.Status.UNDERSTOOD:
-            library_tasks.question_match.delay_on_commit(question.pk)
+        if text:
+            question_transition(
+                question=question,
+                to=Question.Status.UNDERSTOOD,
+                text=text,
+                understood_at=timezone.now(),
+                text_source=_text_source(question, recognized),
+                text_confidence=min([a.confidence or 0.0 for a in recognized], default=1.0),
+                failure_reason="",
+            )
+        else:
+            reasons = "; ".join(a.error for a in attachments if a.error)
+            question_transition(
+                question=question,
+                to=Question.Status.FAILED,
+                text="",
+                text_source=Question.TextSource.NONE,
+                text_confidence=None,
+                failure_reason=reasons or str(_("No text could be recognised. Please type the question.")),
+            )
     logger.info("question.understood", extra={"question_id": question_id, "status": question.status})
+
+
+def _text_source(question: Question, recognized: list[Attachment]) -> str:
+    kinds = {attachment.kind for attachment in recognized}
+    if (question.typed_text and recognized) or len(kinds) > 1:
+        return Question.TextSource.MIXED
+    if question.typed_text:
+        return Question.TextSource.TYPED
+    return Question.TextSource.OCR if kinds == {Attachment.Kind.PHOTO} else Question.TextSource.ASR
 
 
 def questions_stalled_requeue(*, older_than: timedelta = timedelta(minutes=10)) -> int:

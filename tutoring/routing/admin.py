@@ -1,9 +1,14 @@
+from typing import Any, cast
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
-from django.utils.translation import gettext_lazy as _
+from django.http import HttpRequest
 
+from tutoring.accounts.models import User
 from tutoring.core.admin import ReadOnlyAdmin
+from tutoring.core.errors import ServiceError
+from tutoring.routing import services
 from tutoring.routing.models import Duty, Offer, RoutingFact, Shift, Ticket
 
 
@@ -12,29 +17,21 @@ class ShiftForm(ModelForm):
         model = Shift
         fields = ["teacher", "subject", "grade_band", "city", "district", "school", "starts_at", "ends_at", "capacity"]
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
-        teacher, starts, ends = data.get("teacher"), data.get("starts_at"), data.get("ends_at")
-        if starts and ends and ends <= starts:
-            raise ValidationError(_("A shift must end after it starts."))
-        district, school, city = data.get("district"), data.get("school"), data.get("city")
-        if district and city and district.city_id != city.pk:
-            raise ValidationError(_("The district is not in this city."))
-        if school and (district is None or school.district_id != district.pk):
-            raise ValidationError(_("Choose the school's district too."))
-        profile = getattr(teacher, "teacher_profile", None) if teacher else None
-        if teacher and (
-            profile is None
-            or not profile.subjects.filter(pk=getattr(data.get("subject"), "pk", None)).exists()
-            or not profile.grade_bands.filter(pk=getattr(data.get("grade_band"), "pk", None)).exists()
-        ):
-            raise ValidationError(_("The teacher does not teach this subject and grade band."))
-        if teacher and starts and ends:
-            overlapping = Shift.objects.filter(teacher=teacher, starts_at__lt=ends, ends_at__gt=starts)
-            if self.instance.pk:
-                overlapping = overlapping.exclude(pk=self.instance.pk)
-            if overlapping.exists():
-                raise ValidationError(_("The teacher already has a shift at this time."))
+    def clean(self) -> dict[str, Any]:
+        """The shift rules of ``shift_check``, once every field it needs is valid (field errors come first). The
+        admin checks and saves in one transaction, so the check holds until ``shift_save``."""
+        data = super().clean() or {}
+        required = ("teacher", "subject", "grade_band", "city", "starts_at", "ends_at")
+        if all(data.get(name) for name in required):
+            try:
+                services.shift_check(
+                    **{name: data[name] for name in required},
+                    district=data.get("district"),
+                    school=data.get("school"),
+                    shift_id=self.instance.pk,
+                )
+            except ServiceError as error:
+                raise ValidationError(str(error.message), code=error.code) from None
         return data
 
 
@@ -56,10 +53,9 @@ class ShiftAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     autocomplete_fields = ["teacher"]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def save_model(self, request: HttpRequest, obj: Shift, form: Any, change: bool) -> None:
+        # The admin site serves active staff only (AdminSite.has_permission): the user is signed in.
+        services.shift_save(shift=obj, created_by=cast(User, request.user))
 
 
 @admin.register(Duty)

@@ -1,7 +1,7 @@
 """Routing events for teachers' duty consoles and waiting students, sent after commit."""
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from tutoring.core.events import send_event_on_commit, send_events_on_commit
 from tutoring.questions.events import question_group
@@ -29,14 +29,20 @@ def offer_closed_event_send(offer: Offer) -> None:
     )
 
 
+def _assigned_teacher_id(ticket: Ticket) -> int:
+    # An assigned or finished ticket has its teacher; the field is nullable for the tickets that wait.
+    return cast(int, ticket.teacher_id)
+
+
 def ticket_assigned_event_send(ticket: Ticket) -> None:
     send_event_on_commit(
-        user_group(ticket.teacher_id), {"type": "ticket.assigned", "ticket": AssignedTicketSerializer(ticket).data}
+        user_group(_assigned_teacher_id(ticket)),
+        {"type": "ticket.assigned", "ticket": AssignedTicketSerializer(ticket).data},
     )
 
 
 def ticket_finished_event_send(ticket: Ticket) -> None:
-    send_event_on_commit(user_group(ticket.teacher_id), {"type": "ticket.finished", "ticket_id": ticket.pk})
+    send_event_on_commit(user_group(_assigned_teacher_id(ticket)), {"type": "ticket.finished", "ticket_id": ticket.pk})
 
 
 def duty_state_event_send(duty: Duty) -> None:

@@ -4,7 +4,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
@@ -25,10 +25,14 @@ class BandCapacity:
 
 def answer_seconds_typical(subject_id: int) -> float:
     """The mean answer time of the subject's last finished answers, or the assumed one without history."""
-    spans = list(
-        Ticket.objects.filter(subject_id=subject_id, status=Ticket.Status.FINISHED)
-        .order_by("-finished_at")
-        .values_list("assigned_at", "finished_at")[:HISTORY]
+    # A ticket is finished only once assigned, so both times are set (the fields are nullable for waiting tickets).
+    spans = cast(
+        list[tuple[datetime, datetime]],
+        list(
+            Ticket.objects.filter(subject_id=subject_id, status=Ticket.Status.FINISHED)
+            .order_by("-finished_at")
+            .values_list("assigned_at", "finished_at")[:HISTORY]
+        ),
     )
     if not spans:
         return settings.XUEWEN["ANSWER_MINUTES_ASSUMED"] * 60.0

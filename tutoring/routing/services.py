@@ -1,11 +1,12 @@
 """Writes of duty and live routing.
 
-Exactly once: a ticket is assigned by one transaction that locks the ticket row and then the offer row, and
+Exactly once: a ticket is assigned by one transaction that locks its question, the ticket and the offer, and
 takes a place of the teacher's capacity with a conditional update (``load < capacity``); the database refuses
-a second open ticket for a question. Lock order everywhere is ticket, then offer, then duty, so concurrent
-accepts, declines, expiries and cancellations never deadlock. Pairing questions with teachers (``dispatch``)
-runs under a transaction-scoped advisory lock per subject: two dispatchers, in any process, never pair the
-same ticket or teacher twice, and a trigger that commits while a pass runs queues another pass.
+a second open ticket for a question. Locks follow the one order of ``tutoring.questions.lifecycle`` (question,
+ticket, offer, duty), so accepts, declines, expiries, cancellations and the student's verdicts never deadlock.
+Pairing questions with teachers (``dispatch``) runs under a PostgreSQL advisory lock per subject, held by the
+pass's database session: two dispatchers, in any process, never pair the same ticket or teacher twice, and a
+trigger that commits while a pass runs queues another pass.
 
 Every state change is committed before anyone is told (events go out on commit), and every fact is appended
 to ``RoutingFact``.
@@ -15,6 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,21 +30,17 @@ from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import StudentProfile, User
 from tutoring.core.errors import ServiceError
-from tutoring.questions.events import question_status_event_send
+from tutoring.questions.lifecycle import question_lock, question_transition
 from tutoring.questions.models import Question
 from tutoring.routing import events, selectors
 from tutoring.routing.models import Duty, DutyConnection, Offer, RoutingFact, Shift, Ticket
-from tutoring.schools.models import GradeBand, School, Subject
+from tutoring.schools.models import City, District, GradeBand, School, Subject
 
 logger = logging.getLogger(__name__)
 
-ADVISORY_NAMESPACE = 7_140_001  # pg_advisory_xact_lock(namespace, subject id): one dispatcher per subject
+ADVISORY_NAMESPACE = 7_140_001  # pg_advisory_lock(namespace, subject id): one dispatcher per subject
 PENDING_SECONDS = 60  # a queued pass whose task was lost is replaced by the sweep's pass anyway
 WIDEST = 2  # widen levels: 0 the question's grade band, 1 the neighbouring bands too, 2 any teacher of the subject
-
-
-def _config(name: str) -> Any:
-    return settings.XUEWEN[name]
 
 
 def _fact(
@@ -77,7 +75,9 @@ def _positions_later(subject_id: int) -> None:
 
     _queue_once(
         positions_pending_key(subject_id),
-        lambda: tasks.queue_positions_send.apply_async((subject_id,), countdown=_config("QUEUE_UPDATE_SECONDS")),
+        lambda: tasks.queue_positions_send.apply_async(
+            (subject_id,), countdown=settings.XUEWEN["QUEUE_UPDATE_SECONDS"]
+        ),
     )
 
 
@@ -129,22 +129,33 @@ def ticket_leave(*, question: Question) -> Ticket | None:
     return ticket
 
 
-def ticket_cancel(*, question: Question) -> Ticket:
+def question_moved(question: Question) -> None:
+    """Listens to every move of a question (``question_status_listen``), in its transaction with the question
+    locked: one that waits for a teacher is queued, one solved or given up leaves the queue."""
+    if question.status == Question.Status.WAITING_TEACHER:
+        ticket_enqueue(question=question)
+    elif question.status in (Question.Status.RESOLVED, Question.Status.CANCELLED):
+        ticket_leave(question=question)
+
+
+def ticket_cancel(*, question: Question) -> Question:
     """The student stops waiting (the question is theirs: the caller checked)."""
     with transaction.atomic():
-        ticket = ticket_leave(question=question)
-        if ticket is None:
+        question = question_lock(question.pk)
+        if question.status != Question.Status.WAITING_TEACHER:
             raise ServiceError("not_waiting", _("This question is not waiting for a teacher."), status=409)
-        _question_status_set(ticket.question_id, Question.Status.CANCELLED)
-    return ticket
+        question_transition(question=question, to=Question.Status.CANCELLED)  # takes it out of the queue
+    return question
 
 
 def ticket_finish(*, teacher: User, ticket_id: int) -> Ticket:
     """The teacher has answered: the place is free for the next student."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, teacher=teacher).first()
-        if ticket is None:
+        question_id = Ticket.objects.filter(pk=ticket_id, teacher=teacher).values_list("question_id", flat=True).first()
+        if question_id is None:
             raise ServiceError("unknown_ticket", _("Unknown question."), status=404)
+        question = question_lock(question_id)
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
         if ticket.status != Ticket.Status.ASSIGNED:
             raise ServiceError("not_assigned", _("This question is not being answered."), status=409)
         now = timezone.now()
@@ -160,22 +171,80 @@ def ticket_finish(*, teacher: User, ticket_id: int) -> Ticket:
             at=now,
             answered_seconds=_seconds(ticket.assigned_at, now) if ticket.assigned_at else None,
         )
-        _question_status_set(ticket.question_id, Question.Status.ANSWERED)
+        question_transition(question=question, to=Question.Status.ANSWERED)
         events.ticket_finished_event_send(ticket)
         events.duty_state_event_send(selectors.duty_get(teacher))
         _dispatch_later(ticket.subject_id)
     return ticket
 
 
-def _question_status_set(question_id: int, status: str) -> None:
-    question = Question.objects.select_for_update().get(pk=question_id)
-    question.status = status
-    question.save(update_fields=["status"])
-    question_status_event_send(question)
-
-
 def _seconds(start: datetime, end: datetime | None = None) -> float:
     return round(((end or timezone.now()) - start).total_seconds(), 3)
+
+
+# --- Shifts ---------------------------------------------------------------------------------
+
+
+def shift_check(
+    *,
+    teacher: User,
+    subject: Subject,
+    grade_band: GradeBand,
+    city: City,
+    district: District | None,
+    school: School | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    shift_id: int | None = None,
+) -> None:
+    """The rules of a duty shift, for whoever schedules one (the admin, an API): it ends after it starts, its
+    district is in its city and its school in its district, the teacher teaches its subject and grade band,
+    and it overlaps none of the teacher's other shifts. Raises ServiceError naming the rule broken.
+
+    The teacher's user row is locked first, in the caller's transaction: until it commits nobody else can
+    schedule an overlapping shift for them (the admin's form check and its save share one transaction)."""
+    User.objects.select_for_update().filter(pk=teacher.pk).first()
+    if ends_at <= starts_at:
+        raise ServiceError("shift_ends_before_start", _("A shift must end after it starts."), field="ends_at")
+    if district is not None and district.city_id != city.pk:
+        raise ServiceError("district_not_in_city", _("The district is not in this city."), field="district")
+    if school is not None and (district is None or school.district_id != district.pk):
+        raise ServiceError("school_not_in_district", _("Choose the school's district too."), field="school")
+    profile = getattr(teacher, "teacher_profile", None)
+    if (
+        profile is None
+        or not profile.subjects.filter(pk=subject.pk).exists()
+        or not profile.grade_bands.filter(pk=grade_band.pk).exists()
+    ):
+        raise ServiceError(
+            "not_their_subject", _("The teacher does not teach this subject and grade band."), field="teacher"
+        )
+    overlapping = Shift.objects.filter(teacher=teacher, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if shift_id is not None:
+        overlapping = overlapping.exclude(pk=shift_id)
+    if overlapping.exists():
+        raise ServiceError("shift_overlap", _("The teacher already has a shift at this time."), field="starts_at")
+
+
+def shift_save(*, shift: Shift, created_by: User | None = None) -> Shift:
+    """Schedule a shift, or change one, if it keeps the rules of ``shift_check``."""
+    with transaction.atomic():
+        shift_check(
+            teacher=shift.teacher,
+            subject=shift.subject,
+            grade_band=shift.grade_band,
+            city=shift.city,
+            district=shift.district,
+            school=shift.school,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            shift_id=shift.pk,
+        )
+        if shift.pk is None:
+            shift.created_by = created_by
+        shift.save()
+    logger.info("shift.saved", extra={"shift_id": shift.pk, "teacher_id": shift.teacher_id})
+    return shift
 
 
 # --- Dispatch -------------------------------------------------------------------------------
@@ -231,58 +300,81 @@ def dispatch(*, subject_id: int) -> int:
     """
     cache.delete(dispatch_pending_key(subject_id))  # a trigger from now on queues the next pass
     with _subject_locked(subject_id):
+        planner = _Planner.for_subject(subject_id)
+        if planner is None:
+            return 0  # nobody of the subject on duty
+        made = 0
+        for tickets in _queue_chunks(subject_id, planner.queued):
+            if not any(planner.has_room(duty) for duty in planner.duties):
+                break  # every teacher is busy: nothing more to offer, however long the queue
+            made += _offers_make(planner.plan(tickets), planner.policy, planner.queued)
+    if made:
+        logger.info("routing.dispatched", extra={"subject_id": subject_id, "offers": made})
+    return made
+
+
+@dataclass
+class _Planner:
+    """One dispatch pass's view of a subject: its on-duty teachers with a console open, its routing policy, and
+    the open offers each teacher is shown (抢答). Plans offers chunk by chunk, counting what it planned."""
+
+    duties: list[Duty]
+    policy: str
+    shown: Counter[int]
+    near: dict[int | None, set[int]]
+    now: datetime = field(default_factory=timezone.now)  # a teacher never idle yet ranks as idle since now
+
+    @classmethod
+    def for_subject(cls, subject_id: int) -> "_Planner | None":
         duties = list(
             Duty.objects.filter(on_duty=True, subject_id=subject_id).filter(
                 Exists(DutyConnection.objects.filter(teacher_id=OuterRef("teacher_id"), closed_at__isnull=True))
             )
         )
         if not duties:
-            return 0
+            return None
         policy = Subject.objects.values_list("routing_policy", flat=True).get(pk=subject_id)
-        open_policy = policy == Subject.RoutingPolicy.OPEN
+        open_offers = Offer.objects.filter(teacher__in=[d.teacher_id for d in duties], status=Offer.Status.OPEN)
         shown = Counter(
-            Offer.objects.filter(teacher__in=[d.teacher_id for d in duties], status=Offer.Status.OPEN).values_list(
-                "teacher_id", flat=True
-            )
-            if open_policy
-            else []
+            open_offers.values_list("teacher_id", flat=True) if policy == Subject.RoutingPolicy.OPEN else []
         )
-
-        def has_room(duty: Duty) -> bool:
-            if open_policy:
-                return duty.load < duty.capacity and shown[duty.teacher_id] < _config("OPEN_OFFERS_SHOWN")
-            return duty.free > 0
-
         bands = list(GradeBand.objects.all())
-        near = {band.pk: _bands_near(band, bands) for band in bands} | {None: set()}
-        queued = Ticket.QUEUED if open_policy else (Ticket.Status.WAITING,)
-        made = 0
-        now = timezone.now()  # a teacher never idle yet ranks as idle since now
-        for tickets in _queue_chunks(subject_id, queued):
-            if not any(has_room(duty) for duty in duties):
-                break  # every teacher is busy: nothing more to offer, however long the queue
-            offered = set(
-                Offer.objects.filter(ticket__in=[t.pk for t in tickets]).values_list("ticket_id", "teacher_id")
-            )
-            plan: list[tuple[Ticket, Duty]] = []
-            for ticket in tickets:
-                candidates = [
-                    duty
-                    for duty in duties
-                    if has_room(duty) and (ticket.pk, duty.teacher_id) not in offered and _serves(duty, ticket, near)
-                ]
-                if open_policy:
-                    for duty in candidates:
-                        plan.append((ticket, duty))
-                        shown[duty.teacher_id] += 1
-                elif candidates:
-                    best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or now, duty.pk))
-                    best.offered += 1
-                    plan.append((ticket, best))
-            made += _offers_make(plan, policy, queued)
-    if made:
-        logger.info("routing.dispatched", extra={"subject_id": subject_id, "offers": made})
-    return made
+        near: dict[int | None, set[int]] = {band.pk: _bands_near(band, bands) for band in bands}
+        return cls(duties, policy, shown, near | {None: set()})
+
+    @property
+    def queued(self) -> tuple[str, ...]:
+        """The tickets a pass offers: 抢答 shows offered questions to more teachers; auto-assign waits for an
+        answer to its one offer."""
+        return Ticket.QUEUED if self.policy == Subject.RoutingPolicy.OPEN else (Ticket.Status.WAITING,)
+
+    def has_room(self, duty: Duty) -> bool:
+        if self.policy == Subject.RoutingPolicy.OPEN:
+            return duty.load < duty.capacity and self.shown[duty.teacher_id] < settings.XUEWEN["OPEN_OFFERS_SHOWN"]
+        return duty.free > 0
+
+    def plan(self, tickets: list[Ticket]) -> list[tuple[Ticket, Duty]]:
+        """Who each ticket of a chunk goes to: every eligible teacher with room (抢答), or the one with the most
+        free places, then the longest idle (auto); never a teacher it was offered to before."""
+        offered = set(Offer.objects.filter(ticket__in=[t.pk for t in tickets]).values_list("ticket_id", "teacher_id"))
+        plan: list[tuple[Ticket, Duty]] = []
+        for ticket in tickets:
+            candidates = [
+                duty
+                for duty in self.duties
+                if self.has_room(duty)
+                and (ticket.pk, duty.teacher_id) not in offered
+                and _serves(duty, ticket, self.near)
+            ]
+            if self.policy == Subject.RoutingPolicy.OPEN:
+                for duty in candidates:
+                    plan.append((ticket, duty))
+                    self.shown[duty.teacher_id] += 1
+            elif candidates:
+                best = min(candidates, key=lambda duty: (-duty.free, duty.idle_since or self.now, duty.pk))
+                best.offered += 1
+                plan.append((ticket, best))
+        return plan
 
 
 def _queue_chunks(subject_id: int, statuses: tuple[str, ...], size: int = 200) -> Iterator[list[Ticket]]:
@@ -299,7 +391,8 @@ def _queue_chunks(subject_id: int, statuses: tuple[str, ...], size: int = 200) -
 
 
 def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str, ...]) -> int:
-    """Make a chunk's planned offers in one short transaction (lock order: tickets, then duties).
+    """Make a chunk's planned offers in one short transaction (the lock order: tickets, then duties, each in
+    id order).
 
     A ticket that left the queue meanwhile is skipped; for auto-assign, a teacher whose free places shrank
     meanwhile (off duty, a smaller shift) gets none of the chunk's offers and the next pass sees them waiting.
@@ -310,6 +403,7 @@ def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str
         still = set(
             Ticket.objects.select_for_update()
             .filter(pk__in={ticket.pk for ticket, _ in plan}, status__in=queued)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         plan = [(ticket, duty) for ticket, duty in plan if ticket.pk in still]
@@ -317,7 +411,7 @@ def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str
             wanted = Counter(duty.pk for _, duty in plan)
             refused = {
                 duty_pk
-                for duty_pk, count in wanted.items()
+                for duty_pk, count in sorted(wanted.items())
                 if not Duty.objects.filter(
                     pk=duty_pk, on_duty=True, capacity__gte=F("load") + F("offered") + count
                 ).update(offered=F("offered") + count)
@@ -331,7 +425,7 @@ def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str
                 teacher_id=duty.teacher_id,
                 policy=policy,
                 created_at=now,
-                expires_at=now + timedelta(seconds=_config("OFFER_SECONDS")),
+                expires_at=now + timedelta(seconds=settings.XUEWEN["OFFER_SECONDS"]),
             )
             for ticket, duty in plan
         )
@@ -353,27 +447,36 @@ def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str
         )
         from tutoring.routing import tasks
 
-        transaction.on_commit(lambda: tasks.offers_expire_due.apply_async(countdown=_config("OFFER_SECONDS") + 0.5))
+        transaction.on_commit(
+            lambda: tasks.offers_expire_due.apply_async(countdown=settings.XUEWEN["OFFER_SECONDS"] + 0.5)
+        )
     return len(offers)
 
 
 # --- Answers to offers ----------------------------------------------------------------------
 
 
-def _offer_for(teacher: User, offer_id: int) -> tuple[Ticket, Offer]:
-    """Lock the ticket, then the offer (the lock order); 404 when the offer is not this teacher's."""
-    ticket_id = Offer.objects.filter(pk=offer_id, teacher=teacher).values_list("ticket_id", flat=True).first()
-    if ticket_id is None:
+def _offer_rows(teacher: User, offer_id: int) -> tuple[int, int]:
+    """The ticket and question ids of the teacher's offer; 404 when the offer is not this teacher's."""
+    found = Offer.objects.filter(pk=offer_id, teacher=teacher).values_list("ticket_id", "ticket__question_id").first()
+    if found is None:
         raise ServiceError("unknown_offer", _("Unknown offer."), status=404)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
-    offer = Offer.objects.select_for_update().get(pk=offer_id)
-    return ticket, offer
+    return found
+
+
+def _ticket_and_offer_locked(ticket_id: int, offer_id: int) -> tuple[Ticket, Offer]:
+    """The ticket, then the offer: the lock order (after the question, for a caller that moves it)."""
+    return Ticket.objects.select_for_update().get(pk=ticket_id), Offer.objects.select_for_update().get(pk=offer_id)
 
 
 def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
-    """The teacher takes the question: exactly one teacher ever does, never above their capacity."""
+    """The teacher takes the question: exactly one teacher ever does, never above their capacity. The question
+    is locked first (the lock order), so the student's 解决了 or stopping the wait at the same moment queues
+    behind the accept, or the accept behind it."""
     with transaction.atomic():
-        ticket, offer = _offer_for(teacher, offer_id)
+        ticket_id, question_id = _offer_rows(teacher, offer_id)
+        question = question_lock(question_id)
+        ticket, offer = _ticket_and_offer_locked(ticket_id, offer_id)
         now = timezone.now()
         if offer.status != Offer.Status.OPEN or offer.expires_at <= now or ticket.status not in Ticket.QUEUED:
             raise ServiceError("offer_closed", _("This question was taken by another teacher or expired."), status=409)
@@ -400,7 +503,7 @@ def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
             waited_seconds=_seconds(ticket.queued_at, now),
             offer_seconds=_seconds(offer.created_at, now),
         )
-        _question_status_set(ticket.question_id, Question.Status.WITH_TEACHER)
+        question_transition(question=question, to=Question.Status.WITH_TEACHER)
         ticket = Ticket.objects.select_related("question__subject").get(pk=ticket.pk)
         events.ticket_assigned_event_send(ticket)
         events.duty_state_event_send(selectors.duty_get(teacher))
@@ -411,7 +514,7 @@ def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
 
 def offer_decline(*, teacher: User, offer_id: int) -> Offer:
     with transaction.atomic():
-        ticket, offer = _offer_for(teacher, offer_id)
+        ticket, offer = _ticket_and_offer_locked(_offer_rows(teacher, offer_id)[0], offer_id)
         if offer.status != Offer.Status.OPEN:
             raise ServiceError("offer_closed", _("This question was taken by another teacher or expired."), status=409)
         _offer_fail(ticket, offer, Offer.Status.DECLINED)
@@ -457,7 +560,9 @@ def _offer_fail(ticket: Ticket, offer: Offer, status: str, *, reason: str = "") 
     if ticket.status == Ticket.Status.OFFERED and not ticket.offers.filter(status=Offer.Status.OPEN).exists():
         ticket.status = Ticket.Status.WAITING
         fields.append("status")
-    if ticket.widen_level < WIDEST and ticket.failures >= _config("WIDEN_AFTER_FAILURES") * (ticket.widen_level + 1):
+    if ticket.widen_level < WIDEST and ticket.failures >= settings.XUEWEN["WIDEN_AFTER_FAILURES"] * (
+        ticket.widen_level + 1
+    ):
         ticket.widen_level += 1
         fields.append("widen_level")
         if ticket.widen_level == WIDEST:
@@ -550,7 +655,7 @@ def duty_available_set(
 def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = None) -> bool:
     """Recompute whether the teacher is on duty (the caller holds the duty row lock); True if they went off."""
     connected = DutyConnection.objects.filter(
-        teacher_id=duty.teacher_id, heartbeat_at__gte=now - timedelta(seconds=_config("DUTY_SILENT_SECONDS"))
+        teacher_id=duty.teacher_id, heartbeat_at__gte=now - timedelta(seconds=settings.XUEWEN["DUTY_SILENT_SECONDS"])
     ).exists()
     shift = (
         Shift.objects.filter(teacher_id=duty.teacher_id, starts_at__lte=now, ends_at__gt=now)
@@ -563,7 +668,7 @@ def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = 
     if shift is not None:
         duty.subject_id, duty.grade_band_id, duty.capacity = shift.subject_id, shift.grade_band_id, shift.capacity
         duty.city_id, duty.district_id, duty.school_id = shift.city_id, shift.district_id, shift.school_id
-    elif _config("DUTY_VOLUNTEERS") and duty.volunteer_subject_id is not None:
+    elif settings.XUEWEN["DUTY_VOLUNTEERS"] and duty.volunteer_subject_id is not None:
         school = School.objects.filter(teachers__user_id=duty.teacher_id).select_related("district").first()
         duty.subject_id, duty.grade_band_id, duty.capacity = duty.volunteer_subject_id, duty.volunteer_grade_band_id, 1
         duty.city_id, duty.district_id, duty.school_id = (school.district.city_id if school else None), None, None
@@ -584,7 +689,7 @@ def _duty_refresh(duty: Duty, now: datetime, *, silent_since: datetime | None = 
         logger.info("duty.off", extra={"teacher_id": duty.teacher_id})
     duty.save()
     events.duty_state_event_send(Duty.objects.select_related("subject", "grade_band").get(pk=duty.pk))
-    if duty.on_duty and (not was_on_duty or duty.subject_id != was_subject_id):
+    if duty.on_duty and duty.subject_id is not None and (not was_on_duty or duty.subject_id != was_subject_id):
         _dispatch_later(duty.subject_id)
     return was_on_duty and not duty.on_duty
 
@@ -614,7 +719,7 @@ def routing_sweep() -> dict[str, int]:
     with waiting questions gets a dispatch pass (a restarted process resumes here)."""
     expired = offers_expire_due()
     now = timezone.now()
-    silent_before = now - timedelta(seconds=_config("DUTY_SILENT_SECONDS"))
+    silent_before = now - timedelta(seconds=settings.XUEWEN["DUTY_SILENT_SECONDS"])
     silent = DutyConnection.objects.filter(heartbeat_at__lt=silent_before)
     last_seen: dict[int, datetime] = {}  # when each silent teacher was last heard of: their presence ends there
     for teacher_id, seen in silent.values_list("teacher_id", Coalesce("closed_at", "heartbeat_at")):
@@ -647,6 +752,10 @@ def queue_positions_send(*, subject_id: int) -> int:
             if ticket.notified_position != position["position"]:
                 ticket.notified_position = position["position"]
                 changed.append((ticket, position))
+        if changed:  # several rows of one table are locked in id order (the lock order), then updated
+            list(
+                Ticket.objects.select_for_update().filter(pk__in=[t.pk for t, _ in changed]).order_by("pk").values("pk")
+            )
         Ticket.objects.bulk_update([ticket for ticket, _ in changed], ["notified_position"], batch_size=500)
         events.queue_positions_event_send([(ticket.question_id, position) for ticket, position in changed])
     return len(changed)

@@ -4,10 +4,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser, MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tutoring.core.api import AuthenticatedRequest
 from tutoring.core.errors import ServiceError
 from tutoring.core.http import stored_file_response
 from tutoring.sessions import selectors, services
@@ -26,7 +26,7 @@ class ChatAttachmentApi(APIView):
     @extend_schema(
         request=None, responses={201: ChatAttachmentSerializer}, summary="A photo or voice clip for the chat"
     )
-    def post(self, request: Request, session_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = selectors.access_session(request.user, session_id)
         upload = request.FILES.get("file")
         if upload is None:
@@ -39,7 +39,7 @@ class RatingApi(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request=RatingSerializer, responses=dict, summary="The student rates an ended session")
-    def post(self, request: Request, session_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = selectors.access_session(request.user, session_id)
         if session.student_id != request.user.pk:
             raise PermissionDenied()
@@ -57,7 +57,7 @@ class QuestionCorrectionApi(APIView):
         responses=dict,
         summary="The teacher corrects the question for the library",
     )
-    def patch(self, request: Request, session_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = selectors.access_session(request.user, session_id)
         if session.teacher_id != request.user.pk:
             raise PermissionDenied()
@@ -79,13 +79,13 @@ def _recording(request: HttpRequest, session_id: int) -> Recording:
 
 class RecordingApi(APIView):
     @extend_schema(responses=RecordingSerializer, summary="The session's video: its status and files")
-    def get(self, request: Request, session_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
         return Response(RecordingSerializer(_recording(request, session_id)).data)
 
 
 class RecordingApproveApi(APIView):
     @extend_schema(request=None, responses=RecordingSerializer, summary="The teacher publishes the recording")
-    def post(self, request: Request, session_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = selectors.access_session(request.user, session_id)
         if selectors.session_role(session, request.user) != Role.TEACHER:
             raise PermissionDenied()
@@ -96,7 +96,7 @@ class RecordingApproveApi(APIView):
 
 class EventsApi(APIView):
     @extend_schema(responses=dict, summary="The whole board and chat log, for the exact replay")
-    def get(self, request: Request, session_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, session_id: int) -> Response:
         session = selectors.access_session(request.user, session_id)
         return Response(selectors.session_replay(session))
 

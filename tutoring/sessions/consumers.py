@@ -1,7 +1,5 @@
 import asyncio
 import logging
-import time
-import weakref
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -9,127 +7,26 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
+from tutoring.accounts.models import User
 from tutoring.core.consumers import BaseConsumer, database_call
 from tutoring.core.errors import ServiceError
 from tutoring.sessions import protocol, selectors, services
 from tutoring.sessions.events import session_group
 from tutoring.sessions.models import Role, TutoringSession
+from tutoring.sessions.transport import LOCAL_SOCKETS, TokenBucket, VoiceBuffer, log_writer
 
 logger = logging.getLogger(__name__)
 
 AUDIO_MAX_FRAME_BYTES = 6400  # 200 ms of 16 kHz 16-bit mono
 AUDIO_FRAMES_PER_SECOND = 20
-VOICE_CHUNK_MS = 2000  # the recording is saved every two seconds of speech (at most that is lost in a crash)
-VOICE_GAP_MS = 400  # a pause longer than this starts a new chunk, placed at its own time
 # A socket that just entered reads the log once more after this long: events stored by others before they
 # learnt of it (the room's socket list travels through the layer) reach it that way.
 CATCH_UP_SECONDS = 1.0
 STORE_WAIT_SECONDS = 10.0  # a closing socket waits this long at most for its last messages to be stored
 
-# This process's room sockets by channel name: a peer in the same process gets board events and voice
-# straight into its inbox, without a round trip through Redis (the load balancer sends both sides of a
-# room to the same web process; see deploy/nginx.conf). Peers elsewhere get them through the layer.
-LOCAL_SOCKETS: dict[str, "SessionConsumer"] = {}
-
-
-class TokenBucket:
-    """At most `rate` a second on average, bursts of twice that."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.capacity = rate, 2 * rate
-        self.tokens, self.updated = self.capacity, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-class VoiceBuffer:
-    """Collects one side's voice frames into chunks placed at their time in the session."""
-
-    def __init__(self) -> None:
-        self.started_ms: int | None = None
-        self.parts: list[bytes] = []
-        self.samples = 0
-
-    def add(self, now_ms: int, pcm: bytes) -> list[tuple[int, bytes]]:
-        """Add a frame that arrived at `now_ms`; returns the chunks ready to be saved."""
-        frame_ms = len(pcm) // 2 * 1000 // services.AUDIO_SAMPLE_RATE
-        ready = []
-        if self.started_ms is not None:
-            end_ms = self.started_ms + self.samples * 1000 // services.AUDIO_SAMPLE_RATE
-            if now_ms - frame_ms - end_ms > VOICE_GAP_MS or end_ms - self.started_ms >= VOICE_CHUNK_MS:
-                ready.append(self.take())
-        if self.started_ms is None:
-            self.started_ms = max(0, now_ms - frame_ms)
-        self.parts.append(pcm)
-        self.samples += len(pcm) // 2
-        return ready
-
-    def take(self) -> tuple[int, bytes]:
-        chunk = (self.started_ms or 0, b"".join(self.parts))
-        self.started_ms, self.parts, self.samples = None, [], 0
-        return chunk
-
-
-class LogWriter:
-    """Stores the board and chat messages of this process's room sockets: one database call at a time, with
-    every message that arrived while the previous one ran (see ``services.session_messages_append``). At a
-    trickle each message is written alone; under load the batches grow instead of the queue. Outcomes come
-    back in the order the messages came in."""
-
-    BATCH = 200
-    GATHER_SECONDS = 0.01  # a first message waits this long for others to share its write
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[services.Message, asyncio.Future[Any]]] = []
-        self.writing: asyncio.Task[None] | None = None
-        self.append = database_call(services.session_messages_append)
-
-    def submit(self, message: services.Message) -> "asyncio.Future[dict[str, Any] | ServiceError]":
-        """A future of the stored event, or of the message's ServiceError (``not_stored`` when the database
-        failed its batch)."""
-        done = asyncio.get_running_loop().create_future()
-        self.waiting.append((message, done))
-        if self.writing is None:
-            self.writing = asyncio.create_task(self._write())
-        return done
-
-    async def _write(self) -> None:
-        try:
-            await asyncio.sleep(self.GATHER_SECONDS)
-            while self.waiting:
-                batch, self.waiting = self.waiting[: self.BATCH], self.waiting[self.BATCH :]
-                try:
-                    outcomes = await self.append([item for item, _ in batch])
-                except Exception:  # the database failed the whole batch: each sender's client takes its message back
-                    logger.exception("session.batch_not_stored", extra={"messages": len(batch)})
-                    outcomes = [ServiceError("not_stored", "This was not stored; send it again.")] * len(batch)
-                for (_, done), outcome in zip(batch, outcomes, strict=True):
-                    if not done.done():  # else the sender's socket closed meanwhile
-                        done.set_result(outcome)
-        finally:
-            self.writing = None
-
-
-# One writer per event loop (daphne runs one; tests start one per test).
-LOG_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LogWriter] = weakref.WeakKeyDictionary()
-
-
-def log_writer() -> LogWriter:
-    loop = asyncio.get_running_loop()
-    if loop not in LOG_WRITERS:
-        LOG_WRITERS[loop] = LogWriter()
-    return LOG_WRITERS[loop]
-
 
 @database_call
-def room_enter(user: Any, session_id: int, channel_name: str, after: int) -> dict[str, Any] | None:
+def room_enter(user: User, session_id: int, channel_name: str, after: int) -> dict[str, Any] | None:
     """Join the room (after the group, so nothing slips between the snapshot and the events), then read
     the state and the log after `after`; None when the user may not enter."""
     try:
@@ -212,7 +109,7 @@ class SessionConsumer(BaseConsumer):
         if hasattr(self, "role"):
             await database_call(services.session_leave)(channel_name=self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if bytes_data is not None:
             await self._voice(bytes_data)
             return

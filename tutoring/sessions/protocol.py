@@ -17,7 +17,7 @@ DRAWING = frozenset({"board.stroke", "board.undo", "board.redo", "board.clear"})
 TYPES = TEACHER_ONLY | DRAWING | {"chat.message"}
 # Ids are made by clients; the first letter says whose they are, so a student can never extend, undo or
 # redo the teacher's strokes (a teacher may undo anyone's).
-ID_PREFIX = {Role.TEACHER: "t", Role.STUDENT: "s"}
+ID_PREFIX: dict[str, str] = {Role.TEACHER: "t", Role.STUDENT: "s"}
 _ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,11 +21,12 @@ def session_role(session: TutoringSession, user: User) -> str:
     return session.role_of(user.pk) or Role.OBSERVER
 
 
-def access_session(user: User, session_id: int) -> TutoringSession:
+def access_session(user: User | AnonymousUser, session_id: int) -> TutoringSession:
     """The session if ``user`` is its teacher or student, or staff who may see its question (silent
     observers); 404 otherwise."""
-    session = TutoringSession.objects.select_related("question__subject", "teacher", "student").filter(pk=session_id)
-    session = session.first()
+    session = (
+        TutoringSession.objects.select_related("question__subject", "teacher", "student").filter(pk=session_id).first()
+    )
     if session is None or not user.is_authenticated or not user.is_active:
         raise Http404
     if session.role_of(user.pk) is None and not (

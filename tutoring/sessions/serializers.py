@@ -1,10 +1,26 @@
+from typing import Any
+
+from django.db.models import Manager
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media.board import BOARD_HEIGHT, BOARD_WIDTH, PAGES
 from tutoring.routing.serializers import OfferedQuestionSerializer
 from tutoring.sessions.models import ChatAttachment, Recording, TutoringSession
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class LatestSessionField(serializers.Field):
+    """The room of a question's latest session, if any (a part of every question: ``question_part_add``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        help_text = "The room of the question's latest session, if any."
+        super().__init__(source="sessions", read_only=True, allow_null=True, help_text=help_text, **kwargs)
+
+    def to_representation(self, value: "Manager[TutoringSession]") -> int | None:
+        return max((session.pk for session in value.all()), default=None)
 
 
 class SessionSerializer(serializers.ModelSerializer):

@@ -12,9 +12,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -25,15 +25,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from media.board import board_render, voice_track_write
-from media.errors import InvalidUpload, MediaProcessingError
-from media.photos import photo_process
-from media.uploads import sniff, validate_photo, validate_voice
-from media.voice import voice_transcode
+from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.core.storage import stored_file_local_copy
-from tutoring.library.services import entry_video_publish, question_text_check, subject_and_grade_check
+from tutoring.core.uploads import PHOTO, VOICE, upload_check, upload_files_store, upload_process, upload_refusal
+from tutoring.library.services import entry_video_publish, subject_and_grade_check
+from tutoring.questions.lifecycle import question_lock
 from tutoring.questions.models import Attachment
+from tutoring.questions.services import question_text_check
 from tutoring.routing import services as routing
 from tutoring.sessions import events, selectors
 from tutoring.sessions.models import (
@@ -55,11 +55,9 @@ AUDIO_SAMPLE_RATE = 16_000
 RENDER_ATTEMPTS = 3
 
 
-def _config(name: str) -> Any:
-    return settings.XUEWEN[name]
-
-
-def _fact(kind: str, session: TutoringSession, *, user_id: int | None = None, at=None, **data: Any) -> None:  # type: ignore[no-untyped-def]
+def _fact(
+    kind: str, session: TutoringSession, *, user_id: int | None = None, at: datetime | None = None, **data: Any
+) -> None:
     SessionFact.objects.create(kind=kind, session=session, user_id=user_id, at=at or timezone.now(), data=data)
 
 
@@ -75,6 +73,7 @@ def session_start(*, teacher: User, offer_id: int) -> TutoringSession:
     for exactly this teacher and this student."""
     with transaction.atomic():
         ticket = routing.offer_accept(teacher=teacher, offer_id=offer_id)
+        assert ticket.assigned_at is not None  # the accept has just assigned it
         session = TutoringSession.objects.create(
             ticket=ticket,
             question_id=ticket.question_id,
@@ -106,7 +105,7 @@ def session_join(*, session: TutoringSession, user: User, channel_name: str) -> 
     return role
 
 
-def session_leave(*, channel_name: str, at=None) -> None:  # type: ignore[no-untyped-def]
+def session_leave(*, channel_name: str, at: datetime | None = None) -> None:
     """A socket left (or fell silent); the last socket of a side is a "left" fact."""
     socket = SessionConnection.objects.filter(channel_name=channel_name, left_at__isnull=True).first()
     if socket is None:
@@ -180,57 +179,78 @@ def session_messages_append(messages: Sequence[Message]) -> list[dict[str, Any] 
     a student draws only while allowed, after any permission change earlier in the batch), then update
     the rooms' counters and insert the events."""
     outcomes: list[Any] = [None] * len(messages)  # each message's event or error, filled in below
-    checked = []
-    for index, message in enumerate(messages):
-        try:
-            checked.append((index, *_message_check(message)))
-        except ServiceError as error:
-            outcomes[index] = error
+    checked = _messages_check(messages, outcomes)
     if not checked:
         return outcomes
     sql = LOG_SQL[connection.vendor]
-    rows: list[dict[str, Any]] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        session_ids = sorted({messages[index].session_id for index, _, _ in checked})
-        cursor.execute(sql["lock"], [json.dumps(session_ids), TutoringSession.Status.OPEN])
-        rooms = {
-            pk: {"id": pk, "last_seq": seq, "started_at": started_at, "draw": bool(draw), "speak": bool(speak)}
-            for pk, seq, started_at, draw, speak in cursor.fetchall()
-        }
-        now = timezone.now()
-        for index, kind, data in checked:
-            message = messages[index]
-            room = rooms.get(message.session_id)
-            if room is None:
-                outcomes[index] = ServiceError("session_ended", _("This session has ended."), status=409)
-                continue
-            if message.role == Role.STUDENT and kind in DRAWING and not room["draw"]:
-                outcomes[index] = ServiceError("not_allowed", _("The teacher has not let you draw."))
-                continue
-            if kind == "board.permission":
-                room["draw"], room["speak"] = data["student_draw"], data["student_speak"]
-            room["last_seq"] += 1
-            started_at = room["started_at"]
-            if timezone.is_naive(started_at):  # SQLite's cursor gives the stored UTC time without its zone
-                started_at = room["started_at"] = timezone.make_aware(started_at, UTC)
-            event = SessionEvent(
-                session_id=message.session_id,
-                seq=room["last_seq"],
-                at_ms=selectors.ms_since_start(started_at, now),
-                role=message.role,
-                type=kind,
-                data=data,
-            )
-            outcomes[index] = event.as_event()
-            rows.append(
-                {field: getattr(event, field) for field in ("session_id", "seq", "at_ms", "role", "type", "data")}
-            )
+        rooms = _rooms_lock(cursor, sql, {messages[index].session_id for index, _, _ in checked})
+        rows = _messages_number(messages, checked, rooms, outcomes)
         if rows:
             changed = sorted({row["session_id"] for row in rows})
             counters = [{key: rooms[pk][key] for key in ("id", "last_seq", "draw", "speak")} for pk in changed]
             cursor.execute(sql["count"], [json.dumps(counters)])
             cursor.execute(sql["insert"], [json.dumps(rows, ensure_ascii=False)])
     return outcomes
+
+
+Checked = list[tuple[int, str, dict[str, Any]]]  # a message's index in the batch, its type and its data
+Room = dict[str, Any]  # a locked room's id, last_seq, started_at and the student's draw and speak permissions
+
+
+def _messages_check(messages: Sequence[Message], outcomes: list[Any]) -> Checked:
+    """The messages that pass the protocol's check; the others' outcome is their error."""
+    checked = []
+    for index, message in enumerate(messages):
+        try:
+            checked.append((index, *_message_check(message)))
+        except ServiceError as error:
+            outcomes[index] = error
+    return checked
+
+
+def _rooms_lock(cursor: Any, sql: dict[str, str], session_ids: set[int]) -> dict[int, Room]:
+    """The batch's open rooms, locked in id order (two processes' batches cannot deadlock)."""
+    cursor.execute(sql["lock"], [json.dumps(sorted(session_ids)), TutoringSession.Status.OPEN])
+    rooms = {}
+    for pk, seq, started_at, draw, speak in cursor.fetchall():
+        if timezone.is_naive(started_at):  # SQLite's cursor gives the stored UTC time without its zone
+            started_at = timezone.make_aware(started_at, UTC)
+        rooms[pk] = {"id": pk, "last_seq": seq, "started_at": started_at, "draw": bool(draw), "speak": bool(speak)}
+    return rooms
+
+
+def _messages_number(
+    messages: Sequence[Message], checked: Checked, rooms: dict[int, Room], outcomes: list[Any]
+) -> list[dict[str, Any]]:
+    """Each checked message of an open room, numbered after its room's last event, as the rows to insert; its
+    outcome is the stored event. A student draws only while allowed, after any permission change earlier in the
+    batch. A message for an ended room, or a refused drawing, gets its error instead."""
+    rows: list[dict[str, Any]] = []
+    now = timezone.now()
+    for index, kind, data in checked:
+        message = messages[index]
+        room = rooms.get(message.session_id)
+        if room is None:
+            outcomes[index] = ServiceError("session_ended", _("This session has ended."), status=409)
+            continue
+        if message.role == Role.STUDENT and kind in DRAWING and not room["draw"]:
+            outcomes[index] = ServiceError("not_allowed", _("The teacher has not let you draw."))
+            continue
+        if kind == "board.permission":
+            room["draw"], room["speak"] = data["student_draw"], data["student_speak"]
+        room["last_seq"] += 1
+        event = SessionEvent(
+            session_id=message.session_id,
+            seq=room["last_seq"],
+            at_ms=selectors.ms_since_start(room["started_at"], now),
+            role=message.role,
+            type=kind,
+            data=data,
+        )
+        outcomes[index] = event.as_event()
+        rows.append({field: getattr(event, field) for field in ("session_id", "seq", "at_ms", "role", "type", "data")})
+    return rows
 
 
 def _message_check(message: Message) -> tuple[str, dict[str, Any]]:
@@ -255,7 +275,7 @@ def _message_check(message: Message) -> tuple[str, dict[str, Any]]:
     return kind, data
 
 
-def chat_attachment_add(*, session: TutoringSession, user: User, file: Any) -> ChatAttachment:
+def chat_attachment_add(*, session: TutoringSession, user: User, file: IO[bytes]) -> ChatAttachment:
     """A photo or voice clip for the chat, checked like intake uploads and processed before anything is
     stored (so no location data or other metadata is ever written): photos EXIF-transposed, stripped and
     downscaled with a thumbnail; voice clips as AAC. The sender then shares it with a chat message."""
@@ -264,48 +284,27 @@ def chat_attachment_add(*, session: TutoringSession, user: User, file: Any) -> C
         raise ServiceError("not_allowed", _("Observers only watch."), status=403)
     if session.status != TutoringSession.Status.OPEN:
         raise ServiceError("session_ended", _("This session has ended."), status=409)
-    limits = settings.XUEWEN
-    head = file.read(16)
-    file.seek(0)
-    kind = (sniff(head) or "").split("/")[0]
-    try:
-        if kind == "image":
-            validate_photo(file, max_bytes=limits["MAX_PHOTO_BYTES"], max_pixels=limits["MAX_IMAGE_PIXELS"])
-        elif kind == "audio":
-            validate_voice(file, max_bytes=limits["MAX_VOICE_BYTES"])
-        else:
-            raise ServiceError("unsupported_file", _("Send a photo or a voice clip."), field="file")
-        with tempfile.TemporaryDirectory(prefix="xuewen-chat-") as scratch:
-            source = Path(scratch) / "upload"
-            with source.open("wb") as copy:
-                for chunk in iter(lambda: file.read(1 << 20), b""):
-                    copy.write(chunk)
-            fields: dict[str, Any] = {}
-            if kind == "image":
-                photo = photo_process(source)
-                files = {"processed": (photo.image, ".jpg"), "thumbnail": (photo.thumbnail, ".jpg")}
-                fields |= {"kind": ChatAttachment.Kind.PHOTO, "width": photo.width, "height": photo.height}
-            else:
-                playback = Path(scratch) / "voice.m4a"
-                fields["duration_seconds"] = voice_transcode(
-                    source,
-                    wav_path=Path(scratch) / "voice.wav",
-                    playback_path=playback,
-                    max_seconds=limits["MAX_VOICE_SECONDS"],
-                )
-                files = {"processed": (playback.read_bytes(), ".m4a")}
-                fields["kind"] = ChatAttachment.Kind.VOICE
-    except InvalidUpload as error:
-        raise ServiceError(
-            error.code, error.message, status=413 if error.code == "too_large" else 400, field="file"
-        ) from error
-    except MediaProcessingError as error:
-        raise ServiceError(error.code, error.message, field="file") from error
-    names = {
-        variant: default_storage.save(f"sessions/{session.pk}/chat/{uuid.uuid4().hex}{suffix}", ContentFile(content))
-        for variant, (content, suffix) in files.items()
-    }
-    return ChatAttachment.objects.create(session=session, uploaded_by=user, **fields, **names)
+    kind = upload_check(file, kinds={PHOTO, VOICE}, field="file").kind
+    with tempfile.TemporaryDirectory(prefix="xuewen-chat-") as scratch:
+        directory = Path(scratch)
+        source = directory / "upload"
+        with source.open("wb") as copy:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                copy.write(chunk)
+        try:
+            processed = upload_process(source, kind=kind, directory=directory)
+        except MediaProcessingError as error:
+            raise upload_refusal(error, "file") from error
+        names = upload_files_store(processed, folder=f"sessions/{session.pk}/chat")
+    return ChatAttachment.objects.create(
+        session=session,
+        uploaded_by=user,
+        kind=ChatAttachment.Kind.PHOTO if kind == PHOTO else ChatAttachment.Kind.VOICE,
+        width=processed.width,
+        height=processed.height,
+        duration_seconds=processed.duration_seconds,
+        **names,
+    )
 
 
 def audio_chunk_save(*, session_id: int, role: str, started_ms: int, pcm: bytes) -> AudioChunk:
@@ -323,12 +322,17 @@ def audio_chunk_save(*, session_id: int, role: str, started_ms: int, pcm: bytes)
 
 def session_end(*, teacher: User, ticket_id: int, reason: str = TutoringSession.EndReason.TEACHER) -> None:
     """The teacher is done (or the room was abandoned): the place is free, the facts are written and the
-    recording is queued for rendering. A ticket without a room (accepted before rooms existed) just finishes."""
+    recording is queued for rendering. A ticket without a room (accepted before rooms existed) just finishes.
+    Locks follow the lock order: the question, the room, then the ticket and the duty (``ticket_finish``)."""
+    room = TutoringSession.objects.filter(ticket_id=ticket_id, teacher=teacher).values_list("pk", "question_id")
     with transaction.atomic():
-        session = TutoringSession.objects.select_for_update().filter(ticket_id=ticket_id, teacher=teacher).first()
-        if session is None:
+        found = room.first()
+        if found is None:
             routing.ticket_finish(teacher=teacher, ticket_id=ticket_id)
             return
+        session_id, question_id = found
+        question_lock(question_id)
+        session = TutoringSession.objects.select_for_update().get(pk=session_id)
         if session.status == TutoringSession.Status.ENDED:
             raise ServiceError("session_ended", _("This session has ended."), status=409)
         routing.ticket_finish(teacher=teacher, ticket_id=ticket_id)
@@ -347,7 +351,7 @@ def session_end(*, teacher: User, ticket_id: int, reason: str = TutoringSession.
         recording = Recording.objects.create(session=session)
         from tutoring.sessions import tasks
 
-        tasks.recording_render.delay_on_commit(recording.pk)
+        tasks.recording_render.delay_on_commit(recording.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
         events.session_ended_event_send(session.pk, session_state(session, Role.OBSERVER))
     logger.info("session.ended", extra={"session_id": session.pk, "reason": reason})
 
@@ -356,12 +360,12 @@ def sessions_sweep() -> int:
     """Close sockets that fell silent (a web process died under them) and end rooms nobody has been in for
     SESSION_ABANDON_SECONDS. Returns the number of rooms ended."""
     now = timezone.now()
-    silent_before = now - timedelta(seconds=_config("SESSION_SILENT_SECONDS"))
+    silent_before = now - timedelta(seconds=settings.XUEWEN["SESSION_SILENT_SECONDS"])
     for channel_name, seen_at in SessionConnection.objects.filter(
         left_at__isnull=True, seen_at__lt=silent_before
     ).values_list("channel_name", "seen_at"):
         session_leave(channel_name=channel_name, at=seen_at)
-    empty_since = now - timedelta(seconds=_config("SESSION_ABANDON_SECONDS"))
+    empty_since = now - timedelta(seconds=settings.XUEWEN["SESSION_ABANDON_SECONDS"])
     abandoned = (
         TutoringSession.objects.filter(status=TutoringSession.Status.OPEN, started_at__lt=empty_since)
         .exclude(connections__left_at__isnull=True)
@@ -438,7 +442,9 @@ def session_question_correct(
             session.knowledge_points = changed["knowledge_points"] = points
         session.save()
         _fact(SessionFact.Kind.CORRECTED, session, user_id=teacher.pk, **changed)
-        recording = Recording.objects.filter(session=session, status=Recording.Status.PUBLISHED).first()
+        recording = (
+            Recording.objects.select_for_update().filter(session=session, status=Recording.Status.PUBLISHED).first()
+        )
         if recording is not None:
             _recording_publish(recording)
     return session
@@ -475,7 +481,7 @@ def recording_render(*, recording_id: int) -> None:
         with tempfile.TemporaryDirectory(prefix="xuewen-recording-") as scratch:
             directory = Path(scratch)
             photos = {
-                attachment.pk: stored_file_local_copy(attachment.processed.name, directory)
+                attachment.pk: stored_file_local_copy(attachment.processed, directory)
                 for attachment in Attachment.objects.filter(question_id=session.question_id, kind=Attachment.Kind.PHOTO)
                 if attachment.processed
             }
@@ -500,7 +506,7 @@ def recording_render(*, recording_id: int) -> None:
         recording.video, recording.poster = video, poster
         recording.duration_seconds, recording.size_bytes = rendered.duration_seconds, rendered.size_bytes
         recording.rendered_at, recording.error = timezone.now(), ""
-        if _config("RECORDING_APPROVAL"):
+        if settings.XUEWEN["RECORDING_APPROVAL"]:
             recording.status = Recording.Status.AWAITING_APPROVAL
             recording.save()
             events.recording_event_send(session.pk, RecordingSerializer(recording).data)
@@ -532,11 +538,14 @@ def _recording_publish(recording: Recording) -> None:
     session = TutoringSession.objects.select_related("question__subject", "library_subject").get(
         pk=recording.session_id
     )
+    video, poster = recording.video.name, recording.poster.name
+    if not (video and poster):
+        raise ValueError(f"recording {recording.pk} is published before it was rendered")
     entry = entry_video_publish(
         external_id=f"session-{session.pk}",
         **selectors.session_library_question(session),
-        video=recording.video.name,
-        poster=recording.poster.name,
+        video=video,
+        poster=poster,
         duration_seconds=recording.duration_seconds or 0.0,
         created_by=session.teacher,
         source_question=session.question,

@@ -127,6 +127,23 @@ def test_the_match_api_answers_through_a_matching_worker(client):
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "empty_text")
 
 
+def test_the_match_api_answers_503_when_no_matching_worker_answers_in_time(client, settings, redis_client):
+    settings.XUEWEN = {**settings.XUEWEN, "MATCH_WAIT_SECONDS": 0.3}
+    client.force_login(TeacherFactory())
+
+    response = client.post(
+        "/api/v1/matches", {"text": APPLES, "subject": "math", "grade": 3}, content_type="application/json"
+    )
+
+    assert response.status_code == 503
+    assert response.json()["error"] == {
+        "code": "matching_unavailable",
+        "message": "匹配服务繁忙，请稍后再试。",
+        "field": None,
+    }
+    assert redis_client.llen("matching") == 1  # the search was asked for, and expires unanswered
+
+
 def test_the_student_tells_whether_the_answer_solved_it(client):
     entry_save(text=APPLES, subject="数学", grade=3, solution="7个")
     question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)

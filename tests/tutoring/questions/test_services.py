@@ -319,3 +319,21 @@ def test_question_text_correct_refuses_empty_text_and_changes_nothing():
     question.refresh_from_db()
     assert raised.value.code == "empty_question"
     assert (question.text, question.status) == ("原来的题", Question.Status.UNDERSTOOD)
+
+
+def test_the_student_is_held_to_the_same_text_check_as_the_library():
+    question = QuestionFactory(typed_text="原来的题", text="原来的题", status=Question.Status.UNDERSTOOD)
+    student = StudentFactory()
+
+    with pytest.raises(ServiceError) as corrected:
+        question_text_correct(question=question, text="Сколько будет два плюс два?")
+    with pytest.raises(ServiceError) as asked:
+        question_create(
+            student=student, subject_code="math", grade=3, idempotency_key=key(), text="Сколько будет два плюс два?"
+        )
+
+    question.refresh_from_db()
+    assert (corrected.value.code, corrected.value.field) == ("unsupported_language", "text")
+    assert (asked.value.code, asked.value.field) == ("unsupported_language", "text")
+    assert (question.text, question.status) == ("原来的题", Question.Status.UNDERSTOOD)
+    assert Question.objects.filter(student=student).count() == 0

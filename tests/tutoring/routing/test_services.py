@@ -1,5 +1,6 @@
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, transaction
@@ -586,3 +587,74 @@ def test_long_queues_show_rounded_places():
         150,
         200,
     ]
+
+
+# --- Shifts ---------------------------------------------------------------------------------
+
+
+def shift_fields(**changes: Any) -> dict[str, Any]:
+    teacher = changes.pop("teacher", None) or TeacherFactory()
+    school = SchoolFactory()
+    fields = {
+        "teacher": teacher,
+        "subject": Subject.objects.get(code="math"),
+        "grade_band": teacher.teacher_profile.grade_bands.first(),
+        "city": school.district.city,
+        "district": school.district,
+        "school": school,
+        "starts_at": timezone.now() + timedelta(hours=1),
+        "ends_at": timezone.now() + timedelta(hours=3),
+    }
+    return fields | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"ends_at": timezone.now()}, "shift_ends_before_start"),
+        ({"district": None}, "school_not_in_district"),
+        ({"subject_code": "physics"}, "not_their_subject"),
+    ],
+)
+def test_a_shift_that_breaks_a_rule_is_refused_and_not_saved(changes, code):
+    if "subject_code" in changes:
+        changes = {"subject": Subject.objects.get(code=changes.pop("subject_code"))}
+    fields = shift_fields(**changes)
+
+    with pytest.raises(ServiceError) as refused:
+        services.shift_save(shift=Shift(capacity=1, **fields))
+
+    assert refused.value.code == code
+    assert Shift.objects.count() == 0
+
+
+def test_a_district_of_another_city_is_refused():
+    other = SchoolFactory(district__city__name="杭州市")
+
+    with pytest.raises(ServiceError) as refused:
+        services.shift_check(**shift_fields(district=other.district, school=None))
+
+    assert refused.value.code == "district_not_in_city"
+
+
+def test_a_teachers_shifts_never_overlap_and_a_shift_can_be_moved():
+    fields = shift_fields()
+    first = services.shift_save(shift=Shift(capacity=2, **fields))
+    later = fields | {"starts_at": fields["ends_at"], "ends_at": fields["ends_at"] + timedelta(hours=2)}
+
+    with pytest.raises(ServiceError) as refused:
+        services.shift_save(
+            shift=Shift(capacity=1, **(fields | {"starts_at": fields["starts_at"] + timedelta(hours=1)}))
+        )
+    services.shift_save(shift=Shift(capacity=1, **later))  # starts as the first ends: no overlap
+    first.ends_at += timedelta(minutes=30)
+    with pytest.raises(ServiceError) as moved:
+        services.shift_save(shift=first)
+
+    assert (refused.value.code, refused.value.field, moved.value.code) == (
+        "shift_overlap",
+        "starts_at",
+        "shift_overlap",
+    )
+    assert Shift.objects.count() == 2
+    assert Shift.objects.get(pk=first.pk).ends_at == fields["ends_at"]
