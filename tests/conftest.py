@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def media_root(tmp_path: Path, settings) -> Path:  # type: ignore[no-untyped-def]
+def media_root(tmp_path: Path, settings) -> Path:
     """Each test writes uploads into its own folder."""
     root = tmp_path / "media"
     root.mkdir()

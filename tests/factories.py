@@ -65,7 +65,7 @@ class UserFactory(DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @classmethod
-    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+    def _after_postgeneration(cls, instance, create, results=None):
         if create:
             instance.save(update_fields=["password"])
 
@@ -88,7 +88,7 @@ class TeacherFactory(UserFactory):
     role = User.Role.TEACHER
 
     @factory.post_generation
-    def teaching(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def teaching(self, create, extracted, **kwargs):
         """``TeacherFactory(teaching=(["math"], ["primary-middle"]))``: subjects and grade bands."""
         subjects, bands = extracted or (["math"], ["primary-middle"])
         profile = TeacherProfile.objects.create(user=self, school=SchoolFactory())
@@ -100,7 +100,7 @@ class StaffFactory(UserFactory):
     role = User.Role.STAFF
 
     @factory.post_generation
-    def scope(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def scope(self, create, extracted, **kwargs):
         """``StaffFactory(scope=district)`` limits the staff member to one district; default the city."""
         district = extracted
         city = district.city if district else CityFactory()
@@ -177,7 +177,7 @@ class ShiftFactory(DjangoModelFactory):
     capacity = 1
 
 
-def opened_session(**question):  # type: ignore[no-untyped-def]
+def opened_session(**question):
     """A session room opened the real way: a teacher on duty accepts the offer of a waiting question."""
     shift = ShiftFactory()
     routing.duty_connect(teacher=shift.teacher, channel_name=f"console-{shift.teacher.pk}")

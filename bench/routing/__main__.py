@@ -49,14 +49,14 @@ def socket_url(base: str, path: str) -> str:
     return base.replace("http", "ws", 1) + path
 
 
-async def socket_open(base: str, path: str, cookie: str, gate: asyncio.Semaphore):  # type: ignore[no-untyped-def]
+async def socket_open(base: str, path: str, cookie: str, gate: asyncio.Semaphore):
     async with gate:
         return await websockets.connect(
             socket_url(base, path), additional_headers={"Cookie": cookie, "Origin": base}, open_timeout=60
         )
 
 
-async def teacher_run(socket, teacher_id: int, record: Record, options: argparse.Namespace, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+async def teacher_run(socket, teacher_id: int, record: Record, options: argparse.Namespace, rng: random.Random) -> None:
     async def answer_offer(offer: dict[str, Any]) -> None:
         await asyncio.sleep(rng.uniform(*options.think))
         question = offer["question"]["id"]
@@ -90,7 +90,7 @@ async def teacher_run(socket, teacher_id: int, record: Record, options: argparse
         task.add_done_callback(tasks.discard)
 
 
-async def student_watch(socket, question: int, record: Record, total: int) -> None:  # type: ignore[no-untyped-def]
+async def student_watch(socket, question: int, record: Record, total: int) -> None:
     async for raw in socket:
         event = json.loads(raw)
         if event["type"] == "question.status" and event["question"]["status"] == "with_teacher":
@@ -112,7 +112,7 @@ async def stuck_send(client: httpx.AsyncClient, base: str, student: dict, record
         record.http_failures.append(f"{response.status_code} {response.text[:200]}")
 
 
-async def until_on_duty(socket) -> float:  # type: ignore[no-untyped-def]
+async def until_on_duty(socket) -> float:
     """Wait until the teacher is on duty; returns the console's heartbeat interval from the snapshot."""
     heartbeat = 10.0
     async for raw in socket:
@@ -124,7 +124,7 @@ async def until_on_duty(socket) -> float:  # type: ignore[no-untyped-def]
     return heartbeat
 
 
-async def heartbeats(socket, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def heartbeats(socket, seconds: float) -> None:
     """What the duty console page does: without it the sweep takes a silent teacher off duty."""
     while True:
         await asyncio.sleep(seconds)
@@ -247,7 +247,7 @@ async def idle_sockets(platform: Platform, people: dict, count: int) -> dict[str
     await asyncio.sleep(SETTLE_SECONDS)
     after = platform.resident_bytes("web0")
 
-    async def alive(socket) -> bool:  # type: ignore[no-untyped-def]
+    async def alive(socket) -> bool:
         try:
             await socket.send(json.dumps({"type": "ping"}))
             async with asyncio.timeout(30):
@@ -271,7 +271,7 @@ async def idle_sockets(platform: Platform, people: dict, count: int) -> dict[str
     }
 
 
-def report(  # type: ignore[no-untyped-def]
+def report(
     record: Record, seconds: float, cpu: dict[str, float], checks: dict[str, int], idle: dict[str, float], options
 ) -> None:
     to_offer = [record.offered[q] - record.stuck[q] for q in record.stuck if q in record.offered]

@@ -49,7 +49,7 @@ class Timings:
     voice: list[float] = field(default_factory=list)
 
 
-async def open_socket(base: str, room: int, cookie: str):  # type: ignore[no-untyped-def]
+async def open_socket(base: str, room: int, cookie: str):
     socket = await websockets.connect(
         f"{base.replace('http', 'ws', 1)}/ws/sessions/{room}/", additional_headers={"Cookie": cookie, "Origin": base}
     )
@@ -58,7 +58,7 @@ async def open_socket(base: str, room: int, cookie: str):  # type: ignore[no-unt
     return socket
 
 
-async def teacher_draws(socket, room: int, seconds: float, timings: Timings) -> None:  # type: ignore[no-untyped-def]
+async def teacher_draws(socket, room: int, seconds: float, timings: Timings) -> None:
     """A stroke chunk every 50 ms and a voice frame every 100 ms, each stamped with its send time, from a
     moment of its own in the first two seconds: rooms start at different times, so their voice is recorded
     in two-second chunks at different moments too (in lockstep, every room saved its chunk at once)."""
@@ -92,7 +92,7 @@ async def teacher_draws(socket, room: int, seconds: float, timings: Timings) -> 
             await socket.send(struct.pack("<II", room, tick) + bytes(FRAME_BYTES - 8))
 
 
-async def student_watches(socket, room: int, expected: int, timings: Timings) -> None:  # type: ignore[no-untyped-def]
+async def student_watches(socket, room: int, expected: int, timings: Timings) -> None:
     board = voice = 0
     while board < expected or voice < expected // 2:
         message = await socket.recv()
@@ -108,7 +108,7 @@ async def student_watches(socket, room: int, expected: int, timings: Timings) ->
             board += 1
 
 
-async def drain(socket) -> None:  # type: ignore[no-untyped-def]
+async def drain(socket) -> None:
     """Read what comes back to a teacher (the echoes of their own events), as a browser does: a socket that
     is never read stops reading pongs too, and the client's keepalive then closes it."""
     async for _ in socket:

@@ -19,7 +19,7 @@ from tutoring.questions.models import Question
 pytestmark = pytest.mark.django_db
 
 
-def logged_in(user) -> Client:  # type: ignore[no-untyped-def]
+def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -138,7 +138,7 @@ def test_teacher_sees_a_question_page_read_only() -> None:
 # --- Answered questions (library) ---------------------------------------------------------------
 
 
-def library_entry(*, created_by, text: str = "小明有12个苹果，吃了5个，还剩几个？") -> Entry:  # type: ignore[no-untyped-def]
+def library_entry(*, created_by, text: str = "小明有12个苹果，吃了5个，还剩几个？") -> Entry:
     entry = Entry.objects.create(text=text, subject=subject("math"), grade=3, created_by=created_by)
     Answer.objects.create(
         entry=entry, kind=Answer.Kind.SOLUTION, status=Answer.Status.READY, solution="12 - 5 = 7", created_by=created_by

@@ -88,7 +88,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         )
 
 
-def test_large_subject_moves_to_ivf_and_still_adds_removes_saves(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_large_subject_moves_to_ivf_and_still_adds_removes_saves(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(store_module, "IVF_MIN_SIZE", 400)
     vectors = unit_rows(1000, dimension=16, seed=1)
     entries = [Entry(id=number, subject="数学", grade=number % 9 + 1, text=f"题{number}") for number in range(1000)]
@@ -108,7 +108,7 @@ def test_large_subject_moves_to_ivf_and_still_adds_removes_saves(tmp_path: Path,
     assert all(entry.grade == 8 and entry.id % 2 == 1 for entry, _ in found)
 
 
-def test_a_subject_trained_up_front_takes_batches_without_retraining(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_subject_trained_up_front_takes_batches_without_retraining(monkeypatch) -> None:
     monkeypatch.setattr(store_module, "IVF_MIN_SIZE", 400)
     vectors = unit_rows(1000, dimension=16, seed=2)
     entries = [Entry(id=number, subject="数学", grade=number % 9 + 1, text=f"题{number}") for number in range(1000)]

@@ -257,7 +257,7 @@ def test_a_result_for_a_text_corrected_during_the_search_is_dropped(monkeypatch)
     question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
     search = services.library_search
 
-    def search_then_correct(**arguments):  # type: ignore[no-untyped-def]
+    def search_then_correct(**arguments):
         found = search(**arguments)
         question_text_correct(question=question, text=TIMES)  # the student corrects the text meanwhile
         return found

@@ -11,7 +11,7 @@ from tutoring.routing.models import Duty, DutyConnection, RoutingFact
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
 
 
-async def console(teacher):  # type: ignore[no-untyped-def]
+async def console(teacher):
     ws = await socket("/ws/duty/", teacher)
     connected, _ = await ws.connect()
     assert connected is True
@@ -20,7 +20,7 @@ async def console(teacher):  # type: ignore[no-untyped-def]
     return ws, snapshot
 
 
-async def receive(ws, kind: str, **expected) -> dict:  # type: ignore[no-untyped-def]
+async def receive(ws, kind: str, **expected) -> dict:
     """The next event of this type (and with these values in its payload); others come and go in between."""
     seen = []
     while True:
@@ -34,7 +34,7 @@ async def receive(ws, kind: str, **expected) -> dict:  # type: ignore[no-untyped
             return event
 
 
-async def on_duty_console(teacher):  # type: ignore[no-untyped-def]
+async def on_duty_console(teacher):
     ws, snapshot = await console(teacher)
     await ws.send_json_to({"type": "duty.available", "available": True})
     state = await receive(ws, "duty.state", on_duty=True)

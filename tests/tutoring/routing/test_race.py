@@ -32,7 +32,7 @@ def questions_enqueue() -> None:
             ticket_enqueue(question=QuestionFactory(status=Question.Status.WAITING_TEACHER, text="3加5等于几？"))
 
 
-async def events_until(socket, wanted, done) -> list[dict]:  # type: ignore[no-untyped-def]
+async def events_until(socket, wanted, done) -> list[dict]:
     """Read events of the `wanted` types until `done(events)` says enough."""
     events: list[dict] = []
     async with asyncio.timeout(TIMEOUT):
@@ -60,7 +60,7 @@ async def race(urls: list[str], cookies: list[str]) -> list[list[dict]]:
             *(events_until(s, {"offer.created"}, lambda events: len(events) == QUESTIONS) for s in sockets)
         )
 
-        async def accept_all(socket, offered) -> list[dict]:  # type: ignore[no-untyped-def]
+        async def accept_all(socket, offered) -> list[dict]:
             ids = [event["offer"]["id"] for event in offered]
             random.shuffle(ids)
             for offer_id in ids:

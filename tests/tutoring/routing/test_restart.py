@@ -64,7 +64,7 @@ async def teacher(urls: list[str], cookie: str, stop: asyncio.Event, reconnects:
             await asyncio.sleep(0.2)
 
 
-async def console(socket, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+async def console(socket, stop: asyncio.Event) -> None:
     async def later(seconds: float, message: dict) -> None:
         await asyncio.sleep(seconds)
         await socket.send(json.dumps(message))

@@ -16,7 +16,7 @@ from tutoring.schools.models import Subject
 pytestmark = pytest.mark.django_db
 
 
-def on_duty(teacher=None, **shift):  # type: ignore[no-untyped-def]
+def on_duty(teacher=None, **shift):
     """A teacher inside a shift with the duty console open and 上岗 pressed."""
     shift = ShiftFactory(**({"teacher": teacher} if teacher else {}), **shift)
     services.duty_connect(teacher=shift.teacher, channel_name=f"console-{shift.teacher.pk}")
@@ -24,7 +24,7 @@ def on_duty(teacher=None, **shift):  # type: ignore[no-untyped-def]
     return shift.teacher
 
 
-def queued(**question) -> Ticket:  # type: ignore[no-untyped-def]
+def queued(**question) -> Ticket:
     return services.ticket_enqueue(question=QuestionFactory(status=Question.Status.WAITING_TEACHER, **question))
 
 

@@ -24,12 +24,12 @@ def photo_with_location() -> bytes:
     return out.getvalue()
 
 
-def upload(client, session, content: bytes, name: str = "photo.jpg"):  # type: ignore[no-untyped-def]
+def upload(client, session, content: bytes, name: str = "photo.jpg"):
     url = reverse("sessions:attachments", args=[session.pk])
     return client.post(url, {"file": SimpleUploadedFile(name, content)}, format="multipart")
 
 
-def stored_files(session) -> list[str]:  # type: ignore[no-untyped-def]
+def stored_files(session) -> list[str]:
     directory = f"sessions/{session.pk}/chat"
     return default_storage.listdir(directory)[1] if default_storage.exists(directory) else []
 

@@ -12,7 +12,7 @@ from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
 
 
-async def enter(session, user, after: int = 0):  # type: ignore[no-untyped-def]
+async def enter(session, user, after: int = 0):
     ws = await socket(f"/ws/sessions/{session.pk}/?after={after}", user)
     connected, _ = await ws.connect()
     assert connected is True
@@ -21,20 +21,20 @@ async def enter(session, user, after: int = 0):  # type: ignore[no-untyped-def]
     return ws, snapshot
 
 
-async def next_of(ws, kind: str) -> dict:  # type: ignore[no-untyped-def]
+async def next_of(ws, kind: str) -> dict:
     while True:
         event = await ws.receive_json_from(timeout=5)
         if event["type"] == kind:
             return event
 
 
-async def stored_log(read):  # type: ignore[no-untyped-def]
+async def stored_log(read):
     """Read the database at the end of a test, closing the sync thread's connection after (else it would
     outlive the test and keep the test database from being dropped)."""
     return await database_sync_to_async(read)()
 
 
-async def refused_code(session, user) -> int:  # type: ignore[no-untyped-def]
+async def refused_code(session, user) -> int:
     ws = await socket(f"/ws/sessions/{session.pk}/", user)
     await ws.connect()
     closed = await ws.receive_output(timeout=5)
@@ -161,7 +161,7 @@ async def test_a_failed_write_is_answered_and_the_next_message_is_stored(monkeyp
     store = services.session_messages_append
     failures = iter([DatabaseError("the server closed the connection")])
 
-    def failing_once(messages):  # type: ignore[no-untyped-def]
+    def failing_once(messages):
         failure = next(failures, None)
         if failure is not None:
             raise failure

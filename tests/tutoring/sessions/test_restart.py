@@ -17,7 +17,7 @@ from tutoring.sessions.models import SessionEvent
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-async def room(url: str, session_id: int, cookie: str, after: int = 0):  # type: ignore[no-untyped-def]
+async def room(url: str, session_id: int, cookie: str, after: int = 0):
     socket = await websockets.connect(
         f"{url.replace('http', 'ws')}/ws/sessions/{session_id}/?after={after}",
         additional_headers={"Cookie": cookie, "Origin": url},
@@ -27,7 +27,7 @@ async def room(url: str, session_id: int, cookie: str, after: int = 0):  # type:
     return socket, snapshot
 
 
-async def strokes(socket, count: int) -> list[dict]:  # type: ignore[no-untyped-def]
+async def strokes(socket, count: int) -> list[dict]:
     seen: list[dict] = []
     async with asyncio.timeout(10):
         while len(seen) < count:
@@ -41,7 +41,7 @@ def test_a_web_process_killed_mid_session_loses_no_stroke(media_root: Path, tmp_
     session = opened_session()
     teacher_cookie, student_cookie = session_cookie(session.teacher), session_cookie(session.student)
 
-    async def run(stack) -> tuple[list[dict], list[dict]]:  # type: ignore[no-untyped-def]
+    async def run(stack) -> tuple[list[dict], list[dict]]:
         teacher, _ = await room(stack.url, session.pk, teacher_cookie)
         student, _ = await room(stack.url, session.pk, student_cookie)
         for number in (1, 2, 3):

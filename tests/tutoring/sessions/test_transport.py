@@ -38,8 +38,8 @@ async def test_the_log_writer_stores_what_arrives_meanwhile_in_one_batch_in_orde
             for number, message in enumerate(messages, start=1)
         ]
 
-    writer = LogWriter(append)  # type: ignore[arg-type]  # plain strings stand in for messages here
-    outcomes = await asyncio.gather(*(writer.submit(message) for message in ["a", "bad", "c"]))  # type: ignore[arg-type]
+    writer = LogWriter(append)
+    outcomes = await asyncio.gather(*(writer.submit(message) for message in ["a", "bad", "c"]))
 
     assert batches == [["a", "bad", "c"]]
     assert [outcome if isinstance(outcome, dict) else outcome.code for outcome in outcomes] == [
