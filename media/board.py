@@ -80,7 +80,7 @@ from typing import Any
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from .errors import MediaProcessingError
-from .video import VideoProbe, _failed, _h264_level, _temporary_next_to, _tool, video_probe
+from .video import VideoProbe, _failed, _h264_level, _tool, outputs_in_place, video_probe
 
 BOARD_WIDTH = 1200
 BOARD_HEIGHT = 1600
@@ -683,10 +683,13 @@ def board_render(
     except (KeyError, TypeError, ValueError) as exc:
         raise _failed(f"malformed background event: {exc!r}") from exc
     state = BoardState()
-    with _written_in_place(dst, poster) as (video_part, poster_part):
-        _video_encode(ordered, state, photos, audio_paths, duration_ms, video_part)
-        probe = _video_checked(video_part, duration_ms)
-        poster_page = _poster_write(state, photos, poster_part)
+    try:
+        with outputs_in_place(dst, poster) as (video_part, poster_part):
+            _video_encode(ordered, state, photos, audio_paths, duration_ms, video_part)
+            probe = _video_checked(video_part, duration_ms)
+            poster_page = _poster_write(state, photos, poster_part)
+    except OSError as exc:
+        raise _failed(f"could not write the recording: {exc}") from exc
     return BoardRecording(
         video=dst,
         poster=poster,
@@ -696,24 +699,6 @@ def board_render(
         size_bytes=dst.stat().st_size,
         poster_page=poster_page,
     )
-
-
-@contextlib.contextmanager
-def _written_in_place(*destinations: Path) -> Iterator[list[Path]]:
-    """Temporary files next to ``destinations``, renamed onto them when the block succeeds and removed when it
-    fails, so a failure touches no destination and leaves nothing behind."""
-    parts: list[Path] = []
-    try:
-        parts.extend(_temporary_next_to(destination) for destination in destinations)
-        yield list(parts)
-        for part, destination in reversed(list(zip(parts, destinations, strict=True))):
-            os.replace(part, destination)
-            parts.remove(part)
-    except OSError as exc:
-        raise _failed(f"could not write the recording: {exc}") from exc
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
 
 
 def _video_encode(

@@ -7,6 +7,7 @@ read local files, and only through the demuxers of the containers that
 ``media.uploads.sniff_video`` accepts.
 """
 
+import contextlib
 import functools
 import io
 import json
@@ -15,7 +16,7 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,22 @@ def _temporary_next_to(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
 
 
+@contextlib.contextmanager
+def outputs_in_place(*destinations: Path) -> Iterator[list[Path]]:
+    """Temporary paths next to ``destinations`` to write the outputs to, renamed onto them (the last first) when
+    the block succeeds and removed when it fails: a failure touches no destination and leaves nothing behind."""
+    parts: list[Path] = []
+    try:
+        parts.extend(_temporary_next_to(destination) for destination in destinations)
+        yield list(parts)
+        for part, destination in reversed(list(zip(parts, destinations, strict=True))):
+            os.replace(part, destination)
+            parts.remove(part)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
 def _encode(source: _Source, src: str | Path, dst: Path, width: int, height: int, max_seconds: float) -> None:
     # Frames are dropped first and scaled next, so that the costly steps see as
     # few pixels as they can.
@@ -372,10 +389,7 @@ def video_transcode(
     poster_width, poster_height = _fit(width, height, _POSTER_MAX_SIDE)
     expected = min(source.probe.duration_seconds, max_seconds)
 
-    temporary: list[Path] = []
-    try:
-        temporary.append(video_part := _temporary_next_to(dst))
-        temporary.append(poster_part := _temporary_next_to(poster))
+    with outputs_in_place(dst, poster) as (video_part, poster_part):
         _encode(source, src, video_part, width, height, max_seconds)
         duration = _verify(video_part, width, height, expected, silent_track=not source.probe.has_audio)
 
@@ -388,12 +402,4 @@ def video_transcode(
             size = _poster_size(poster_part)
         if size != (poster_width, poster_height):
             raise _failed(f"poster of size {size} instead of {poster_width}x{poster_height}")
-
-        os.replace(poster_part, poster)
-        temporary.remove(poster_part)
-        os.replace(video_part, dst)
-        temporary.remove(video_part)
-    finally:
-        for path in temporary:
-            path.unlink(missing_ok=True)
     return ProcessedVideo(duration, width, height)

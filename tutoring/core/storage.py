@@ -1,5 +1,6 @@
 """Stored files for the media tools, which work on local paths."""
 
+import shutil
 from pathlib import Path
 
 from django.core.files.storage import default_storage
@@ -12,6 +13,5 @@ def stored_file_local_copy(file: FieldFile, directory: str | Path) -> Path:
         raise ValueError(f"no file is stored in {file.field.name}")
     path = Path(directory) / Path(file.name).name
     with default_storage.open(file.name, "rb") as source, path.open("wb") as target:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            target.write(chunk)
+        shutil.copyfileobj(source, target, 1 << 20)
     return path

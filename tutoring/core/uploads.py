@@ -10,6 +10,7 @@
 4. ``upload_files_store``: the processed files, saved under a folder with random names.
 """
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Collection
@@ -87,13 +88,18 @@ def _kind_sniffed(file: IO[bytes], kinds: Collection[str], field: str) -> str:
 
 
 def _video_readable(video: IO[bytes], content_type: str) -> None:
-    """ffprobe reads a picture in it (it works on a local copy)."""
-    with tempfile.NamedTemporaryFile(suffix=extension_for(content_type)) as copy:
-        for chunk in iter(lambda: video.read(1 << 20), b""):
-            copy.write(chunk)
-        copy.flush()
-        video.seek(0)
-        video_probe(copy.name)
+    """ffprobe reads a picture in it."""
+    with tempfile.TemporaryDirectory(prefix="xuewen-probe-") as scratch:
+        video_probe(upload_local_copy(video, Path(scratch) / f"video{extension_for(content_type)}"))
+
+
+def upload_local_copy(file: IO[bytes], path: Path) -> Path:
+    """The upload written to ``path``: the media tools work on local files. Leaves the file at position 0."""
+    file.seek(0)
+    with path.open("wb") as copy:
+        shutil.copyfileobj(file, copy, 1 << 20)
+    file.seek(0)
+    return path
 
 
 def upload_process(source: Path, *, kind: str, directory: Path) -> ProcessedUpload:

@@ -23,6 +23,7 @@ from tutoring.core.uploads import (
     PHOTO,
     VIDEO,
     upload_check,
+    upload_local_copy,
     upload_process,
     upload_recognise,
     upload_refusal,
@@ -61,10 +62,10 @@ def _photo_read(photo: IO[bytes]) -> tuple[bytes, str]:
     upload_check(photo, kinds={PHOTO}, field="photo")
     with tempfile.TemporaryDirectory(prefix="xuewen-library-") as scratch:
         directory = Path(scratch)
-        original = directory / "original"
-        original.write_bytes(photo.read())
         try:
-            processed = upload_process(original, kind=PHOTO, directory=directory)
+            processed = upload_process(
+                upload_local_copy(photo, directory / "original"), kind=PHOTO, directory=directory
+            )
             text = upload_recognise(processed, directory=directory).text
         except MediaProcessingError as error:
             raise upload_refusal(error, "photo") from error

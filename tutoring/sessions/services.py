@@ -29,7 +29,15 @@ from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.core.storage import stored_file_local_copy
-from tutoring.core.uploads import PHOTO, VOICE, upload_check, upload_files_store, upload_process, upload_refusal
+from tutoring.core.uploads import (
+    PHOTO,
+    VOICE,
+    upload_check,
+    upload_files_store,
+    upload_local_copy,
+    upload_process,
+    upload_refusal,
+)
 from tutoring.library.services import entry_video_publish, subject_and_grade_check
 from tutoring.questions.lifecycle import question_lock
 from tutoring.questions.models import Attachment
@@ -287,12 +295,8 @@ def chat_attachment_add(*, session: TutoringSession, user: User, file: IO[bytes]
     kind = upload_check(file, kinds={PHOTO, VOICE}, field="file").kind
     with tempfile.TemporaryDirectory(prefix="xuewen-chat-") as scratch:
         directory = Path(scratch)
-        source = directory / "upload"
-        with source.open("wb") as copy:
-            for chunk in iter(lambda: file.read(1 << 20), b""):
-                copy.write(chunk)
         try:
-            processed = upload_process(source, kind=kind, directory=directory)
+            processed = upload_process(upload_local_copy(file, directory / "upload"), kind=kind, directory=directory)
         except MediaProcessingError as error:
             raise upload_refusal(error, "file") from error
         names = upload_files_store(processed, folder=f"sessions/{session.pk}/chat")
