@@ -10,5 +10,5 @@ bench-intake:  ## OCR error rate, upload-to-text and submit latency (see README)
 	scripts/install.sh && scripts/services.sh && .venv/bin/python -m bench.intake
 
 messages:  ## Refresh the Chinese translations after changing user-facing strings
-	.venv/bin/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=bench
+	.venv/bin/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=bench --ignore=node_modules --no-obsolete
 	.venv/bin/python manage.py compilemessages -l zh_Hans --ignore=.venv

@@ -47,6 +47,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1
 
 INSTALLED_APPS = [
     "daphne",
+    "tutoring.core",  # before the admin: its templates override the admin's (touch targets, labels, Chinese)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -56,7 +57,6 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
-    "tutoring.core",
     "tutoring.schools",
     "tutoring.accounts",
     "tutoring.questions",
@@ -113,6 +113,18 @@ if env_int("DATABASE_POOL_MAX_SIZE", 0) and DATABASES["default"]["ENGINE"].endsw
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 0),
         "timeout": 10,
     }
+# The embedded default, SQLite, serves every socket's and request's thread at once: write-ahead logging lets
+# readers go on beside the one writer, and IMMEDIATE transactions take the write lock when they begin. A
+# DEFERRED transaction that read first and then writes cannot wait for another writer (its snapshot is stale),
+# so it fails with "database is locked" at once, whatever the timeout; an IMMEDIATE one waits its turn.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

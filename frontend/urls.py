@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("questions/<int:question_id>/", views.question_detail, name="question"),
+    path("library/", views.library_browse, name="library"),
     path("library/new/", views.library_new, name="library-new"),
     path("duty/", views.duty, name="duty"),
     path("sessions/<int:session_id>/", views.session_room, name="session"),

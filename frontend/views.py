@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,15 +17,21 @@ from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
 from tutoring.library.models import Entry
-from tutoring.library.selectors import entry_list, library_editor
-from tutoring.questions.selectors import access_question, question_list_for_student, question_list_visible
+from tutoring.library.selectors import (
+    entry_browse_list,
+    entry_knowledge_point_list,
+    entry_list,
+    library_editor,
+    library_reader,
+)
+from tutoring.questions.selectors import access_question, question_list_visible
 from tutoring.questions.serializers import QuestionSerializer
 from tutoring.schools.models import MAX_GRADE, MIN_GRADE
 from tutoring.schools.selectors import grade_label, subject_list
 from tutoring.sessions.selectors import access_session, session_role
 
-QUESTION_BOARD_SIZE = 50
 RECENT_ENTRIES = 10
+LIBRARY_PAGE_SIZE = 20
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -46,20 +53,31 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
+    """The grade and subject start at those of the student's latest question (on any device), else at their
+    profile's grade and the first subject taught in it."""
     subjects = subject_list()
     highest_grade = max((subject.max_grade for subject in subjects), default=MIN_GRADE)
+    questions = question_list_visible(user=student)
+    latest = questions[0] if questions else None
     profile = getattr(student, "student_profile", None)
-    grade = profile.grade if profile is not None else MIN_GRADE
+    grade = latest.grade if latest is not None else profile.grade if profile is not None else MIN_GRADE
     grade = min(max(grade, MIN_GRADE), highest_grade)
+    taught = [subject for subject in subjects if subject.teaches_grade(grade)]
+    chosen = next(
+        (s for s in taught if latest is not None and s.pk == latest.subject_id), taught[0] if taught else None
+    )
     limits = settings.XUEWEN
+    labels = _ask_labels(limits)
     context = {
         "grade": grade,
         "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, highest_grade + 1)],
-        "subjects": [subject for subject in subjects if subject.teaches_grade(grade)],
+        "subjects": taught,
+        "subject_code": chosen.code if chosen is not None else "",
+        "placeholder": labels["typePlaceholder"] % {"subject": chosen.name if chosen is not None else ""},
         "all_subjects": [
             {"code": s.code, "name": s.name, "min_grade": s.min_grade, "max_grade": s.max_grade} for s in subjects
         ],
-        "questions": question_list_for_student(student=student),
+        "questions": questions,
         "config": {
             "createUrl": reverse("questions:question-list"),
             "questionUrl": _url_template("frontend:question", "question_id"),
@@ -69,14 +87,14 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
             "maxVoiceSeconds": limits["MAX_VOICE_SECONDS"],
             "maxTextChars": limits["MAX_TEXT_CHARS"],
         },
-        "labels": _ask_labels(limits),
+        "labels": labels,
     }
     return render(request, "frontend/ask.html", context)
 
 
 def _question_board(request: HttpRequest, user: User) -> HttpResponse:
-    questions = question_list_visible(user=user, limit=QUESTION_BOARD_SIZE)
-    context = {"questions": questions, "library_editor": library_editor(user)}
+    questions = question_list_visible(user=user)
+    context = {"questions": questions, "library_editor": library_editor(user), "library_reader": library_reader(user)}
     return render(request, "frontend/question_board.html", context)
 
 
@@ -187,6 +205,40 @@ def library_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "frontend/library_new.html", context)
 
 
+@login_required
+def library_browse(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Teachers, staff and administrators browse and search the library; 404 for anyone else."""
+    if not library_reader(request.user):
+        raise Http404
+    subjects = subject_list()
+    highest_grade = max((subject.max_grade for subject in subjects), default=MIN_GRADE)
+    query = request.GET
+    subject_code = query.get("subject", "")
+    grade = query.get("grade", "")
+    grade_number = int(grade) if grade.isdigit() and MIN_GRADE <= int(grade) <= highest_grade else None
+    knowledge_point = query.get("knowledge_point", "").strip()
+    text = query.get("text", "").strip()
+    entries = entry_browse_list(
+        subject=subject_code if any(s.code == subject_code for s in subjects) else "",
+        grade=grade_number,
+        knowledge_point=knowledge_point,
+        text=text,
+    )
+    context = {
+        "subjects": subjects,
+        "subject_code": subject_code,
+        "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, highest_grade + 1)],
+        "grade": grade_number,
+        "knowledge_point": knowledge_point,
+        "text": text,
+        "filtered": bool(subject_code or grade or knowledge_point or text),
+        "knowledge_points": entry_knowledge_point_list(),
+        "page": Paginator(entries, LIBRARY_PAGE_SIZE).get_page(query.get("page")),
+        "library_editor": library_editor(request.user),
+    }
+    return render(request, "frontend/library.html", context)
+
+
 def _teaching_default(user: User) -> tuple[int, str]:
     """The lowest grade and the first subject a teacher teaches, to preselect them in the form."""
     profile = getattr(user, "teacher_profile", None) if user.is_teacher else None
@@ -222,10 +274,12 @@ def _ask_labels(limits: Mapping[str, object]) -> dict[str, str]:
         "networkError": _("The question could not be sent. Check your connection and try again."),
         "serverError": _("Something went wrong on our side. Please try again."),
         "empty": _("Type the question, take a photo or record your voice."),
+        "typePlaceholder": _("Type the %(subject)s question as it is written"),
         "photoLimit": _("You can add at most %(count)s photos.") % {"count": limits["MAX_PHOTOS"]},
         "photoTooLarge": _("This photo is too large. Please take a smaller one."),
         "notAnImage": _("Please choose a photo."),
         "photoAlt": _("Photo %(number)s"),
+        "remove": _("Remove"),
         "removePhoto": _("Remove photo %(number)s"),
         "photoCount": _("%(count)s of %(max)s photos"),
         **_recorder_labels(limits),
@@ -419,4 +473,5 @@ def _library_labels() -> dict[str, str]:
         "answerVideo": _("Video"),
         "answerVideoProcessing": _("Video (being prepared)"),
         "answerSolution": _("Worked solution"),
+        "noFile": _("No file chosen"),
     }

@@ -9,7 +9,7 @@ from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
-from tutoring.library.models import Answer, Entry
+from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
 from tutoring.routing.models import Offer, Shift
@@ -160,6 +160,42 @@ class AnswerFactory(DjangoModelFactory):
     kind = Answer.Kind.SOLUTION
     status = Answer.Status.READY
     solution = "12-5=7（个）"
+
+
+class VideoAnswerFactory(AnswerFactory):
+    """A ready video answer, 3:05 long, with its poster (the files are whatever the test stores there)."""
+
+    kind = Answer.Kind.VIDEO
+    solution = ""
+    video = "library/videos/answer.mp4"
+    poster = "library/posters/answer.jpg"
+    duration_seconds = 185.2
+
+
+class MatchFactory(DjangoModelFactory):
+    """A library entry offered first, as the same question, to a student's understood question."""
+
+    class Meta:
+        model = Match
+
+    question = factory.SubFactory(
+        QuestionFactory, status=Question.Status.UNDERSTOOD, match_outcome=Question.MatchOutcome.SAME
+    )
+    entry = factory.SubFactory(EntryFactory)
+    rank = 0
+    score, dense, lexical = 0.97, 0.98, 0.95
+    label = Match.Label.SAME
+
+
+class FeedbackFactory(DjangoModelFactory):
+    """A student's 解决了 by the answer offered first for their question, which it solved."""
+
+    class Meta:
+        model = Feedback
+
+    match = factory.SubFactory(MatchFactory, question__status=Question.Status.RESOLVED)
+    question = factory.SelfAttribute("match.question")
+    choice = Feedback.Choice.RESOLVED
 
 
 class ShiftFactory(DjangoModelFactory):

@@ -2,6 +2,7 @@
 
 Used by browser tests (one of each) and by the routing race test (two of each). The processes share
 the test's Redis, database and media folder, so the test reads what they did from the database.
+``web_server`` starts one web server alone, on the environment a test gives it (the embedded defaults' test).
 """
 
 import os
@@ -159,14 +160,7 @@ def live_processes(
     if beat:
         schedule = str(tmp_path / "beat-schedule")
         commands.append(([*celery, "beat", "-s", schedule, "-l", "INFO"], log_dir / "beat.log", None))
-    commands += [
-        (
-            [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            log_dir / f"daphne{number}.log",
-            port,
-        )
-        for number, port in enumerate(ports)
-    ]
+    commands += [(_web_command(port), log_dir / f"daphne{number}.log", port) for number, port in enumerate(ports)]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     stack = LiveStack(url=urls[0], log_dir=log_dir, urls=urls, commands=commands, environment=environment)
     try:
@@ -174,3 +168,21 @@ def live_processes(
         yield stack
     finally:
         stack.stop()
+
+
+@contextmanager
+def web_server(environment: dict[str, str], log: Path) -> Iterator[str]:
+    """One web server (``python -m config.web``) with exactly ``environment`` (plus its host); yields its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    host = {"DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_CSRF_TRUSTED_ORIGINS": url}
+    process = _start(_web_command(port), environment | host, log)
+    try:
+        _wait_for_port(port, process, log)
+        yield url
+    finally:
+        _stop(process)
+
+
+def _web_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]

@@ -44,3 +44,14 @@ def voice_clip(text: str = "hello world", *, voice: str = "en", codec_args: tupl
             capture_output=True,
         )
         return out.read_bytes()
+
+
+def video_clip(seconds: int = 2) -> bytes:
+    """A test picture with a tone, encoded as a phone's browser records (WebM, VP8 and Opus)."""
+    picture, tone = f"testsrc2=size=320x240:rate=15:duration={seconds}", f"sine=duration={seconds}"
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "clip.webm"
+        inputs = ["-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", tone]
+        encoders = ["-c:v", "libvpx", "-c:a", "libopus"]
+        subprocess.run(["ffmpeg", "-loglevel", "error", *inputs, *encoders, str(out)], check=True)
+        return out.read_bytes()

@@ -9,3 +9,10 @@ register = template.Library()
 def grade_label_filter(grade: int) -> str:
     """``{{ question.grade|grade_label }}``: the grade's display name in the active language."""
     return grade_label(grade)
+
+
+@register.filter(name="clock")
+def clock_filter(seconds: float) -> str:
+    """``{{ answer.duration_seconds|clock }}``: 185.2 -> "3:05", as the answer cards of matches.js show it."""
+    total = int(seconds + 0.5)  # halves up, as JavaScript's Math.round
+    return f"{total // 60}:{total % 60:02d}"

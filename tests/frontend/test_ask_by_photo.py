@@ -55,7 +55,9 @@ def test_student_asks_by_photo_on_a_phone(
     # When they log in, choose math, attach the photo from the gallery and send
     sign_in(student)
     expect(phone.locator("#grade")).to_have_value("3")
+    expect(phone.locator("#question-typed")).to_have_attribute("placeholder", "照原题输入语文题目")
     phone.select_option("#subject", "math")
+    expect(phone.locator("#question-typed")).to_have_attribute("placeholder", "照原题输入数学题目")
     phone.set_input_files("#photo-gallery", str(photo))
     expect(phone.locator("#photo-previews img")).to_have_count(1)
     phone.screenshot(path=tmp_path / "ask.png", full_page=True)
@@ -93,6 +95,12 @@ def test_student_asks_by_photo_on_a_phone(
     assert question.text_source == Question.TextSource.CORRECTED
     assert question.status == Question.Status.UNDERSTOOD
     assert text_box.input_value() == CORRECTED
+
+    # And the next question starts at the subject and grade of this one
+    phone.goto(f"{live_stack.url}/")
+    expect(phone.locator("#subject")).to_have_value("math")
+    expect(phone.locator("#grade")).to_have_value("3")
+    expect(phone.locator("#question-typed")).to_have_attribute("placeholder", "照原题输入数学题目")
     assert errors == []
 
 

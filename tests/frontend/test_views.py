@@ -2,18 +2,24 @@ import json
 import re
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import (
     AdministratorFactory,
+    EntryFactory,
+    MatchFactory,
     QuestionFactory,
     StaffFactory,
     StudentFactory,
     TeacherFactory,
+    VideoAnswerFactory,
     subject,
 )
-from tutoring.library.models import Answer, Entry, Match
+from tutoring.library.models import Answer, Entry, Feedback, Match
+from tutoring.library.services import question_feedback
 from tutoring.questions.models import Question
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +74,42 @@ def test_student_home_is_the_ask_page_with_subjects_of_their_grade() -> None:
     assert config["maxPhotos"] == 4
     assert "holdToRecord" in json_script(html, "labels")
     assert len(json_script(html, "subjects")) == 10
+
+
+def selected_options(html: str) -> list[str]:
+    return re.findall(r'<option value="([^"]*)" selected>', html)
+
+
+def test_the_ask_page_starts_at_the_subject_and_grade_of_the_latest_question() -> None:
+    student = StudentFactory(profile__grade=3)
+    QuestionFactory(student=student, subject=subject("math"), grade=3)
+    QuestionFactory(student=student, subject=subject("english"), grade=5)
+
+    response = logged_in(student).get("/")
+
+    html = response.content.decode()
+    assert (response.context["grade"], response.context["subject_code"]) == (5, "english")
+    assert selected_options(html) == ["5", "english"]
+    assert 'placeholder="照原题输入英语题目"' in html
+    assert json_script(html, "labels")["typePlaceholder"] == "照原题输入%(subject)s题目"
+
+
+@pytest.mark.parametrize(
+    ("grade", "offered"),
+    [
+        (8, ["chinese", "math", "english", "physics", "biology", "history", "geography", "ethics", "science"]),
+        (1, ["chinese", "math", "ethics", "science"]),
+    ],
+)
+def test_without_questions_the_ask_page_starts_at_the_profile_grade_and_its_first_subject(grade, offered) -> None:
+    student = StudentFactory(profile__grade=grade)
+
+    response = logged_in(student).get("/")
+
+    html = response.content.decode()
+    assert selected_options(html) == [str(grade), "chinese"]
+    assert [s.code for s in response.context["subjects"]] == offered
+    assert 'placeholder="照原题输入语文题目"' in html
 
 
 def test_teacher_home_lists_the_questions_they_may_see() -> None:
@@ -207,6 +249,106 @@ def test_teacher_and_administrator_homes_link_to_the_library() -> None:
     assert link not in logged_in(StudentFactory()).get("/").content.decode()
 
 
+def test_everyone_who_may_browse_the_library_is_linked_to_it() -> None:
+    link = f'href="{reverse("frontend:library")}"'
+
+    assert link in logged_in(TeacherFactory()).get("/").content.decode()
+    assert link in logged_in(StaffFactory()).get("/").content.decode()
+    assert link in logged_in(AdministratorFactory()).get("/").content.decode()
+    assert link in logged_in(TeacherFactory()).get(reverse("frontend:library-new")).content.decode()
+    assert link not in logged_in(StudentFactory()).get("/").content.decode()
+
+
+def test_the_library_is_not_found_for_students() -> None:
+    EntryFactory()
+
+    response = logged_in(StudentFactory()).get(reverse("frontend:library"))
+
+    assert response.status_code == 404
+    assert "小明有12个苹果".encode() not in response.content
+
+
+def test_the_library_sends_anonymous_users_to_login() -> None:
+    response = Client().get(reverse("frontend:library"))
+
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=/library/")
+
+
+@pytest.mark.parametrize("factory", [TeacherFactory, StaffFactory, AdministratorFactory])
+def test_teachers_staff_and_administrators_browse_the_library(factory) -> None:
+    entry = EntryFactory()
+
+    response = logged_in(factory()).get(reverse("frontend:library"))
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "frontend/library.html"
+    assert list(response.context["page"].object_list) == [entry]
+
+
+def test_the_library_shows_the_entries_that_fit_the_filters_in_chinese() -> None:
+    entry = EntryFactory(knowledge_points=["减法", "应用题"])
+    video = VideoAnswerFactory(entry=entry)
+    match = MatchFactory(entry=entry)
+    question_feedback(question=match.question, choice=Feedback.Choice.RESOLVED, match_id=match.pk)
+    EntryFactory(text="小明有12个苹果，吃了5个，还剩几个？", knowledge_points=["减法应用"])  # another point
+    EntryFactory(knowledge_points=["减法"], grade=4)
+    EntryFactory(text="小红有8个苹果，又买了4个，一共有几个？", knowledge_points=["减法"])
+    filters = {"subject": "math", "grade": "3", "knowledge_point": "减法", "text": "苹果 还剩"}
+
+    response = logged_in(TeacherFactory()).get(reverse("frontend:library"), filters, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert list(response.context["page"].object_list) == [entry]
+    html = response.content.decode()
+    assert html.count('data-testid="library-card"') == 1
+    assert '<h2 id="results-title" data-testid="library-count">1 道已解答的题</h2>' in html
+    assert '<span data-testid="library-helped">帮助了 1 名学生</span>' in html
+    assert f'poster="/api/v1/library/answers/{video.pk}/poster"' in html
+    assert f'src="/api/v1/library/answers/{video.pk}/video"' in html
+    assert '<figcaption class="answer-caption">讲解视频，3:05</figcaption>' in html
+    assert '<summary class="solution-summary">解题过程</summary>' in html
+    assert '<p class="match-meta">数学 · 3年级</p>' in html
+    assert '<li class="chip">减法</li><li class="chip">应用题</li>' in html
+    assert '<option value="math" selected>数学</option>' in html
+    assert '<option value="3" selected>3年级</option>' in html
+    assert 'value="减法"' in html
+    assert 'value="苹果 还剩"' in html
+    assert '<option value="">全部学科</option>' in html
+    assert "清除筛选" in html
+    assert response.context["knowledge_points"] == ["减法", "减法应用", "应用题"]
+
+
+def test_the_library_says_when_nothing_fits() -> None:
+    EntryFactory()
+
+    response = logged_in(StaffFactory()).get(
+        reverse("frontend:library"), {"text": "三角形"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    html = response.content.decode()
+    assert 'data-testid="library-card"' not in html
+    assert "0 道已解答的题" in html
+    assert '<p class="muted" data-testid="library-empty">没有符合这些条件的已解答题目。</p>' in html
+
+
+def test_the_library_pages_keep_the_filters() -> None:
+    EntryFactory.create_batch(21)
+    EntryFactory(grade=4)  # filtered out
+    client = logged_in(TeacherFactory())
+
+    first = client.get(reverse("frontend:library"), {"grade": "3"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    second = client.get(reverse("frontend:library"), {"grade": "3", "page": "2"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    first_html, second_html = first.content.decode(), second.content.decode()
+    assert (first_html.count('data-testid="library-card"'), second_html.count('data-testid="library-card"')) == (20, 1)
+    assert '<a class="button button-secondary" href="?grade=3&amp;page=2" rel="next"' in first_html
+    assert "第 1 / 2 页" in first_html
+    assert "上一页" not in first_html
+    assert '<a class="button button-secondary" href="?grade=3&amp;page=1" rel="prev"' in second_html
+    assert "第 2 / 2 页" in second_html
+    assert "下一页" not in second_html
+    assert "21 道已解答的题" in second_html
+
+
 def test_question_page_has_the_matches_and_feedback_for_the_student() -> None:
     question = QuestionFactory(status=Question.Status.UNDERSTOOD, text="小明有12个苹果，吃了5个，还剩几个？")
     entry = library_entry(created_by=TeacherFactory())
@@ -240,3 +382,22 @@ def test_teacher_sees_the_matches_without_feedback_buttons() -> None:
     html = response.content.decode()
     assert 'id="matches"' in html
     assert 'data-testid="feedback-resolved"' not in html
+
+
+def test_a_page_nobody_may_see_answers_a_chinese_not_found_page() -> None:
+    response = logged_in(StudentFactory()).get("/questions/999999/", headers={"accept-language": "zh-hans"})
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<h1 class="page-title">页面不存在</h1>' in page
+    assert "这个页面不存在，或者你无权查看。" in page
+    assert "Not Found" not in page
+
+
+def test_a_server_error_answers_a_chinese_page_that_needs_no_request() -> None:
+    with translation.override("zh-hans"):
+        page = render_to_string("500.html")
+
+    assert "<h1>出错了</h1>" in page
+    assert "我们这边出了点问题，请稍后再试。" in page
+    assert '<a href="/">返回首页</a>' in page

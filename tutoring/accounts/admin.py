@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.core.admin import PermissionsAdmin, checkbox_choice_overrides
 
 
 class StudentProfileInline(admin.StackedInline):
@@ -17,7 +20,7 @@ class TeacherProfileInline(admin.StackedInline):
     model = TeacherProfile
     can_delete = False
     autocomplete_fields = ["school"]
-    filter_horizontal = ["subjects", "grade_bands"]
+    formfield_overrides = checkbox_choice_overrides
 
 
 class StaffProfileInline(admin.StackedInline):
@@ -26,7 +29,7 @@ class StaffProfileInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PermissionsAdmin, DjangoUserAdmin):
     list_display = ["username", "display_name", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "display_name"]
@@ -48,3 +51,11 @@ class UserAdmin(DjangoUserAdmin):
             User.Role.STAFF: [StaffProfileInline],
         }
         return inlines.get(obj.role, [])
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(PermissionsAdmin, DjangoGroupAdmin):
+    """Django's, with its permissions named in the interface's language."""

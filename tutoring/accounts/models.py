@@ -36,7 +36,7 @@ class User(AbstractUser):
 
 
 class StudentProfile(models.Model):
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="student_profile")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="student_profile", verbose_name=_("user"))
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="students", verbose_name=_("school"))
     grade = models.PositiveSmallIntegerField(_("grade"), validators=grade_validators)
     class_name = models.CharField(_("class"), max_length=32, blank=True)
@@ -50,7 +50,7 @@ class StudentProfile(models.Model):
 
 
 class TeacherProfile(models.Model):
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="teacher_profile")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="teacher_profile", verbose_name=_("user"))
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="teachers", verbose_name=_("school"))
     subjects = models.ManyToManyField(Subject, related_name="teachers", verbose_name=_("subjects"))
     grade_bands = models.ManyToManyField(GradeBand, related_name="teachers", verbose_name=_("grade bands"))
@@ -66,7 +66,7 @@ class TeacherProfile(models.Model):
 class StaffProfile(models.Model):
     """Teaching-research staff read the data of a city, or of one district in it."""
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="staff_profile")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="staff_profile", verbose_name=_("user"))
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="staff", verbose_name=_("city"))
     district = models.ForeignKey(
         District, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("district")

@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from tutoring.core.admin import ReadOnlyAdmin, file_input_overrides
 from tutoring.library.models import Answer, Entry, Feedback, Match
 
 
-class AnswerInline(admin.TabularInline):
+class AnswerInline(admin.StackedInline):  # each field labelled (a table's cells are not)
     model = Answer
     extra = 0
     fields = ["kind", "status", "solution", "duration_seconds", "error"]
@@ -18,6 +19,7 @@ class EntryAdmin(admin.ModelAdmin):
     list_filter = ["status", "subject", "grade"]
     search_fields = ["text", "external_id"]
     inlines = [AnswerInline]
+    formfield_overrides = file_input_overrides
 
     def save_model(self, request: HttpRequest, obj: Entry, form: ModelForm, change: bool) -> None:
         if "text" in form.changed_data:
@@ -26,17 +28,12 @@ class EntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Match)
-class MatchAdmin(admin.ModelAdmin):
+class MatchAdmin(ReadOnlyAdmin):
     list_display = ["question", "rank", "label", "score", "entry"]
     list_filter = ["label"]
-    raw_id_fields = ["question", "entry"]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
     list_display = ["question", "choice", "match", "created_at"]
     list_filter = ["choice"]
-    raw_id_fields = ["question", "match"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Feedback | None = None) -> bool:
-        return False  # append-only facts

@@ -25,7 +25,10 @@ class EntryListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        parameters=[OpenApiParameter("subject", str), OpenApiParameter("grade", int)],
+        parameters=[
+            OpenApiParameter("subject", str, description="Subject code (math) or name (数学)."),
+            OpenApiParameter("grade", int),
+        ],
         responses=EntrySerializer(many=True),
         summary="Answered questions in the library",
     )

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LibraryConfig(AppConfig):
     name = "tutoring.library"
     label = "library"
+    verbose_name = _("Library of answered questions")
 
     def ready(self) -> None:
         """A question shows its matches, and an understood question is matched: questions may not import the

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.questions.models import Question
@@ -22,11 +23,21 @@ class Entry(models.Model):
     photo = models.FileField(_("photo"), max_length=255, blank=True)
     external_id = models.CharField(_("external id"), max_length=128, null=True, blank=True, unique=True)
     source_question = models.ForeignKey(
-        Question, on_delete=models.SET_NULL, null=True, blank=True, related_name="library_entries"
+        Question,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="library_entries",
+        verbose_name=_("source question"),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Every change that matters to the search index bumps this; index copies catch up from it.
@@ -62,7 +73,9 @@ class Answer(models.Model):
         READY = "ready", _("ready")
         FAILED = "failed", _("failed")
 
-    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="answers")
+    entry = models.ForeignKey(
+        Entry, on_delete=models.CASCADE, related_name="answers", verbose_name=_("answered question")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     solution = models.TextField(_("worked solution"), blank=True)
@@ -72,7 +85,12 @@ class Answer(models.Model):
     duration_seconds = models.FloatField(_("duration in seconds"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -92,8 +110,10 @@ class Match(models.Model):
         SAME = "same", _("the same question")
         SIMILAR = "similar", _("a similar question")
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="matches")
-    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="matches")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="matches", verbose_name=_("question"))
+    entry = models.ForeignKey(
+        Entry, on_delete=models.CASCADE, related_name="matches", verbose_name=_("answered question")
+    )
     rank = models.PositiveSmallIntegerField(_("rank"))
     score = models.FloatField(_("score"))
     dense = models.FloatField(_("dense score"))
@@ -111,7 +131,11 @@ class Match(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_label_display()} #{self.rank} for question {self.question_id}"
+        return gettext("%(label)s #%(rank)s for question %(question)s") % {
+            "label": self.get_label_display(),
+            "rank": self.rank,
+            "question": self.question_id,
+        }
 
 
 class Feedback(models.Model):
@@ -121,10 +145,14 @@ class Feedback(models.Model):
         RESOLVED = "resolved", _("solved")
         STILL_STUCK = "still_stuck", _("still stuck")
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="feedback")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("question")
+    )
     choice = models.CharField(_("choice"), max_length=16, choices=Choice.choices)
     # A match a student judged stays: deleting it alone is refused (with its question, both go).
-    match = models.ForeignKey(Match, on_delete=models.RESTRICT, null=True, blank=True, related_name="+")
+    match = models.ForeignKey(
+        Match, on_delete=models.RESTRICT, null=True, blank=True, related_name="+", verbose_name=_("match")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -133,4 +161,7 @@ class Feedback(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_choice_display()} on question {self.question_id}"
+        return gettext("%(choice)s on question %(question)s") % {
+            "choice": self.get_choice_display(),
+            "question": self.question_id,
+        }

@@ -1,9 +1,12 @@
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import CharField, Count, Func, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from tutoring.accounts.models import User
-from tutoring.library.models import Answer, Entry
+from tutoring.library.models import Answer, Entry, Feedback
+from tutoring.schools.selectors import subject_find
 
 
 def library_editor(user: User | AnonymousUser) -> bool:
@@ -17,11 +20,18 @@ def entry_list(
     entries: QuerySet[Entry] = Entry.objects.select_related("subject").prefetch_related("answers")
     if created_by is not None:
         entries = entries.filter(created_by=created_by)
-    if subject:
-        entries = entries.filter(subject__code=subject)
+    entries = _of_subject(entries, subject)
     if grade:
         entries = entries.filter(grade=grade)
     return list(entries[:limit])
+
+
+def _of_subject(entries: QuerySet[Entry], subject: str | None) -> QuerySet[Entry]:
+    """The entries of a subject named by its code or its name (none for an unknown one); all without one."""
+    if not subject:
+        return entries
+    found = subject_find(subject)
+    return entries.filter(subject=found) if found is not None else entries.none()
 
 
 def access_entry_for_change(user: User, entry_id: int) -> Entry:
@@ -39,3 +49,62 @@ def access_answer(user: User | AnonymousUser, answer_id: int) -> Answer:
     if answer is None or not user.is_authenticated:
         raise Http404
     return answer
+
+
+def library_reader(user: User | AnonymousUser) -> bool:
+    """Teachers, teaching-research staff and administrators browse the library."""
+    return library_editor(user) or (user.is_authenticated and user.is_research_staff)
+
+
+def entry_browse_list(
+    *, subject: str = "", grade: int | None = None, knowledge_point: str = "", text: str = ""
+) -> QuerySet[Entry]:
+    """Active entries, newest first, of a subject (its code or name) and grade, with a knowledge point (exactly)
+    and every word of ``text`` (in any case), each with its ready answers (``ready_answers``: videos first) and
+    how many students it helped (``helped_count``)."""
+    entries = _of_subject(Entry.objects.filter(status=Entry.Status.ACTIVE), subject)
+    if grade:
+        entries = entries.filter(grade=grade)
+    for word in text.split():
+        entries = entries.filter(text__icontains=word)
+    if knowledge_point:
+        entries = _with_knowledge_point(entries, knowledge_point)
+    ready = Answer.objects.filter(status=Answer.Status.READY).order_by("-kind", "id")  # "video" before "solution"
+    return (
+        entries.select_related("subject")
+        .prefetch_related(Prefetch("answers", queryset=ready, to_attr="ready_answers"))
+        .annotate(helped_count=Coalesce(_students_helped(), 0))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _with_knowledge_point(entries: QuerySet[Entry], point: str) -> QuerySet[Entry]:
+    """The entries whose knowledge points include exactly ``point``: a jsonb containment on PostgreSQL. SQLite (the
+    demo) has no JSON containment and stores the lists ASCII-escaped, so there the lists are compared here."""
+    if connections[entries.db].vendor == "postgresql":
+        return entries.filter(knowledge_points__contains=[point])
+    listed = entries.values_list("pk", "knowledge_points")
+    return entries.filter(pk__in=[pk for pk, points in listed if point in points])
+
+
+def _students_helped() -> Subquery:
+    """For the entry of the outer query: the distinct students whose last verdict on their question was 解决了 by
+    a match of this entry (a student who said 还是不会 afterwards was not helped)."""
+    last_verdict = Feedback.objects.filter(question=OuterRef("question")).order_by("-created_at", "-id").values("pk")
+    return Subquery(
+        Feedback.objects.filter(
+            match__entry=OuterRef("pk"), choice=Feedback.Choice.RESOLVED, pk=Subquery(last_verdict[:1])
+        )
+        .values("match__entry")
+        .annotate(students=Count("question__student", distinct=True))
+        .values("students")
+    )
+
+
+def entry_knowledge_point_list() -> list[str]:
+    """Every knowledge point of the active entries, once each, sorted: suggestions for the library's filter."""
+    entries = Entry.objects.filter(status=Entry.Status.ACTIVE)
+    if connections[entries.db].vendor == "postgresql":
+        points = Func("knowledge_points", function="jsonb_array_elements_text", output_field=CharField())
+        return sorted(entries.annotate(point=points).values_list("point", flat=True).order_by().distinct())
+    return sorted({point for points in entries.values_list("knowledge_points", flat=True) for point in points})

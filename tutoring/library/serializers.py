@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tutoring.library.models import Answer, Entry, Match
+from tutoring.questions.serializers import SubjectField
 from tutoring.schools.models import Subject
 
 
@@ -69,7 +70,7 @@ class EntryCreateSerializer(serializers.Serializer):
     """Multipart input of ``POST /api/v1/library/entries``: a video and/or a worked solution."""
 
     text = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=100_000)
-    subject = serializers.CharField(max_length=32, help_text="Subject code (math) or name (数学).")
+    subject = SubjectField()
     grade = serializers.IntegerField()
     knowledge_points = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
     solution = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
@@ -85,5 +86,5 @@ class FeedbackSerializer(serializers.Serializer):
 
 class MatchQuerySerializer(serializers.Serializer):
     text = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=100_000)
-    subject = serializers.CharField(max_length=32)
+    subject = SubjectField()
     grade = serializers.IntegerField()

@@ -34,27 +34,13 @@ from tutoring.library.index import encoder, index_get
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.lifecycle import question_lock, question_match_settle, question_transition
 from tutoring.questions.models import Question
-from tutoring.questions.services import question_text_check
+from tutoring.questions.services import question_text_check, subject_and_grade_check
 from tutoring.schools.models import Subject
-from tutoring.schools.selectors import subject_find
 
 logger = logging.getLogger(__name__)
 
 MATCHES_SHOWN = 5
 GRADE_REACH = 1  # a question is matched against answers of its grade and the grades next to it
-
-
-def subject_and_grade_check(subject: str, grade: Any) -> tuple[Subject, int]:
-    found = subject_find(str(subject or ""))
-    if found is None:
-        raise ServiceError("unknown_subject", _("Unknown subject."), field="subject")
-    try:
-        number = int(grade)
-    except (TypeError, ValueError):
-        raise ServiceError("unknown_grade", _("The grade must be a number from 1 to 12."), field="grade") from None
-    if not 1 <= number <= 12:
-        raise ServiceError("unknown_grade", _("The grade must be a number from 1 to 12."), field="grade")
-    return found, number
 
 
 def _photo_read(photo: IO[bytes]) -> tuple[bytes, str]:
@@ -124,7 +110,7 @@ def entry_save(
 def _entry_question_check(text: str, subject: str, grade: Any, knowledge_points: Sequence[str]) -> dict[str, Any]:
     """An entry's question as the library keeps it: its text, subject, grade and knowledge points, checked."""
     text = question_text_check(text)
-    subject_row, grade_number = subject_and_grade_check(subject, grade)
+    subject_row, grade_number = subject_and_grade_check(subject=subject, grade=grade)
     if not all(isinstance(point, str) and point.strip() for point in knowledge_points):
         raise ServiceError("invalid_knowledge_points", _("Knowledge points must be text."), field="knowledge_points")
     return {
@@ -266,7 +252,7 @@ def library_search(*, text: str, subject: Subject, grade: int, limit: int = MATC
 def library_search_result(*, text: str, subject: str, grade: Any) -> dict[str, Any]:
     """Checked input, searched: the outcome and the matches as JSON, for operators' tools and the API."""
     text = question_text_check(text)
-    subject_row, grade_number = subject_and_grade_check(subject, grade)
+    subject_row, grade_number = subject_and_grade_check(subject=subject, grade=grade)
     ranked = library_search(text=text, subject=subject_row, grade=grade_number)
     return {
         "outcome": outcome(ranked),
@@ -290,7 +276,7 @@ def library_search_result(*, text: str, subject: str, grade: Any) -> dict[str, A
 def library_search_check(*, text: str, subject: str, grade: Any) -> None:
     """The query a search would refuse, refused before a worker is asked."""
     question_text_check(text)
-    subject_and_grade_check(subject, grade)
+    subject_and_grade_check(subject=subject, grade=grade)
 
 
 async def library_search_through_worker(*, text: str, subject: str, grade: int) -> dict[str, Any]:

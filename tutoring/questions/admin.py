@@ -1,15 +1,13 @@
 from django.contrib import admin
 
+from tutoring.core.admin import ReadOnlyPermissions
 from tutoring.questions.models import Attachment, Question
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ReadOnlyPermissions, admin.TabularInline):
     model = Attachment
     extra = 0
-    can_delete = False
-    # A tuple, so that the same names type-check as both: django-stubs type `fields` as a list of field groups.
-    fields = ("kind", "position", "status", "content_type", "size_bytes", "recognized_text", "confidence", "error")
-    readonly_fields = fields
+    fields = ["kind", "position", "status", "content_type", "size_bytes", "recognized_text", "confidence", "error"]
 
 
 @admin.register(Question)

@@ -16,9 +16,17 @@ from tutoring.questions.serializers import QuestionCorrectSerializer, QuestionCr
 class QuestionListCreateApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: QuestionSerializer(many=True)}, summary="The student's own questions, newest first")
+    @extend_schema(
+        responses={200: QuestionSerializer(many=True)},
+        summary="The newest questions the user may see",
+        description=(
+            f"Newest first, at most {selectors.QUESTIONS_LISTED}: a student's own questions; a teacher's subjects "
+            "and grade bands; teaching-research staff their city or district; administrators all. Exactly what the "
+            "home page lists."
+        ),
+    )
     def get(self, request: AuthenticatedRequest) -> Response:
-        questions = selectors.question_list_for_student(student=request.user)
+        questions = selectors.question_list_visible(user=request.user)
         return Response(QuestionSerializer(questions, many=True).data)
 
     @extend_schema(
@@ -35,7 +43,7 @@ class QuestionListCreateApi(APIView):
         data = serializer.validated_data
         question, created = services.question_create(
             student=request.user,
-            subject_code=data["subject"],
+            subject=data["subject"],
             grade=data["grade"],
             idempotency_key=data["idempotency_key"],
             text=data.get("text", ""),

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.schools.models import Subject, grade_validators
@@ -79,7 +80,9 @@ class Attachment(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="attachments")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("question")
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     position = models.PositiveSmallIntegerField(_("position"))
     content_type = models.CharField(_("content type"), max_length=32)
@@ -104,4 +107,8 @@ class Attachment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.position} of question {self.question_id}"
+        return gettext("%(kind)s %(position)s of question %(question)s") % {
+            "kind": self.get_kind_display(),
+            "position": self.position,
+            "question": self.question_id,
+        }

@@ -6,6 +6,8 @@ from tutoring.accounts.models import User
 from tutoring.questions.models import Question
 from tutoring.questions.serializers import question_parts_prefetch
 
+QUESTIONS_LISTED = 50  # the newest questions a list shows
+
 
 def question_displayed_queryset() -> QuerySet[Question]:
     """Questions with everything their serializer shows, the parts of the apps above included (its matches with
@@ -51,9 +53,8 @@ def access_question(user: User | AnonymousUser, question_id: int, *, for_update:
     return question
 
 
-def question_list_visible(*, user: User, limit: int = 50) -> list[Question]:
-    return list(question_visible_queryset(user)[:limit])
-
-
-def question_list_for_student(*, student: User, limit: int = 50) -> list[Question]:
-    return list(question_displayed_queryset().filter(student=student)[:limit])
+def question_list_visible(*, user: User) -> list[Question]:
+    """The newest questions ``user`` may see (``question_visible_queryset``): a student's own, a teacher's
+    subjects and grade bands, a staff member's city or district. The home pages and ``GET /api/v1/questions``
+    list exactly these."""
+    return list(question_visible_queryset(user)[:QUESTIONS_LISTED])

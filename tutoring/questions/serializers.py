@@ -128,10 +128,18 @@ class QuestionSerializer(serializers.ModelSerializer):
         return question.text_confidence is not None and question.text_confidence < settings.XUEWEN["LOW_CONFIDENCE"]
 
 
+class SubjectField(serializers.CharField):
+    """A subject as every input takes it: its code (``math``) or its name (``数学``), checked by the services
+    (``subject_and_grade_check``), so an unknown one is ``unknown_subject`` everywhere."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=32, help_text="Subject code (math) or name (数学).", **kwargs)
+
+
 class QuestionCreateSerializer(serializers.Serializer):
     """Multipart input of ``POST /api/v1/questions``."""
 
-    subject = serializers.CharField(max_length=32, help_text="Subject code, e.g. math.")
+    subject = SubjectField()
     grade = serializers.IntegerField()
     idempotency_key = serializers.CharField(
         max_length=64, help_text="Made by the client once per question; a replay returns the first question."

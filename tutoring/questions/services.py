@@ -34,6 +34,7 @@ from tutoring.questions.events import question_status_event_send
 from tutoring.questions.lifecycle import question_lock, question_transition
 from tutoring.questions.models import Attachment, Question
 from tutoring.schools.models import Subject
+from tutoring.schools.selectors import subject_find
 
 logger = logging.getLogger(__name__)
 
@@ -64,23 +65,30 @@ def question_text_check(text: str | None, *, field: str = "text", empty_code: st
     return text
 
 
-def _subject_and_grade(subject_code: str, grade: int) -> Subject:
-    subject = Subject.objects.filter(code=subject_code).first()
-    if subject is None:
+def subject_and_grade_check(*, subject: str, grade: Any) -> tuple[Subject, int]:
+    """The subject named by its code (``math``) or its name (``数学``) and a grade it is taught in, or a
+    ServiceError (``unknown_subject``, ``unknown_grade``). The one check of a subject and grade: the student's
+    question, the library's entries, matching and the teacher's corrections."""
+    found = subject_find(str(subject or ""))
+    if found is None:
         raise ServiceError("unknown_subject", _("Unknown subject."), field="subject")
-    if not subject.teaches_grade(grade):
+    try:
+        number = int(grade)
+    except (TypeError, ValueError):
+        raise ServiceError("unknown_grade", _("The grade must be a number from 1 to 12."), field="grade") from None
+    if not found.teaches_grade(number):
         raise ServiceError(
             "unknown_grade",
-            _("%(subject)s is not taught in grade %(grade)s.") % {"subject": subject.name, "grade": grade},
+            _("%(subject)s is not taught in grade %(grade)s.") % {"subject": found.name, "grade": number},
             field="grade",
         )
-    return subject
+    return found, number
 
 
 def question_create(
     *,
     student: User,
-    subject_code: str,
+    subject: str,
     grade: int,
     idempotency_key: str,
     text: str = "",
@@ -100,17 +108,17 @@ def question_create(
     existing = Question.objects.filter(student=student, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
-    text, subject, uploads = _question_input_check(subject_code, grade, text, photos, voice)
-    return _question_commit(student, subject, grade, idempotency_key, text, uploads)
+    text, subject_row, grade, uploads = _question_input_check(subject, grade, text, photos, voice)
+    return _question_commit(student, subject_row, grade, idempotency_key, text, uploads)
 
 
 def _question_input_check(
-    subject_code: str, grade: int, text: str, photos: Sequence[IO[bytes]], voice: IO[bytes] | None
-) -> tuple[str, Subject, list[Upload]]:
+    subject: str, grade: int, text: str, photos: Sequence[IO[bytes]], voice: IO[bytes] | None
+) -> tuple[str, Subject, int, list[Upload]]:
     """Everything the student sent, checked before anything is written: the text, the subject and grade, that
     something was asked at all, and every upload by its content."""
     text = question_text_check(text) if (text or "").strip() else ""
-    subject = _subject_and_grade(subject_code, grade)
+    subject_row, grade = subject_and_grade_check(subject=subject, grade=grade)
     if not text and not photos and voice is None:
         raise ServiceError("empty_question", _("Type the question, take a photo or record your voice."))
     most = settings.XUEWEN["MAX_PHOTOS"]
@@ -119,7 +127,7 @@ def _question_input_check(
     uploads = [(PHOTO, photo, upload_check(photo, kinds={PHOTO}, field="photos").content_type) for photo in photos]
     if voice is not None:
         uploads.append((VOICE, voice, upload_check(voice, kinds={VOICE}, field="voice").content_type))
-    return text, subject, uploads
+    return text, subject_row, grade, uploads
 
 
 def _question_commit(

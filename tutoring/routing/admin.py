@@ -4,9 +4,10 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from tutoring.accounts.models import User
-from tutoring.core.admin import ReadOnlyAdmin
+from tutoring.core.admin import FactAdmin, ReadOnlyAdmin
 from tutoring.core.errors import ServiceError
 from tutoring.routing import services
 from tutoring.routing.models import Duty, Offer, RoutingFact, Shift, Ticket
@@ -88,7 +89,28 @@ class OfferAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RoutingFact)
-class RoutingFactAdmin(ReadOnlyAdmin):
-    list_display = ["at", "kind", "teacher", "ticket", "offer", "data"]
+class RoutingFactAdmin(FactAdmin):
+    list_display = ["at", "kind", "teacher", "ticket", "offer", "details"]
     list_filter = ["kind"]
     date_hierarchy = "at"
+    detail_labels = {
+        "question_id": _("question"),
+        "policy": _("offer policy"),
+        "waited_seconds": _("waited (seconds)"),
+        "offer_seconds": _("offer answered in (seconds)"),
+        "answered_seconds": _("answered in (seconds)"),
+        "reason": _("reason"),
+        "level": _("search widened"),
+        "failures": _("failed offers"),
+        "shift_id": _("duty shift"),
+    }
+    detail_values = {
+        "policy": dict(Offer.Policy.choices),
+        "reason": {
+            "timeout": _("no answer in time"),
+            "teacher_left": _("the teacher went off duty"),
+            "silent": _("the console went silent"),
+            "shift_ended": _("the shift ended"),
+            "left": _("went off duty"),
+        },
+    }

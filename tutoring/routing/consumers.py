@@ -70,7 +70,7 @@ class DutyConsumer(BaseConsumer):
             services.duty_available_set,
             teacher=self.user,
             available=available,
-            subject_code=subject,
+            subject=subject,
             grade_band_code=band,
         )
 

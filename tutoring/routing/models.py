@@ -42,7 +42,12 @@ class Shift(models.Model):
         _("students at once"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_CAPACITY)]
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
@@ -71,25 +76,46 @@ class Duty(models.Model):
     being answered; ``offered`` counts auto-assign offers waiting for an answer (they reserve capacity).
     """
 
-    teacher = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty")
+    teacher = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty", verbose_name=_("teacher")
+    )
     available = models.BooleanField(_("available"), default=False)
     on_duty = models.BooleanField(_("on duty"), default=False)
-    shift = models.ForeignKey(Shift, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    grade_band = models.ForeignKey(GradeBand, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    shift = models.ForeignKey(
+        Shift, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("duty shift")
+    )
+    subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("subject")
+    )
+    grade_band = models.ForeignKey(
+        GradeBand, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("grade band")
+    )
     capacity = models.PositiveSmallIntegerField(_("students at once"), default=1)
     load = models.PositiveSmallIntegerField(_("students now"), default=0)
     offered = models.PositiveSmallIntegerField(_("offers waiting"), default=0)
     idle_since = models.DateTimeField(_("idle since"), null=True, blank=True)
     # Volunteering outside a shift: the subject and grade band the teacher chose.
-    volunteer_subject = models.ForeignKey(Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    volunteer_subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("volunteer subject")
+    )
     volunteer_grade_band = models.ForeignKey(
-        GradeBand, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        GradeBand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("volunteer grade band"),
     )
     # Whose questions: copied from the shift; a volunteer serves the city of their school.
-    city = models.ForeignKey(City, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    school = models.ForeignKey(School, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    city = models.ForeignKey(
+        City, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("city")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("district")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("school")
+    )
 
     class Meta:
         verbose_name = _("duty state")
@@ -109,11 +135,17 @@ class DutyConnection(models.Model):
     silent, so a reconnect (a dropped network, a restarted web process) keeps their duty and open offers; it
     gets no new offers meanwhile."""
 
-    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty_connections")
-    channel_name = models.CharField(max_length=128, unique=True)
-    connected_at = models.DateTimeField(default=timezone.now)
-    heartbeat_at = models.DateTimeField(default=timezone.now, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duty_connections", verbose_name=_("teacher")
+    )
+    channel_name = models.CharField(_("channel name"), max_length=128, unique=True)
+    connected_at = models.DateTimeField(_("connected at"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("duty console connection")
+        verbose_name_plural = _("duty console connections")
 
     def __str__(self) -> str:
         return f"{self.teacher_id} {self.channel_name}"
@@ -131,25 +163,38 @@ class Ticket(models.Model):
 
     QUEUED = (Status.WAITING, Status.OFFERED)
 
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="tickets")
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("question"))
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+", verbose_name=_("subject"))
     grade = models.PositiveSmallIntegerField(_("grade"))
-    grade_band = models.ForeignKey(GradeBand, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    grade_band = models.ForeignKey(
+        GradeBand, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("grade band")
+    )
     # The student's school, district and city: which duties may serve it.
-    city = models.ForeignKey(City, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    school = models.ForeignKey(School, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    city = models.ForeignKey(
+        City, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("city")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("district")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("school")
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.WAITING)
     queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
     failures = models.PositiveSmallIntegerField(_("failed offers"), default=0)
     widen_level = models.PositiveSmallIntegerField(_("search widened"), default=0)
     needs_attention = models.BooleanField(_("needs attention"), default=False)
     teacher = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("teacher"),
     )
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    notified_position = models.PositiveIntegerField(null=True, blank=True)
+    notified_position = models.PositiveIntegerField(_("position told to the student"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("waiting question")
@@ -180,13 +225,17 @@ class Offer(models.Model):
         EXPIRED = "expired", _("expired")
         WITHDRAWN = "withdrawn", _("withdrawn")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="offers")
-    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers")
-    policy = models.CharField(max_length=8, choices=Policy.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    responded_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="offers", verbose_name=_("waiting question")
+    )
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers", verbose_name=_("teacher")
+    )
+    policy = models.CharField(_("offer policy"), max_length=8, choices=Policy.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("offer")
@@ -201,7 +250,7 @@ class Offer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ticket_id} → {self.teacher_id} {self.status}"
+        return f"{self.ticket_id} → {self.teacher_id} {self.get_status_display()}"
 
 
 class RoutingFact(models.Model):
@@ -220,14 +269,28 @@ class RoutingFact(models.Model):
         CANCELLED = "cancelled", _("cancelled")
         FINISHED = "finished", _("finished")
 
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     teacher = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("teacher"),
     )
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="facts")
-    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    data = models.JSONField(default=dict, blank=True)
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="facts",
+        verbose_name=_("waiting question"),
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("offer")
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("routing fact")
@@ -236,4 +299,4 @@ class RoutingFact(models.Model):
         indexes = [models.Index(fields=["teacher", "kind", "at"], name="fact_teacher_kind")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}"

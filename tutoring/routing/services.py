@@ -35,6 +35,7 @@ from tutoring.questions.models import Question
 from tutoring.routing import events, selectors
 from tutoring.routing.models import Duty, DutyConnection, Offer, RoutingFact, Shift, Ticket
 from tutoring.schools.models import City, District, GradeBand, School, Subject
+from tutoring.schools.selectors import subject_find
 
 logger = logging.getLogger(__name__)
 
@@ -630,14 +631,15 @@ def duty_heartbeat(*, channel_name: str) -> bool:
 
 
 def duty_available_set(
-    *, teacher: User, available: bool, subject_code: str | None = None, grade_band_code: str | None = None
+    *, teacher: User, available: bool, subject: str | None = None, grade_band_code: str | None = None
 ) -> Duty:
-    """上岗 / 下岗. Outside shifts, where volunteering is allowed, the teacher names a subject and grade band
-    they teach."""
+    """上岗 / 下岗. Outside shifts, where volunteering is allowed, the teacher names a subject (its code or its
+    name) and grade band they teach."""
     volunteer_subject = volunteer_band = None
-    if available and (subject_code or grade_band_code):
+    if available and (subject or grade_band_code):
         profile = getattr(teacher, "teacher_profile", None)
-        volunteer_subject = profile.subjects.filter(code=subject_code).first() if profile else None
+        named = subject_find(subject or "")
+        volunteer_subject = profile.subjects.filter(pk=named.pk).first() if profile and named else None
         volunteer_band = profile.grade_bands.filter(code=grade_band_code).first() if profile else None
         if volunteer_subject is None or volunteer_band is None:
             raise ServiceError("not_your_subject", _("Choose a subject and grade band you teach."), field="subject")

@@ -24,8 +24,7 @@ class SchoolAdmin(admin.ModelAdmin):
 
 @admin.register(Subject)
 class SubjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "min_grade", "max_grade", "position"]
-    list_editable = ["position"]
+    list_display = ["name", "code", "min_grade", "max_grade", "position"]  # the order is changed on its page
 
 
 @admin.register(GradeBand)

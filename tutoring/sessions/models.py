@@ -33,15 +33,23 @@ class TutoringSession(models.Model):
         TEACHER = "teacher", _("ended by the teacher")
         ABANDONED = "abandoned", _("both sides left")
 
-    ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="session")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="sessions")
-    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_taught")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_attended")
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.PROTECT, related_name="session", verbose_name=_("waiting question")
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("question")
+    )
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_taught", verbose_name=_("teacher")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_attended", verbose_name=_("student")
+    )
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     ended_reason = models.CharField(_("end reason"), max_length=12, choices=EndReason.choices, blank=True)
-    last_seq = models.PositiveIntegerField(default=0)
+    last_seq = models.PositiveIntegerField(_("last event number"), default=0)
     student_draw = models.BooleanField(_("student may draw"), default=False)
     student_speak = models.BooleanField(_("student may speak"), default=False)
     rating = models.PositiveSmallIntegerField(
@@ -73,14 +81,18 @@ class TutoringSession(models.Model):
 class SessionEvent(models.Model):
     """One board or chat event, in the order the server accepted it."""
 
-    session = models.ForeignKey(TutoringSession, on_delete=models.PROTECT, related_name="events")
-    seq = models.PositiveIntegerField()
-    at_ms = models.PositiveIntegerField()  # since the session started, server clock
-    role = models.CharField(max_length=8, choices=Role.choices)
-    type = models.CharField(max_length=24)
-    data = models.JSONField()
+    session = models.ForeignKey(
+        TutoringSession, on_delete=models.PROTECT, related_name="events", verbose_name=_("session")
+    )
+    seq = models.PositiveIntegerField(_("event number"))
+    at_ms = models.PositiveIntegerField(_("time (ms)"))  # since the session started, server clock
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices)
+    type = models.CharField(_("event type"), max_length=24)
+    data = models.JSONField(_("details"))
 
     class Meta:
+        verbose_name = _("session event")
+        verbose_name_plural = _("session events")
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="session_event_unique_seq")]
         ordering = ["session", "seq"]
 
@@ -94,13 +106,22 @@ class SessionEvent(models.Model):
 class SessionConnection(models.Model):
     """A participant's open socket; presence is "any open connection of that role"."""
 
-    session = models.ForeignKey(TutoringSession, on_delete=models.CASCADE, related_name="connections")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    role = models.CharField(max_length=8, choices=Role.choices)
-    channel_name = models.CharField(max_length=128, unique=True)
-    joined_at = models.DateTimeField(default=timezone.now)
-    seen_at = models.DateTimeField(default=timezone.now)  # the client's pings; a killed server leaves no left_at
-    left_at = models.DateTimeField(null=True, blank=True)
+    session = models.ForeignKey(
+        TutoringSession, on_delete=models.CASCADE, related_name="connections", verbose_name=_("session")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices)
+    channel_name = models.CharField(_("channel name"), max_length=128, unique=True)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    # The client's pings; a killed server leaves no left_at.
+    seen_at = models.DateTimeField(_("last seen at"), default=timezone.now)
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("session connection")
+        verbose_name_plural = _("session connections")
 
     def __str__(self) -> str:
         return f"{self.session_id} {self.role} {self.channel_name}"
@@ -114,15 +135,23 @@ class ChatAttachment(models.Model):
         PHOTO = "photo", _("photo")
         VOICE = "voice", _("voice clip")
 
-    session = models.ForeignKey(TutoringSession, on_delete=models.PROTECT, related_name="chat_attachments")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    processed = models.FileField(max_length=255)
-    thumbnail = models.FileField(max_length=255, blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    duration_seconds = models.FloatField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    session = models.ForeignKey(
+        TutoringSession, on_delete=models.PROTECT, related_name="chat_attachments", verbose_name=_("session")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    processed = models.FileField(_("processed file"), max_length=255)
+    thumbnail = models.FileField(_("thumbnail"), max_length=255, blank=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    duration_seconds = models.FloatField(_("duration in seconds"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("chat attachment")
+        verbose_name_plural = _("chat attachments")
 
     def __str__(self) -> str:
         return f"{self.session_id} {self.kind} {self.pk}"
@@ -131,13 +160,17 @@ class ChatAttachment(models.Model):
 class AudioChunk(models.Model):
     """A few seconds of one side's voice (PCM s16le, 16 kHz, mono), placed at its time in the session."""
 
-    session = models.ForeignKey(TutoringSession, on_delete=models.PROTECT, related_name="audio_chunks")
-    role = models.CharField(max_length=8, choices=Role.choices)
-    started_ms = models.PositiveIntegerField()
-    samples = models.PositiveIntegerField()
-    file = models.FileField(max_length=255)
+    session = models.ForeignKey(
+        TutoringSession, on_delete=models.PROTECT, related_name="audio_chunks", verbose_name=_("session")
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices)
+    started_ms = models.PositiveIntegerField(_("starts at (ms)"))
+    samples = models.PositiveIntegerField(_("samples"))
+    file = models.FileField(_("file"), max_length=255)
 
     class Meta:
+        verbose_name = _("voice recording")
+        verbose_name_plural = _("voice recordings")
         ordering = ["session", "role", "started_ms", "id"]
 
     def __str__(self) -> str:
@@ -154,23 +187,27 @@ class Recording(models.Model):
         PUBLISHED = "published", _("published")
         FAILED = "failed", _("failed")
 
-    session = models.OneToOneField(TutoringSession, on_delete=models.PROTECT, related_name="recording")
+    session = models.OneToOneField(
+        TutoringSession, on_delete=models.PROTECT, related_name="recording", verbose_name=_("session")
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(_("render attempts"), default=0)
     error = models.TextField(_("error"), blank=True)
-    video = models.FileField(max_length=255, blank=True)
-    poster = models.FileField(max_length=255, blank=True)
-    duration_seconds = models.FloatField(null=True, blank=True)
-    size_bytes = models.PositiveIntegerField(null=True, blank=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    video = models.FileField(_("video"), max_length=255, blank=True)
+    poster = models.FileField(_("poster"), max_length=255, blank=True)
+    duration_seconds = models.FloatField(_("duration in seconds"), null=True, blank=True)
+    size_bytes = models.PositiveIntegerField(_("size in bytes"), null=True, blank=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+    entry = models.ForeignKey(
+        Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("answered question")
+    )
 
     class Meta:
         verbose_name = _("recording")
         verbose_name_plural = _("recordings")
 
     def __str__(self) -> str:
-        return f"{self.session_id} {self.status}"
+        return f"{self.session_id} {self.get_status_display()}"
 
 
 class SessionFact(models.Model):
@@ -185,16 +222,25 @@ class SessionFact(models.Model):
         CORRECTED = "corrected", _("question corrected")
         PUBLISHED = "published", _("video published")
 
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    session = models.ForeignKey(TutoringSession, on_delete=models.PROTECT, related_name="facts")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    session = models.ForeignKey(
+        TutoringSession, on_delete=models.PROTECT, related_name="facts", verbose_name=_("session")
     )
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    data = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("session fact")
+        verbose_name_plural = _("session facts")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.session_id} {self.kind}"
+        return f"{self.session_id} {self.get_kind_display()}"

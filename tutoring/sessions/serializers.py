@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media.board import BOARD_HEIGHT, BOARD_WIDTH, PAGES
+from tutoring.questions.serializers import SubjectField
 from tutoring.routing.serializers import OfferedQuestionSerializer
 from tutoring.sessions.models import ChatAttachment, Recording, TutoringSession
 
@@ -129,6 +130,6 @@ class RatingSerializer(serializers.Serializer):
 
 class QuestionCorrectionSerializer(serializers.Serializer):
     text = serializers.CharField(required=False, trim_whitespace=True, max_length=2000)
-    subject = serializers.CharField(required=False, max_length=32)
+    subject = SubjectField(required=False)
     grade = serializers.IntegerField(required=False)
     knowledge_points = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20)

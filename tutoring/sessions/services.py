@@ -38,10 +38,10 @@ from tutoring.core.uploads import (
     upload_process,
     upload_refusal,
 )
-from tutoring.library.services import entry_video_publish, subject_and_grade_check
+from tutoring.library.services import entry_video_publish
 from tutoring.questions.lifecycle import question_lock
 from tutoring.questions.models import Attachment
-from tutoring.questions.services import question_text_check
+from tutoring.questions.services import question_text_check, subject_and_grade_check
 from tutoring.routing import services as routing
 from tutoring.sessions import events, selectors
 from tutoring.sessions.models import (
@@ -435,7 +435,8 @@ def session_question_correct(
             session.library_text = changed["text"] = question_text_check(text)
         if subject is not None or grade is not None:
             row, number = subject_and_grade_check(
-                current["subject"] if subject is None else subject, current["grade"] if grade is None else grade
+                subject=current["subject"] if subject is None else subject,
+                grade=current["grade"] if grade is None else grade,
             )
             if subject is not None:
                 session.library_subject, changed["subject"] = row, row.code

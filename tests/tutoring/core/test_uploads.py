@@ -36,7 +36,7 @@ def refusals(content: bytes) -> list[tuple[str, int, str | None]]:
     attempts = [
         lambda: question_create(
             student=StudentFactory(),
-            subject_code="math",
+            subject="math",
             grade=3,
             idempotency_key=uuid.uuid4().hex,
             photos=[upload(content)],

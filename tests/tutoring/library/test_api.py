@@ -1,5 +1,3 @@
-import subprocess
-
 import pytest
 from asgiref.sync import sync_to_async
 from celery.contrib.testing.worker import start_worker
@@ -7,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app
 from tests.factories import AdministratorFactory, QuestionFactory, StudentFactory, TeacherFactory
+from tests.samples import video_clip
 from tests.sockets import communicator
 from tutoring.library.models import Answer, Entry, Feedback
 from tutoring.library.services import answer_video_process, entry_save, question_match
@@ -17,40 +16,14 @@ pytestmark = pytest.mark.django_db
 APPLES = "小明有12个苹果，吃了5个，还剩几个？"
 
 
-def clip(tmp_path, seconds: int = 2) -> bytes:
-    path = tmp_path / "clip.webm"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size=320x240:rate=15:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=duration={seconds}",
-            "-c:v",
-            "libvpx",
-            "-c:a",
-            "libopus",
-            str(path),
-        ],
-        check=True,
-    )
-    return path.read_bytes()
-
-
-def test_a_teacher_uploads_a_video_answer_that_phones_can_seek(client, tmp_path, django_capture_on_commit_callbacks):
+def test_a_teacher_uploads_a_video_answer_that_phones_can_seek(client, django_capture_on_commit_callbacks):
     teacher = TeacherFactory()
     client.force_login(teacher)
 
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(
             "/api/v1/library/entries",
-            {"text": APPLES, "subject": "数学", "grade": 3, "video": SimpleUploadedFile("a.webm", clip(tmp_path))},
+            {"text": APPLES, "subject": "数学", "grade": 3, "video": SimpleUploadedFile("a.webm", video_clip())},
         )
     answer = Answer.objects.get()
     answer_video_process(answer_id=answer.pk)
@@ -117,14 +90,45 @@ def test_the_match_api_answers_through_a_matching_worker(client):
     client.force_login(TeacherFactory())
 
     with start_worker(app, queues=["matching"], pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        response = client.post(
-            "/api/v1/matches", {"text": APPLES, "subject": "math", "grade": 3}, content_type="application/json"
+        by_code, by_name = (
+            client.post(
+                "/api/v1/matches", {"text": APPLES, "subject": named, "grade": 3}, content_type="application/json"
+            )
+            for named in ("math", "数学")
         )
     bad = client.post("/api/v1/matches", {"text": "", "subject": "math", "grade": 3}, content_type="application/json")
 
-    assert response.status_code == 200
-    assert (response.json()["outcome"], [m["entry_id"] for m in response.json()["matches"]]) == ("same", [entry.pk])
+    for response in (by_code, by_name):
+        assert response.status_code == 200
+        assert (response.json()["outcome"], [m["entry_id"] for m in response.json()["matches"]]) == ("same", [entry.pk])
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "empty_text")
+
+
+def test_the_match_api_refuses_an_unknown_subject_before_asking_a_worker(client, redis_client):
+    client.force_login(TeacherFactory())
+
+    response = client.post(
+        "/api/v1/matches", {"text": APPLES, "subject": "炼金术", "grade": 3}, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": {"code": "unknown_subject", "message": "未知的学科。", "field": "subject"}},
+    )
+    assert redis_client.llen("matching") == 0
+
+
+@pytest.mark.parametrize(("named", "listed"), [("math", ["apples"]), ("数学", ["apples"]), ("炼金术", [])])
+def test_the_library_lists_entries_of_a_subject_by_its_code_or_its_name(client, named, listed):
+    entry_save(text=APPLES, subject="math", grade=3, solution="7个", external_id="apples")
+    entry_save(
+        text="“守株待兔”告诉我们什么道理？", subject="语文", grade=3, solution="不能心存侥幸。", external_id="idiom"
+    )
+    client.force_login(TeacherFactory())
+
+    response = client.get("/api/v1/library/entries", {"subject": named})
+
+    assert (response.status_code, [entry["external_id"] for entry in response.json()]) == (200, listed)
 
 
 def test_the_match_api_answers_503_when_no_matching_worker_answers_in_time(client, settings, redis_client):

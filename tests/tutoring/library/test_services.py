@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import RestrictedError
 
 from tests.factories import QuestionFactory, subject
@@ -64,6 +64,7 @@ def test_entry_save_with_an_external_id_updates_instead_of_duplicating():
         ({"subject": "炼金术"}, "unknown_subject"),
         ({"grade": 13}, "unknown_grade"),
         ({"grade": "三"}, "unknown_grade"),
+        ({"subject": "物理"}, "unknown_grade"),  # not taught in grade 3
         ({"solution": ""}, "no_answer"),
     ],
 )
@@ -180,6 +181,23 @@ def test_library_search_result_is_json_with_labels_and_scores():
         (entry.pk, "same", "math", 3)
     ]
     assert json.loads(json.dumps(result)) == result
+
+
+@pytest.mark.parametrize("named", ["math", "数学"])
+def test_the_match_command_takes_the_subject_by_its_code_or_its_name(named, capsys):
+    entry = answered(APPLES)
+
+    call_command("match", APPLES, subject=named, grade="3")
+
+    result = json.loads(capsys.readouterr().out)
+    assert (result["outcome"], [m["entry_id"] for m in result["matches"]]) == ("same", [entry.pk])
+
+
+def test_the_match_command_refuses_an_unknown_subject(capsys):
+    with pytest.raises(CommandError) as refused:
+        call_command("match", APPLES, subject="炼金术", grade="3")
+
+    assert (str(refused.value), capsys.readouterr().out) == ("未知的学科。", "")
 
 
 def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(tmp_path, capsys):

@@ -2,7 +2,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.factories import QuestionFactory, StaffFactory, StudentFactory, TeacherFactory, subject
+from tests.factories import (
+    CityFactory,
+    DistrictFactory,
+    QuestionFactory,
+    StaffFactory,
+    StudentFactory,
+    TeacherFactory,
+    subject,
+)
 from tests.samples import question_photo
 from tutoring.questions.models import Attachment, Question
 from tutoring.questions.services import question_understand
@@ -52,6 +60,29 @@ def test_post_question_replay_answers_200_with_the_first_question(student_client
     assert (first.status_code, replay.status_code) == (202, 200)
     assert replay.json()["id"] == first.json()["id"]
     assert Question.objects.count() == 1
+
+
+@pytest.mark.parametrize("named", ["math", "数学", " 数学 "])
+def test_post_question_takes_the_subject_by_its_code_or_its_name(student_client, named):
+    response = post_question(student_client, text="3加5等于几？", subject=named)
+
+    body = response.json()
+    assert (response.status_code, body["subject"], body["subject_name"], body["grade"]) == (202, "math", "数学", 3)
+    assert list(Question.objects.values_list("subject__code", "grade")) == [("math", 3)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"subject": "炼金术"}, {"code": "unknown_subject", "message": "未知的学科。", "field": "subject"}),
+        ({"subject": "物理"}, {"code": "unknown_grade", "message": "3年级没有开设物理。", "field": "grade"}),
+    ],
+)
+def test_post_question_unknown_subject_by_name_answers_400_and_creates_nothing(student_client, fields, error):
+    response = post_question(student_client, text="题", **fields)
+
+    assert (response.status_code, response.json()) == (400, {"error": error})
+    assert Question.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -158,6 +189,48 @@ def test_staff_of_a_district_read_questions_of_that_district_only(client):
     assert client.get(f"{QUESTIONS_URL}/{elsewhere.pk}").status_code == 404
 
 
+def test_every_role_lists_over_the_api_exactly_what_their_home_page_shows(client):
+    here, next_door = DistrictFactory(), DistrictFactory()
+    another_city = DistrictFactory(city=CityFactory(name="杭州市"))
+    apples = QuestionFactory(student__profile__school__district=here)
+    physics = QuestionFactory(student__profile__school__district=next_door, subject=subject("physics"), grade=8)
+    poem = QuestionFactory(student__profile__school__district=here, subject=subject("chinese"), grade=4)
+    elsewhere = QuestionFactory(student__profile__school__district=another_city, subject=subject("english"))
+    student = apples.student
+    own_later = QuestionFactory(student=student, grade=4)
+    users = {
+        "city staff": StaffFactory(),
+        "district staff": StaffFactory(scope=here),
+        "teacher": TeacherFactory(teaching=(["math", "chinese"], ["primary-middle"])),
+        "student": student,
+        "staff of another city": StaffFactory(scope=another_city),
+    }
+
+    listed, shown = {}, {}
+    for role, user in users.items():
+        client.force_login(user)
+        listed[role] = [question["id"] for question in client.get(QUESTIONS_URL).json()]
+        shown[role] = [question.pk for question in client.get("/").context["questions"]]
+
+    assert listed == {
+        "city staff": [own_later.pk, poem.pk, physics.pk, apples.pk],
+        "district staff": [own_later.pk, poem.pk, apples.pk],
+        "teacher": [own_later.pk, poem.pk, apples.pk],
+        "student": [own_later.pk, apples.pk],
+        "staff of another city": [elsewhere.pk],
+    }
+    assert shown == listed
+
+
+def test_the_question_list_shows_the_newest_fifty(client):
+    questions = QuestionFactory.create_batch(52, student=StudentFactory())
+    client.force_login(StaffFactory())
+
+    listed = [question["id"] for question in client.get(QUESTIONS_URL).json()]
+
+    assert listed == [question.pk for question in reversed(questions)][:50]
+
+
 def test_processed_photo_is_served_only_to_those_who_may_see_the_question(student_client, client):
     post_question(student_client, photos=[SimpleUploadedFile("a.jpg", question_photo())])
     question = Question.objects.get()
@@ -192,3 +265,15 @@ def test_openapi_schema_describes_the_question_api(client):
     assert set(schema["paths"]["/api/v1/questions"]) == {"get", "post"}
     assert set(schema["paths"]["/api/v1/questions/{question_id}"]) == {"get", "patch"}
     assert "multipart/form-data" in schema["paths"]["/api/v1/questions"]["post"]["requestBody"]["content"]
+    assert schema["paths"]["/api/v1/questions"]["get"]["summary"] == "The newest questions the user may see"
+    subjects = {
+        name: schema["components"]["schemas"][name]["properties"]["subject"]
+        for name in (
+            "QuestionCreateRequest",
+            "EntryCreateRequest",
+            "MatchQueryRequest",
+            "PatchedQuestionCorrectionRequest",
+        )
+    }
+    assert all(field["description"] == "Subject code (math) or name (数学)." for field in subjects.values()), subjects
+    assert "enum" not in str(subjects)

@@ -34,7 +34,7 @@ def test_question_create_with_text_commits_and_queues_understanding(redis_client
 
     with django_capture_on_commit_callbacks(execute=True):
         question, created = question_create(
-            student=student, subject_code="math", grade=3, idempotency_key="key-00000001", text="  3加5等于几？ "
+            student=student, subject="math", grade=3, idempotency_key="key-00000001", text="  3加5等于几？ "
         )
 
     assert created is True
@@ -58,7 +58,7 @@ def test_question_create_stores_raw_uploads_before_processing(media_root):
 
     question, _ = question_create(
         student=student,
-        subject_code="math",
+        subject="math",
         grade=3,
         idempotency_key=key(),
         photos=[photo_upload(photo)],
@@ -78,11 +78,11 @@ def test_question_create_stores_raw_uploads_before_processing(media_root):
 def test_question_create_replayed_key_returns_first_question_and_creates_nothing(media_root):
     student = StudentFactory()
     first, created = question_create(
-        student=student, subject_code="math", grade=3, idempotency_key="same-key-1", photos=[photo_upload()]
+        student=student, subject="math", grade=3, idempotency_key="same-key-1", photos=[photo_upload()]
     )
 
     again, created_again = question_create(
-        student=student, subject_code="chinese", grade=4, idempotency_key="same-key-1", text="另一个问题"
+        student=student, subject="chinese", grade=4, idempotency_key="same-key-1", text="另一个问题"
     )
 
     assert (created, created_again, again.pk) == (True, False, first.pk)
@@ -92,11 +92,9 @@ def test_question_create_replayed_key_returns_first_question_and_creates_nothing
 
 
 def test_question_create_same_key_of_another_student_is_a_new_question():
-    first, _ = question_create(
-        student=StudentFactory(), subject_code="math", grade=3, idempotency_key="k" * 10, text="a"
-    )
+    first, _ = question_create(student=StudentFactory(), subject="math", grade=3, idempotency_key="k" * 10, text="a")
     second, created = question_create(
-        student=StudentFactory(), subject_code="math", grade=3, idempotency_key="k" * 10, text="b"
+        student=StudentFactory(), subject="math", grade=3, idempotency_key="k" * 10, text="b"
     )
 
     assert created is True
@@ -113,8 +111,8 @@ BAD_INPUTS = [
     pytest.param({"text": ""}, "empty_question", 400, None, id="empty"),
     pytest.param({"text": "   \n "}, "empty_question", 400, None, id="blank"),
     pytest.param({"text": "长" * 2001}, "text_too_long", 400, "text", id="text-too-long"),
-    pytest.param({"subject_code": "astrology"}, "unknown_subject", 400, "subject", id="unknown-subject"),
-    pytest.param({"grade": 2, "subject_code": "physics"}, "unknown_grade", 400, "grade", id="subject-not-in-grade"),
+    pytest.param({"subject": "astrology"}, "unknown_subject", 400, "subject", id="unknown-subject"),
+    pytest.param({"grade": 2, "subject": "physics"}, "unknown_grade", 400, "grade", id="subject-not-in-grade"),
     pytest.param({"grade": 13}, "unknown_grade", 400, "grade", id="grade-13"),
     pytest.param({"idempotency_key": ""}, "invalid_idempotency_key", 400, "idempotency_key", id="no-key"),
     pytest.param({"idempotency_key": "bad key!"}, "invalid_idempotency_key", 400, "idempotency_key", id="bad-key"),
@@ -144,7 +142,7 @@ def test_question_create_bad_input_is_refused_and_writes_nothing(overrides, code
     ]
     voice_bytes = overrides.pop("voice", None)
     arguments = {
-        "subject_code": "math",
+        "subject": "math",
         "grade": 3,
         "idempotency_key": key(),
         "text": "x" if photos else "",
@@ -172,15 +170,15 @@ def test_question_create_over_the_rate_limit_is_refused(settings):
     settings.XUEWEN = {**settings.XUEWEN, "QUESTIONS_PER_MINUTE": 3}
     student = StudentFactory()
     for n in range(3):
-        question_create(student=student, subject_code="math", grade=3, idempotency_key=key(), text=f"第{n}题")
+        question_create(student=student, subject="math", grade=3, idempotency_key=key(), text=f"第{n}题")
 
     with pytest.raises(ServiceError) as raised:
-        question_create(student=student, subject_code="math", grade=3, idempotency_key=key(), text="第4题")
+        question_create(student=student, subject="math", grade=3, idempotency_key=key(), text="第4题")
 
     assert (raised.value.code, raised.value.status) == ("rate_limited", 429)
     assert Question.objects.filter(student=student).count() == 3
     _, created = question_create(
-        student=StudentFactory(), subject_code="math", grade=3, idempotency_key=key(), text="别人的题"
+        student=StudentFactory(), subject="math", grade=3, idempotency_key=key(), text="别人的题"
     )
     assert created is True
 
@@ -194,7 +192,7 @@ def test_question_understand_reads_the_photo_and_strips_its_metadata(media_root,
     raw = io.BytesIO()
     image.save(raw, format="JPEG", exif=exif.tobytes(), quality=92)
     question, _ = question_create(
-        student=student, subject_code="math", grade=3, idempotency_key=key(), photos=[photo_upload(raw.getvalue())]
+        student=student, subject="math", grade=3, idempotency_key=key(), photos=[photo_upload(raw.getvalue())]
     )
     original = question.attachments.get().original.name
 
@@ -222,7 +220,7 @@ def test_question_understand_reads_the_photo_and_strips_its_metadata(media_root,
 def test_question_understand_hears_the_voice_clip(media_root):
     question, _ = question_create(
         student=StudentFactory(),
-        subject_code="english",
+        subject="english",
         grade=5,
         idempotency_key=key(),
         voice=SimpleUploadedFile("v.ogg", voice_clip("what is the capital of france")),
@@ -246,7 +244,7 @@ def test_question_understand_hears_the_voice_clip(media_root):
 def test_question_understand_records_a_failure_and_keeps_the_question_answerable(media_root):
     blank = question_photo(text="")
     question, _ = question_create(
-        student=StudentFactory(), subject_code="math", grade=3, idempotency_key=key(), photos=[photo_upload(blank)]
+        student=StudentFactory(), subject="math", grade=3, idempotency_key=key(), photos=[photo_upload(blank)]
     )
 
     question_understand(question_id=question.pk)
@@ -275,7 +273,7 @@ def test_question_understand_records_a_failure_and_keeps_the_question_answerable
 def test_question_understand_combines_typed_text_and_photo():
     question, _ = question_create(
         student=StudentFactory(),
-        subject_code="math",
+        subject="math",
         grade=3,
         idempotency_key=key(),
         text="第3题怎么做？",
@@ -329,7 +327,7 @@ def test_the_student_is_held_to_the_same_text_check_as_the_library():
         question_text_correct(question=question, text="Сколько будет два плюс два?")
     with pytest.raises(ServiceError) as asked:
         question_create(
-            student=student, subject_code="math", grade=3, idempotency_key=key(), text="Сколько будет два плюс два?"
+            student=student, subject="math", grade=3, idempotency_key=key(), text="Сколько будет два плюс два?"
         )
 
     question.refresh_from_db()

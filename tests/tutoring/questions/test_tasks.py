@@ -29,7 +29,7 @@ def test_a_media_worker_understands_a_queued_photo_question():
     with start_worker(app, queues=["media"], pool="solo", perform_ping_check=False, shutdown_timeout=30):
         question, _ = question_create(
             student=StudentFactory(),
-            subject_code="math",
+            subject="math",
             grade=3,
             idempotency_key=uuid.uuid4().hex,
             photos=[SimpleUploadedFile("q.jpg", question_photo())],
@@ -45,7 +45,7 @@ def test_a_media_worker_understands_a_queued_photo_question():
 
 def test_a_question_whose_task_was_lost_is_queued_again(redis_client):
     question, _ = question_create(
-        student=StudentFactory(), subject_code="math", grade=3, idempotency_key=uuid.uuid4().hex, text="3加5等于几？"
+        student=StudentFactory(), subject="math", grade=3, idempotency_key=uuid.uuid4().hex, text="3加5等于几？"
     )
     redis_client.delete("media")  # the broker lost the message (Redis restarted without persistence)
     Question.objects.filter(pk=question.pk).update(created_at=question.created_at.replace(year=2020))

@@ -340,18 +340,19 @@ def test_outside_a_shift_a_teacher_is_not_on_duty_unless_volunteering_is_allowed
     services.duty_connect(teacher=teacher, channel_name="one")
 
     refused = services.duty_available_set(
-        teacher=teacher, available=True, subject_code="math", grade_band_code="primary-middle"
+        teacher=teacher, available=True, subject="math", grade_band_code="primary-middle"
     )
     settings.XUEWEN = {**settings.XUEWEN, "DUTY_VOLUNTEERS": True}
     volunteering = services.duty_available_set(
-        teacher=teacher, available=True, subject_code="math", grade_band_code="primary-middle"
-    )
+        teacher=teacher, available=True, subject="数学", grade_band_code="primary-middle"
+    )  # a subject by its name, as by its code
 
     assert refused.on_duty is False
-    assert (volunteering.on_duty, volunteering.capacity, volunteering.city_id) == (
+    assert (volunteering.on_duty, volunteering.capacity, volunteering.city_id, volunteering.subject.code) == (
         True,
         1,
         teacher.teacher_profile.school.district.city_id,
+        "math",
     )
 
 
@@ -360,9 +361,7 @@ def test_a_teacher_cannot_volunteer_for_a_subject_they_do_not_teach(settings):
     teacher = TeacherFactory()
 
     with pytest.raises(ServiceError) as refused:
-        services.duty_available_set(
-            teacher=teacher, available=True, subject_code="physics", grade_band_code="junior-middle"
-        )
+        services.duty_available_set(teacher=teacher, available=True, subject="physics", grade_band_code="junior-middle")
 
     assert refused.value.code == "not_your_subject"
     assert Duty.objects.filter(teacher=teacher).exists() is False

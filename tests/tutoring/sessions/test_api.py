@@ -135,3 +135,24 @@ def test_the_student_rates_and_the_teacher_corrects_over_http(client):
     assert corrected.json() == {"text": "3 + 5 = ?", "subject": "math", "grade": 2, "knowledge_points": ["加法"]}
     assert recording.json()["status"] == "pending"
     assert Recording.objects.get().status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("named", "status", "body"),
+    [
+        ("science", 200, {"text": "3加5等于几？", "subject": "science", "grade": 3, "knowledge_points": []}),
+        ("科学", 200, {"text": "3加5等于几？", "subject": "science", "grade": 3, "knowledge_points": []}),
+        ("炼金术", 400, {"error": {"code": "unknown_subject", "message": "未知的学科。", "field": "subject"}}),
+    ],
+)
+def test_the_teacher_corrects_the_subject_by_its_code_or_its_name(client, named, status, body):
+    session = opened_session(grade=3)
+    client.force_login(session.teacher)
+
+    response = client.patch(
+        reverse("sessions:question", args=[session.pk]), {"subject": named}, content_type="application/json"
+    )
+
+    session.refresh_from_db()
+    assert (response.status_code, response.json()) == (status, body)
+    assert getattr(session.library_subject, "code", None) == ("science" if status == 200 else None)

@@ -40,6 +40,12 @@ function subjectsFor(grade) {
   return subjects.filter((subject) => subject.min_grade <= grade && grade <= subject.max_grade);
 }
 
+// The text's placeholder names the chosen subject ("照原题输入数学题目").
+function showSubject() {
+  const chosen = subjectSelect.selectedOptions[0];
+  textInput.placeholder = format(labels.typePlaceholder, { subject: chosen ? chosen.text : "" });
+}
+
 gradeSelect.addEventListener("change", () => {
   const grade = Number(gradeSelect.value);
   const previous = subjectSelect.value;
@@ -48,7 +54,10 @@ gradeSelect.addEventListener("change", () => {
   if (options.some((option) => option.value === previous)) subjectSelect.value = previous;
   subjectSelect.disabled = options.length === 0;
   document.getElementById("subject-empty").hidden = options.length > 0;
+  showSubject();
 });
+subjectSelect.addEventListener("change", showSubject);
+showSubject(); // a browser may restore another choice than the one the page was sent with
 
 // --- Photos ----------------------------------------------------------------------------
 
@@ -123,7 +132,7 @@ function renderPhotos() {
     remove.type = "button";
     remove.className = "preview-remove";
     remove.setAttribute("aria-label", format(labels.removePhoto, { number }));
-    remove.textContent = "×";
+    remove.textContent = labels.remove;
     remove.addEventListener("click", () => removePhoto(index));
     item.append(image, remove);
     return item;

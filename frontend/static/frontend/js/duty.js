@@ -157,11 +157,13 @@ function renderTickets(tickets) {
       const since = document.createElement("p");
       since.className = "muted";
       since.textContent = format(labels.since, { time: when(ticket.assigned_at) });
-      item.append(since, questionBlock(ticket.question));
-      if (ticket.session_id) item.append(sessionLink(ticket.session_id));
-      item.append(
+      const actions = document.createElement("div");
+      actions.className = "button-row";
+      if (ticket.session_id) actions.append(sessionLink(ticket.session_id));
+      actions.append(
         button(labels.finish, "button-success", () => socket.send({ type: "ticket.finish", ticket_id: ticket.id }), "finish"),
       );
+      item.append(since, questionBlock(ticket.question), actions);
       return item;
     }),
   );

@@ -38,6 +38,12 @@ let sending = false;
 
 // --- Grade and subject ---------------------------------------------------------------------
 
+// A file input is hidden behind its Chinese button; the name of the file chosen shows beside it.
+function showFileName(input) {
+  document.getElementById(input.dataset.fileName).textContent = input.files[0]?.name || labels.noFile;
+}
+for (const input of [videoInput, photoInput]) input.addEventListener("change", () => showFileName(input));
+
 gradeSelect.addEventListener("change", () => {
   const grade = Number(gradeSelect.value);
   const previous = subjectSelect.value;
@@ -183,6 +189,7 @@ function send() {
         setSending(false, labels.save);
         listEntry(body, videoSent);
         form.reset(); // the grade and subject are kept: the next answer is likely for the same class
+        for (const input of [videoInput, photoInput]) showFileName(input);
         gradeSelect.value = String(body.grade);
         gradeSelect.dispatchEvent(new Event("change"));
         subjectSelect.value = body.subject;

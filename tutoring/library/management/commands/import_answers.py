@@ -17,9 +17,10 @@ FIELDS = {"text", "subject", "grade", "knowledge_points", "solution", "video", "
 class Command(BaseCommand):
     help = (
         "Import answered questions, one JSON object a line: text, subject (name such as 数学, or code), "
-        "grade (1-12), optional knowledge_points, solution, video (a file path, relative to FILE's folder "
-        "or absolute), external_id (re-importing it updates instead of duplicating). The questions are then "
-        "encoded in batches and their vectors stored, so matching workers and rebuild_index only read them."
+        "grade (one the subject is taught in), optional knowledge_points, solution, video (a file path, "
+        "relative to FILE's folder or absolute), external_id (re-importing it updates instead of duplicating). "
+        "The questions are then encoded in batches and their vectors stored, so matching workers and "
+        "rebuild_index only read them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

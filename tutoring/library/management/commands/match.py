@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("text", nargs="?")
-        parser.add_argument("--subject")
+        parser.add_argument("--subject", help="its code (math) or its name (数学)")
         parser.add_argument("--grade")
         parser.add_argument("--queries", type=Path)
 
