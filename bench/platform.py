@@ -34,7 +34,7 @@ class PlatformError(RuntimeError):
     pass
 
 
-def _cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (0 if it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -103,8 +103,8 @@ class Platform:
             database_recreate(self.database)
             self.run("manage.py", "migrate", "--no-input")
             self.run(*self.seed)
-            for number, port in enumerate(self.ports):
-                self.start(f"web{number}", "-m", "config.web", "-b", HOST, "-p", str(port), "config.asgi:application")
+            for number in range(len(self.ports)):
+                self._web_start(number)
             for url in self.base_urls:
                 self._wait_for_web(url)
         except BaseException:
@@ -120,6 +120,16 @@ class Platform:
         self._redis_reset()
         database_drop(self.database)
         shutil.rmtree(self._directory, ignore_errors=True)
+
+    def _web_start(self, number: int) -> None:
+        port = str(self.ports[number])
+        self.start(f"web{number}", "-m", "config.web", "-b", HOST, "-p", port, "config.asgi:application")
+
+    def web_restart(self, number: int) -> None:
+        """Stop the daphne process ``web<number>`` and start a fresh one on its port; waits until it serves."""
+        self.stop(f"web{number}")
+        self._web_start(number)
+        self._wait_for_web(self.base_urls[number])
 
     def worker_start(self, name: str, queues: str) -> None:
         """A Celery worker with one process for these queues; waits until it is ready."""
@@ -143,10 +153,10 @@ class Platform:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by each of the platform's processes, and by PostgreSQL and Redis (all their
         processes on this machine) and this client."""
-        used = {name: _cpu_seconds(process.pid) for name, process in self.processes.items()}
+        used = {name: process_cpu_seconds(process.pid) for name, process in self.processes.items()}
         for service in ("postgres", "redis-server"):
             used[service] = sum(
-                _cpu_seconds(int(pid.name))
+                process_cpu_seconds(int(pid.name))
                 for pid in Path("/proc").iterdir()
                 if pid.name.isdigit() and _command_name(int(pid.name)) == service
             )

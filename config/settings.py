@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tutoring.library",
     "tutoring.routing",
     "tutoring.sessions",
+    "tutoring.lectures",
     "frontend",
 ]
 
@@ -235,6 +236,7 @@ CELERY_TASK_ROUTES = {
     "tutoring.questions.tasks.*": {"queue": "media"},
     "tutoring.library.tasks.answer_video_process": {"queue": "media"},
     "tutoring.sessions.tasks.recording_render": {"queue": "media"},
+    "tutoring.lectures.tasks.lecture_recording_render": {"queue": "media"},
     "tutoring.library.tasks.*": {"queue": "matching"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

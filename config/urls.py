@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("tutoring.library.urls")),
     path("api/v1/", include("tutoring.routing.urls")),
     path("api/v1/", include("tutoring.sessions.urls")),
+    path("api/v1/", include("tutoring.lectures.urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("frontend.urls")),
 ]

@@ -17,5 +17,7 @@ urlpatterns = [
     path("library/new/", views.library_new, name="library-new"),
     path("duty/", views.duty, name="duty"),
     path("sessions/<int:session_id>/", views.session_room, name="session"),
+    path("lectures/<int:lecture_id>/", views.lecture_detail, name="lecture"),
+    path("lectures/<int:lecture_id>/studio/", views.lecture_studio, name="lecture-studio"),
     path("", views.home, name="home"),
 ]

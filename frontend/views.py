@@ -6,6 +6,7 @@ Placeholders use Python's ``%(name)s`` form so that translators' tools check the
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
+from tutoring.lectures.models import Lecture
+from tutoring.lectures.selectors import (
+    access_lecture,
+    lecture_list_for_student,
+    lecture_role,
+    lecture_signed_up_ids,
+)
 from tutoring.library.models import Entry
 from tutoring.library.selectors import (
     entry_browse_list,
@@ -78,6 +86,7 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
             {"code": s.code, "name": s.name, "min_grade": s.min_grade, "max_grade": s.max_grade} for s in subjects
         ],
         "questions": questions,
+        **_lecture_list_context(student),
         "config": {
             "createUrl": reverse("questions:question-list"),
             "questionUrl": _url_template("frontend:question", "question_id"),
@@ -90,6 +99,16 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
         "labels": labels,
     }
     return render(request, "frontend/ask.html", context)
+
+
+def _lecture_list_context(student: User) -> dict[str, object]:
+    """The student's live and coming lectures with their sign-ups, for the home page's 讲座 section."""
+    lectures = lecture_list_for_student(student=student)
+    return {
+        "lectures": lectures,
+        "signed_up": lecture_signed_up_ids(student=student, lecture_ids=[lecture.pk for lecture in lectures]),
+        "signup_labels": _signup_labels(),
+    }
 
 
 def _question_board(request: HttpRequest, user: User) -> HttpResponse:
@@ -155,13 +174,8 @@ def session_room(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
         "labels": _session_labels(limits),
         "grade_labels": _grade_labels(),
         "scores": range(1, 6),
-        "tool_colors": [
-            ("#1a1a1a", _("Black")),
-            ("#d93025", _("Red")),
-            ("#1b6fd8", _("Blue")),
-            ("#188038", _("Green")),
-        ],
-        "tool_widths": [(3, _("Thin")), (6, _("Medium")), (12, _("Thick"))],
+        "teacher": role == "teacher",
+        **_board_tool_choices(),
     }
     if role == "teacher":
         context |= {
@@ -171,6 +185,60 @@ def session_room(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
             "subjects": subject_list(),
         }
     return render(request, "frontend/session.html", context)
+
+
+def _board_tool_choices() -> dict[str, list[tuple[Any, str]]]:
+    """The colours and line widths of a board's toolbar (frontend/_board_toolbar.html)."""
+    return {
+        "tool_colors": [
+            ("#1a1a1a", _("Black")),
+            ("#d93025", _("Red")),
+            ("#1b6fd8", _("Blue")),
+            ("#188038", _("Green")),
+        ],
+        "tool_widths": [(3, _("Thin")), (6, _("Medium")), (12, _("Thick"))],
+    }
+
+
+@login_required
+def lecture_studio(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpResponse:
+    """The lecturer's studio: the lecture's board and voice, going live and ending; 404 for anyone else."""
+    lecture = access_lecture(request.user, lecture_id)
+    if lecture.lecturer_id != request.user.pk:
+        raise Http404
+    context = {
+        "lecture": lecture,
+        "config": {"socketPath": f"/ws/lectures/{lecture.pk}/"},
+        "labels": _studio_labels(),
+        **_board_tool_choices(),
+    }
+    return render(request, "frontend/studio.html", context)
+
+
+@login_required
+def lecture_detail(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpResponse:
+    """A lecture: what and when, the sign-up, a countdown before the start and the live board during it; 404
+    unless the user may see it."""
+    lecture = access_lecture(request.user, lecture_id)
+    role = lecture_role(lecture, request.user)
+    signed_up = lecture_signed_up_ids(student=request.user, lecture_ids=[lecture.pk])
+    labels = _lecture_labels()
+    context = {
+        "lecture": lecture,
+        "role": role,
+        "signed_up": signed_up,
+        "may_sign_up": request.user.is_student and lecture.status in (Lecture.Status.SCHEDULED, Lecture.Status.LIVE),
+        "config": {
+            "role": role,
+            "socketPath": f"/ws/lectures/{lecture.pk}/",
+            "status": lecture.status,
+            "startsAt": lecture.starts_at.isoformat(),
+        },
+        "labels": labels,
+        "status_label": labels[f"status_{lecture.status}"],
+        "signup_labels": _signup_labels(),
+    }
+    return render(request, "frontend/lecture.html", context)
 
 
 @login_required
@@ -446,6 +514,55 @@ def _session_labels(limits: Mapping[str, object]) -> dict[str, str]:
         "reconnecting": _("Connection lost. Reconnecting…"),
         "offline": _("You are offline. The session goes on when you are back online."),
         "refused": _("The session is not available. Reload the page."),
+    }
+
+
+def _studio_labels() -> dict[str, str]:
+    return {
+        "pageOf": _("Page %(page)s of %(count)s"),
+        "status_scheduled": _("Not live yet: press Go live when you are ready."),
+        "status_live": _("Live"),
+        "status_ended": _("The lecture has ended."),
+        "status_cancelled": _("This lecture was cancelled."),
+        "audience": _("%(count)s students watching"),
+        "confirmEnd": _("End the lecture for everyone?"),
+        "notConnected": _("Not connected. Wait a moment and try again."),
+        "micOn": _("Microphone on"),
+        "micOff": _("Microphone off"),
+        "micDenied": _("The microphone is not allowed. Allow it in the browser settings to record."),
+        "micUnavailable": _("No microphone could be used."),
+        "error": _("That did not work. Please try again."),
+        "error_rate_limited": _("Too fast: wait a moment."),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "offline": _("You are offline. The lecture goes on when you are back online."),
+        "refused": _("The studio is not available. Reload the page."),
+    }
+
+
+def _signup_labels() -> dict[str, str]:
+    """The 预约 toggle's texts (lecture-signup.js)."""
+    return {
+        "signUp": _("Sign up"),
+        "signedUp": _("Signed up"),
+        "error": _("That did not work. Please try again."),
+    }
+
+
+def _lecture_labels() -> dict[str, str]:
+    return {
+        "countdown": _("Starts in %(time)s"),
+        "countdownDays": _("Starts in %(days)s d %(time)s"),
+        "startingSoon": _("Starting soon: the teacher will begin in a moment."),
+        "status_scheduled": _("Not started"),
+        "status_live": _("Live"),
+        "status_ended": _("Ended"),
+        "status_cancelled": _("Cancelled"),
+        "audience": _("%(count)s students watching"),
+        "ended": _("The lecture has ended."),
+        "cancelled": _("This lecture was cancelled."),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "offline": _("You are offline. The lecture goes on when you are back online."),
+        "refused": _("The lecture is not available. Reload the page."),
     }
 
 

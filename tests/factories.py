@@ -4,11 +4,13 @@ import uuid
 from datetime import timedelta
 
 import factory
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
+from tutoring.lectures.models import Lecture
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
@@ -196,6 +198,29 @@ class FeedbackFactory(DjangoModelFactory):
     match = factory.SubFactory(MatchFactory, question__status=Question.Status.RESOLVED)
     question = factory.SelfAttribute("match.question")
     choice = Feedback.Choice.RESOLVED
+
+
+class LecturerFactory(TeacherFactory):
+    """A teacher with the lecturer permission."""
+
+    @factory.post_generation
+    def lecturer(self, create, extracted, **kwargs):
+        self.user_permissions.add(Permission.objects.get(codename="give_lectures"))
+
+
+class LectureFactory(DjangoModelFactory):
+    """A lecture in an hour for the city's grades 3-4 (maths); the scope narrows with ``district``/``school``."""
+
+    class Meta:
+        model = Lecture
+
+    title = factory.Sequence(lambda n: f"讲座{n}")
+    lecturer = factory.SubFactory(LecturerFactory)
+    subject = factory.LazyFunction(subject)
+    grade_band = factory.LazyFunction(lambda: grade_band("primary-middle"))
+    city = factory.SubFactory(CityFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    planned_minutes = 40
 
 
 class ShiftFactory(DjangoModelFactory):

@@ -28,3 +28,20 @@ async def socket(path: str, user=None, origin: bytes = b"http://testserver") -> 
 
 async def communicator(question_id: int, user=None, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
     return await socket(f"/ws/questions/{question_id}/", user, origin)
+
+
+async def next_of(ws: WebsocketCommunicator, kind: str) -> dict:
+    """The next JSON message of type ``kind`` (others are passed over)."""
+    while True:
+        event = await ws.receive_json_from(timeout=5)
+        if event["type"] == kind:
+            return event
+
+
+async def refused_code(path: str, user=None) -> int:
+    """The close code of a socket the server refuses."""
+    ws = await socket(path, user)
+    await ws.connect()
+    closed = await ws.receive_output(timeout=5)
+    await ws.disconnect()
+    return closed["code"]

@@ -16,7 +16,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests.catalogue import english_in
 from tests.frontend.conftest import page_errors
 from tests.live import REPOSITORY, LiveStack
-from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD
+from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LECTURE_LIVE, LECTURE_RECORDED
+from tutoring.lectures.models import Lecture
 from tutoring.questions.models import Question
 from tutoring.sessions.models import TutoringSession
 
@@ -40,6 +41,7 @@ READY = {
     "questions": "document.querySelector('[data-testid=status]').textContent.trim() !== ''",
     "duty": "!document.querySelector('[data-testid=duty-status]').textContent.includes('…')",
     "sessions": "document.querySelector('[data-testid=presence]').textContent.trim() !== ''",
+    "lectures": "document.querySelector('[data-testid=lecture-status]').textContent.trim() !== ''",
 }
 # The admin's index links to every list and add page, and each list to its first row's page.
 ADMIN_LINKS = (
@@ -63,10 +65,15 @@ def _session(key: str) -> int:
     return TutoringSession.objects.get(question__idempotency_key=key).pk
 
 
+def _lecture(title: str) -> int:
+    return Lecture.objects.get(title=title).pk
+
+
 def _pages() -> list[tuple[str, str]]:
     """(login, path) for every page of every role, in the states the demo leaves."""
     answered, waiting = _question("demo-recorded-1"), _question("demo-asked-waiting")
     ended, open_room = _session("demo-recorded-1"), _session("demo-asked-with-teacher")
+    live_lecture, given_lecture = _lecture(LECTURE_LIVE.title), _lecture(LECTURE_RECORDED.title)
     return [
         ("", "/login/"),
         ("student1", "/"),
@@ -74,6 +81,8 @@ def _pages() -> list[tuple[str, str]]:
         ("student1", f"/questions/{waiting}/"),
         ("student1", f"/questions/{answered}/"),
         ("student1", f"/sessions/{ended}/"),
+        ("student1", f"/lectures/{live_lecture}/"),
+        ("student1", f"/lectures/{given_lecture}/"),
         ("student1", MISSING),
         ("student2", f"/questions/{_question('demo-asked-understood')}/"),
         ("student2", f"/questions/{_question('demo-asked-failed')}/"),
@@ -86,6 +95,9 @@ def _pages() -> list[tuple[str, str]]:
         ("teacher1", "/library/new/"),
         ("teacher1", f"/questions/{waiting}/"),
         ("teacher1", f"/sessions/{ended}/"),
+        ("teacher1", f"/lectures/{live_lecture}/"),
+        ("teacher1", f"/lectures/{live_lecture}/studio/"),
+        ("staff1", f"/lectures/{given_lecture}/"),
         ("teacher2", "/duty/"),
         ("teacher2", f"/sessions/{open_room}/"),
         ("staff1", "/"),

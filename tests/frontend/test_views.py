@@ -9,15 +9,20 @@ from django.utils import translation
 
 from tests.factories import (
     AdministratorFactory,
+    CityFactory,
+    DistrictFactory,
     EntryFactory,
+    LectureFactory,
     MatchFactory,
     QuestionFactory,
     StaffFactory,
     StudentFactory,
     TeacherFactory,
     VideoAnswerFactory,
+    grade_band,
     subject,
 )
+from tutoring.lectures.models import Lecture, LectureSignup
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.library.services import question_feedback
 from tutoring.questions.models import Question
@@ -401,3 +406,74 @@ def test_a_server_error_answers_a_chinese_page_that_needs_no_request() -> None:
     assert "<h1>出错了</h1>" in page
     assert "我们这边出了点问题，请稍后再试。" in page
     assert '<a href="/">返回首页</a>' in page
+
+
+def test_the_student_home_lists_exactly_their_live_and_coming_lectures_with_their_sign_ups() -> None:
+    student = StudentFactory(profile__grade=3)
+    school = student.student_profile.school
+    city = school.district.city
+    live = LectureFactory(city=city, school=school, district=school.district, status=Lecture.Status.LIVE)
+    coming = LectureFactory(city=city)
+    LectureFactory(city=city, status=Lecture.Status.ENDED)
+    LectureFactory(city=city, grade_band=grade_band("junior-middle"))
+    LectureFactory(city=city, district=DistrictFactory(city=city))
+    LectureFactory(city=CityFactory(name="杭州市"))
+    LectureSignup.objects.create(lecture=coming, student=student)
+
+    with translation.override("zh-hans"):
+        html = logged_in(student).get("/").content.decode()
+
+    links = re.findall(r'href="/lectures/(\d+)/"', html)
+    assert links == [str(live.pk), str(coming.pk)]
+    assert re.findall(r'data-signed-up="(\w+)"', html) == ["false", "true"]
+    assert html.count("直播中") == 1
+    assert json_script(html, "signup-labels") == {"signUp": "预约", "signedUp": "已预约", "error": "没有成功，请重试。"}
+
+
+def test_the_student_home_has_no_lecture_section_without_lectures() -> None:
+    html = logged_in(StudentFactory()).get("/").content.decode()
+
+    assert 'data-testid="lectures"' not in html
+    assert "lecture-signup.js" not in html
+
+
+def test_a_student_sees_the_page_of_their_lecture() -> None:
+    student = StudentFactory(profile__grade=3)
+    lecture = LectureFactory(city=student.student_profile.school.district.city, description="分数的意义")
+
+    response = logged_in(student).get(f"/lectures/{lecture.pk}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert json_script(html, "config") == {
+        "role": "viewer",
+        "socketPath": f"/ws/lectures/{lecture.pk}/",
+        "status": "scheduled",
+        "startsAt": lecture.starts_at.isoformat(),
+    }
+    assert f'data-signup-url="/api/v1/lectures/{lecture.pk}/signup"' in html
+    assert "studio-link" not in html
+
+
+def test_a_lecture_outside_the_students_scope_is_not_found() -> None:
+    student = StudentFactory(profile__grade=3)
+    elsewhere = LectureFactory(city=CityFactory(name="杭州市"))
+    other_grades = LectureFactory(
+        city=student.student_profile.school.district.city, grade_band=grade_band("junior-middle")
+    )
+
+    for lecture in (elsewhere, other_grades):
+        assert logged_in(student).get(f"/lectures/{lecture.pk}/").status_code == 404
+
+
+def test_the_lecturer_is_linked_to_the_studio_and_a_teacher_observes_without_sign_up() -> None:
+    lecture = LectureFactory()
+
+    lecturer_html = logged_in(lecture.lecturer).get(f"/lectures/{lecture.pk}/").content.decode()
+    teacher_html = logged_in(TeacherFactory()).get(f"/lectures/{lecture.pk}/").content.decode()
+
+    assert f'href="/lectures/{lecture.pk}/studio/"' in lecturer_html
+    assert json_script(lecturer_html, "config")["role"] == "lecturer"
+    assert json_script(teacher_html, "config")["role"] == "observer"
+    assert "data-signup-url" not in teacher_html
+    assert "studio-link" not in teacher_html

@@ -107,14 +107,17 @@ PERMISSION_NAMES = {
 
 class PermissionChoiceField(ModelMultipleChoiceField):
     """Django stores permission names in English ("Can add match"): the default ones are named again from
-    their model, in the interface's language."""
+    their model, and a model's own from its Meta, in the interface's language."""
 
     def label_from_instance(self, obj: Permission) -> str:
         action, _separator, model_name = obj.codename.partition("_")
         model = obj.content_type.model_class()
-        if action not in PERMISSION_NAMES or model is None or model._meta.model_name != model_name:
+        if model is None:
             return str(obj)
-        return f"{obj.content_type} | {PERMISSION_NAMES[action] % {'model': model._meta.verbose_name}}"
+        if action in PERMISSION_NAMES and model._meta.model_name == model_name:
+            return f"{obj.content_type} | {PERMISSION_NAMES[action] % {'model': model._meta.verbose_name}}"
+        declared = dict(model._meta.permissions)  # a model's own permissions, named in its Meta (translated)
+        return f"{obj.content_type} | {declared.get(obj.codename, obj.name)}"
 
 
 class PermissionsAdmin(admin.ModelAdmin):

@@ -166,11 +166,11 @@ def entry_video_publish(
     poster: str,
     duration_seconds: float,
     created_by: User,
-    source_question: Question,
+    source_question: Question | None,
 ) -> Entry:
-    """A video made for phones by the platform itself (a session recording, already stored with its poster)
-    answers the entry with this ``external_id``: created the first time, its question updated after. The
-    index picks the entry up at its next catch-up."""
+    """A video made for phones by the platform itself (a session's or a lecture's recording, already stored with
+    its poster) answers the entry with this ``external_id``: created the first time, its question updated after.
+    The index picks the entry up at its next catch-up."""
     question = _entry_question_check(text, subject, grade, knowledge_points)
     with transaction.atomic():
         entry, _created = _entry_written(

@@ -13,12 +13,18 @@ from tutoring.core.errors import ServiceError
 from tutoring.sessions import protocol, selectors, services
 from tutoring.sessions.events import session_group
 from tutoring.sessions.models import Role, TutoringSession
-from tutoring.sessions.transport import LOCAL_SOCKETS, TokenBucket, VoiceBuffer, log_writer
+from tutoring.sessions.transport import (
+    AUDIO_FRAMES_PER_SECOND,
+    AUDIO_MAX_FRAME_BYTES,
+    LOCAL_SOCKETS,
+    TokenBucket,
+    VoiceBuffer,
+    log_writer,
+    stored_reply,
+)
 
 logger = logging.getLogger(__name__)
 
-AUDIO_MAX_FRAME_BYTES = 6400  # 200 ms of 16 kHz 16-bit mono
-AUDIO_FRAMES_PER_SECOND = 20
 # A socket that just entered reads the log once more after this long: events stored by others before they
 # learnt of it (the room's socket list travels through the layer) reach it that way.
 CATCH_UP_SECONDS = 1.0
@@ -137,10 +143,7 @@ class SessionConsumer(BaseConsumer):
             try:
                 outcome = await stored
                 if isinstance(outcome, ServiceError):
-                    await self.send_json(
-                        {"type": "error", "code": outcome.code, "message": str(outcome.message)}
-                        | ({"ref": ref} if ref is not None else {})
-                    )
+                    await self.send_json(stored_reply(outcome, ref))
                     continue
                 if self.forwarded is not None:
                     self.forwarded.add(outcome["seq"])

@@ -56,12 +56,16 @@ def ms_since_start(started_at: datetime, now: datetime) -> int:
     return max(0, round((now - started_at).total_seconds() * 1000))
 
 
+def replay_duration_ms(started_at: datetime, ended_at: datetime | None, log: list[dict[str, Any]]) -> int:
+    """How long a recorded board lasted (so far): at least 1 s, and never shorter than its log."""
+    return max(ms_since_start(started_at, ended_at or timezone.now()), *(event["at"] for event in log), 1000)
+
+
 def session_replay(session: TutoringSession) -> dict[str, Any]:
-    """The whole log and how long the session lasted (at least 1 s, and never shorter than its log): what
-    the video is rendered from and the page's exact replay plays."""
+    """The whole log and how long the session lasted: what the video is rendered from and the page's exact
+    replay plays."""
     log = session_events(session.pk)
-    end = ms_since_start(session.started_at, session.ended_at or timezone.now())
-    return {"duration_ms": max(end, *(event["at"] for event in log), 1000), "events": log}
+    return {"duration_ms": replay_duration_ms(session.started_at, session.ended_at, log), "events": log}
 
 
 def session_sockets(session_id: int) -> list[str]:

@@ -10,7 +10,7 @@ import logging
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Max
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -458,16 +459,49 @@ def session_question_correct(
 # --- Recording → video ----------------------------------------------------------------------------
 
 
-def _voice_tracks(session: TutoringSession, directory: Path) -> list[Path]:
-    """One WAV per side, starting at the session's start, each chunk at its time (silence between)."""
-    chunks: defaultdict[str, list[tuple[int, bytes]]] = defaultdict(list)
-    for chunk in session.audio_chunks.all():
-        with chunk.file.open("rb") as stored:
-            chunks[chunk.role].append((chunk.started_ms, stored.read()))
-    return [
-        voice_track_write(parts, directory / f"{role}.wav", sample_rate=AUDIO_SAMPLE_RATE)
-        for role, parts in chunks.items()
-    ]
+@dataclass(frozen=True)
+class StoredVideo:
+    """A board rendered into a video and stored: the names of the video and its poster, its length and size."""
+
+    video: str
+    poster: str
+    duration_seconds: float
+    size_bytes: int
+
+
+def board_video_store(
+    *,
+    events: Sequence[dict[str, Any]],
+    duration_ms: int,
+    voices: Mapping[str, Sequence[tuple[int, FieldFile]]],
+    backgrounds: Mapping[int, FieldFile],
+    folder: str,
+) -> StoredVideo:
+    """Render a board log and its voices into an MP4 and a poster, stored in ``folder``: each voice a track of
+    stored chunks of PCM (s16le, 16 kHz, mono) at their start in ms, silence between; ``backgrounds`` the stored
+    photos that the log's ``board.background`` events place. Raises MediaProcessingError."""
+    with tempfile.TemporaryDirectory(prefix="xuewen-recording-") as scratch:
+        directory = Path(scratch)
+        tracks = []
+        for voice, chunks in voices.items():
+            if not chunks:
+                continue  # a silent voice adds no track
+            parts = []
+            for started_ms, file in chunks:
+                with file.open("rb") as stored:
+                    parts.append((started_ms, stored.read()))
+            tracks.append(voice_track_write(parts, directory / f"{voice}.wav", sample_rate=AUDIO_SAMPLE_RATE))
+        rendered = board_render(
+            events=events,
+            duration_ms=duration_ms,
+            audio_paths=tracks,
+            backgrounds={pk: stored_file_local_copy(file, directory) for pk, file in backgrounds.items()},
+            dst=directory / "video.mp4",
+            poster=directory / "poster.jpg",
+        )
+        video = default_storage.save(f"{folder}/video.mp4", ContentFile(rendered.video.read_bytes()))
+        poster = default_storage.save(f"{folder}/poster.jpg", ContentFile(rendered.poster.read_bytes()))
+    return StoredVideo(video, poster, rendered.duration_seconds, rendered.size_bytes)
 
 
 def recording_render(*, recording_id: int) -> None:
@@ -482,34 +516,28 @@ def recording_render(*, recording_id: int) -> None:
     session = recording.session
     Recording.objects.filter(pk=recording_id).update(attempts=recording.attempts + 1)
     replay = selectors.session_replay(session)
+    voices: defaultdict[str, list[tuple[int, FieldFile]]] = defaultdict(list)
+    for chunk in session.audio_chunks.all():
+        voices[chunk.role].append((chunk.started_ms, chunk.file))
+    photos = Attachment.objects.filter(question_id=session.question_id, kind=Attachment.Kind.PHOTO).exclude(
+        processed=""
+    )
     try:
-        with tempfile.TemporaryDirectory(prefix="xuewen-recording-") as scratch:
-            directory = Path(scratch)
-            photos = {
-                attachment.pk: stored_file_local_copy(attachment.processed, directory)
-                for attachment in Attachment.objects.filter(question_id=session.question_id, kind=Attachment.Kind.PHOTO)
-                if attachment.processed
-            }
-            rendered = board_render(
-                events=replay["events"],
-                duration_ms=replay["duration_ms"],
-                audio_paths=_voice_tracks(session, directory),
-                backgrounds=photos,
-                dst=directory / "session.mp4",
-                poster=directory / "poster.jpg",
-            )
-            video = default_storage.save(f"sessions/{session.pk}/session.mp4", ContentFile(rendered.video.read_bytes()))
-            poster = default_storage.save(
-                f"sessions/{session.pk}/poster.jpg", ContentFile(rendered.poster.read_bytes())
-            )
+        stored = board_video_store(
+            events=replay["events"],
+            duration_ms=replay["duration_ms"],
+            voices=voices,
+            backgrounds={photo.pk: photo.processed for photo in photos},
+            folder=f"sessions/{session.pk}",
+        )
     except MediaProcessingError as error:
         Recording.objects.filter(pk=recording_id).update(status=Recording.Status.FAILED, error=str(error.message))
         logger.error("recording.failed", extra={"recording_id": recording_id, "reason": error.code})
         raise
     with transaction.atomic():
         recording = Recording.objects.select_for_update().get(pk=recording_id)
-        recording.video, recording.poster = video, poster
-        recording.duration_seconds, recording.size_bytes = rendered.duration_seconds, rendered.size_bytes
+        recording.video, recording.poster = stored.video, stored.poster
+        recording.duration_seconds, recording.size_bytes = stored.duration_seconds, stored.size_bytes
         recording.rendered_at, recording.error = timezone.now(), ""
         if settings.XUEWEN["RECORDING_APPROVAL"]:
             recording.status = Recording.Status.AWAITING_APPROVAL
@@ -518,7 +546,7 @@ def recording_render(*, recording_id: int) -> None:
         else:
             recording.save()
             _recording_publish(recording)
-    logger.info("recording.rendered", extra={"recording_id": recording_id, "seconds": rendered.duration_seconds})
+    logger.info("recording.rendered", extra={"recording_id": recording_id, "seconds": stored.duration_seconds})
 
 
 def recording_approve(*, teacher: User, session_id: int) -> Recording:

@@ -1,12 +1,13 @@
 """The machinery under a session room's sockets, apart from the consumer that speaks the room's protocol: rate
-limits, the voice recording's chunks, the process's batched log writer and its registry of local sockets."""
+limits, the voice recording's chunks, the process's batched log writer and its registry of local sockets. A
+lecture's studio uses the rate limits, the voice chunks and the log writer too (``tutoring.lectures.broadcast``)."""
 
 import asyncio
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from tutoring.core.consumers import database_call
 from tutoring.core.errors import ServiceError
@@ -14,6 +15,8 @@ from tutoring.sessions import services
 
 logger = logging.getLogger(__name__)
 
+AUDIO_MAX_FRAME_BYTES = 6400  # 200 ms of 16 kHz 16-bit mono
+AUDIO_FRAMES_PER_SECOND = 20
 VOICE_CHUNK_MS = 2000  # the recording is saved every two seconds of speech (at most that is lost in a crash)
 VOICE_GAP_MS = 400  # a pause longer than this starts a new chunk, placed at its own time
 
@@ -73,21 +76,42 @@ class VoiceBuffer:
         return chunk
 
 
-class LogWriter:
-    """Stores the board and chat messages of this process's room sockets: one database call at a time, with
-    every message that arrived while the previous one ran (see ``services.session_messages_append``). At a
-    trickle each message is written alone; under load the batches grow instead of the queue. Outcomes come
-    back in the order the messages came in."""
+T = TypeVar("T")
+
+
+def stored_reply(outcome: dict[str, Any] | ServiceError, ref: str | None) -> dict[str, Any]:
+    """What the sender of a message is told once the log writer is done with it: the stored event, or the
+    error with the message's ``ref``."""
+    if isinstance(outcome, ServiceError):
+        return {"type": "error", "code": outcome.code, "message": str(outcome.message)} | (
+            {"ref": ref} if ref is not None else {}
+        )
+    return outcome
+
+
+class LogWriter(Generic[T]):
+    """Stores the messages of this process's sockets to a log (a room's board and chat, see
+    ``services.session_messages_append``; a lecture's board): one database call at a time, with every message
+    that arrived while the previous one ran. At a trickle each message is written alone; under load the batches
+    grow instead of the queue. Outcomes come back in the order the messages came in; ``stored``, if given, is
+    awaited with each batch's outcomes before the next batch is written (a lecture publishes them there, once
+    a batch)."""
 
     BATCH = 200
     GATHER_SECONDS = 0.01  # a first message waits this long for others to share its write
 
-    def __init__(self, append: Callable[[Sequence[services.Message]], list[Any]]) -> None:
-        self.waiting: list[tuple[services.Message, asyncio.Future[Any]]] = []
+    def __init__(
+        self,
+        append: Callable[[Sequence[T]], list[Any]],
+        *,
+        stored: Callable[[list[Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.waiting: list[tuple[T, asyncio.Future[Any]]] = []
         self.writing: asyncio.Task[None] | None = None
-        self.append: Callable[[Sequence[services.Message]], Awaitable[list[Any]]] = database_call(append)
+        self.append: Callable[[Sequence[T]], Awaitable[list[Any]]] = database_call(append)
+        self.stored = stored
 
-    def submit(self, message: services.Message) -> "asyncio.Future[dict[str, Any] | ServiceError]":
+    def submit(self, message: T) -> "asyncio.Future[dict[str, Any] | ServiceError]":
         """A future of the stored event, or of the message's ServiceError (``not_stored`` when the database
         failed its batch)."""
         done = asyncio.get_running_loop().create_future()
@@ -104,20 +128,24 @@ class LogWriter:
                 try:
                     outcomes = await self.append([item for item, _ in batch])
                 except Exception:  # the database failed the whole batch: each sender's client takes its message back
-                    logger.exception("session.batch_not_stored", extra={"messages": len(batch)})
+                    logger.exception("log.batch_not_stored", extra={"messages": len(batch)})
                     outcomes = [ServiceError("not_stored", "This was not stored; send it again.")] * len(batch)
                 for (_, done), outcome in zip(batch, outcomes, strict=True):
                     if not done.done():  # else the sender's socket closed meanwhile
                         done.set_result(outcome)
+                if self.stored is not None:
+                    await self.stored(outcomes)
         finally:
             self.writing = None
 
 
 # One writer per event loop (daphne runs one; tests start one per test).
-LOG_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LogWriter] = weakref.WeakKeyDictionary()
+LOG_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LogWriter[services.Message]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def log_writer() -> LogWriter:
+def log_writer() -> LogWriter[services.Message]:
     loop = asyncio.get_running_loop()
     if loop not in LOG_WRITERS:
         LOG_WRITERS[loop] = LogWriter(services.session_messages_append)

@@ -6,8 +6,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 
 from tests.admin_pages import admin_url, administrator_client, english_on, visible_text
-from tests.factories import AdministratorFactory, AttachmentFactory, MatchFactory, opened_session
+from tests.factories import AdministratorFactory, AttachmentFactory, LectureFactory, MatchFactory, opened_session
 from tutoring.core.admin import FileInput
+from tutoring.lectures.services import lecture_end, lecture_join, lecture_leave, lecture_start
 from tutoring.library.services import question_feedback
 from tutoring.sessions.services import (
     session_end,
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db
 APPS = {
     "accounts": ("账号", ["用户"]),
     "auth": ("认证和授权", ["组"]),
+    "lectures": ("讲座", ["讲座", "讲座记录"]),
     "library": ("已解答题库", ["匹配", "反馈", "已解答题目"]),
     "questions": ("问题", ["问题"]),
     "routing": ("实时派单", ["值班安排", "值班状态", "排队的问题", "派单", "派单记录"]),
@@ -32,7 +34,7 @@ APPS = {
 
 def every_record() -> None:
     """A row of every model the admin shows, written the real way: a session opened, joined, left, corrected,
-    ended and rated; a photo; a match the student judged; a group with permissions."""
+    ended and rated; a photo; a match the student judged; a group with permissions; a lecture given and watched."""
     session = opened_session()
     AttachmentFactory(question=session.question)
     session_join(session=session, user=session.student, channel_name="room-student")
@@ -43,6 +45,11 @@ def every_record() -> None:
     match = MatchFactory()
     question_feedback(question=match.question, choice="resolved", match_id=match.pk)
     Group.objects.create(name="教研组").permissions.set(Permission.objects.filter(codename__endswith="_match"))
+    lecture = LectureFactory()
+    lecture_start(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    lecture_join(lecture=lecture, user=session.student, channel_name="lecture-student")
+    lecture_leave(channel_name="lecture-student")
+    lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
 
 
 def test_the_index_names_the_site_every_app_and_every_model_in_chinese():

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tutoring.accounts.models import StudentProfile, TeacherProfile, User
 from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LIBRARY
+from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.library.models import Answer, Entry
 from tutoring.questions.models import Question
 from tutoring.routing.models import Shift, Ticket
@@ -19,9 +20,17 @@ pytestmark = pytest.mark.django_db
 def test_demo_seed_shows_every_role_every_state_and_real_answer_videos_and_is_idempotent(capsys):
     call_command("demo_seed")
     counts = [Question.objects.count(), Entry.objects.count(), Shift.objects.count(), Recording.objects.count()]
+    counts += [Lecture.objects.count(), LectureRecording.objects.count()]
     call_command("demo_seed")
 
-    assert [Question.objects.count(), Entry.objects.count(), Shift.objects.count(), Recording.objects.count()] == counts
+    assert [
+        Question.objects.count(),
+        Entry.objects.count(),
+        Shift.objects.count(),
+        Recording.objects.count(),
+        Lecture.objects.count(),
+        LectureRecording.objects.count(),
+    ] == counts
     output = capsys.readouterr().out
     roles = dict(User.objects.exclude(username__startswith="duty-").values_list("username", "role"))
     assert roles == {
@@ -82,7 +91,8 @@ def test_demo_seed_shows_every_role_every_state_and_real_answer_videos_and_is_id
 
     # Worked solutions, and three answer videos recorded in session rooms, rendered and published.
     assert Entry.objects.filter(external_id__startswith="demo-").count() == len(LIBRARY)
-    videos = Answer.objects.filter(kind=Answer.Kind.VIDEO).select_related("entry").order_by("entry__text")
+    videos = Answer.objects.filter(kind=Answer.Kind.VIDEO, entry__external_id__startswith="session-")
+    videos = videos.select_related("entry").order_by("entry__text")
     assert [(a.entry.text, a.entry.knowledge_points, a.status) for a in videos] == [
         ("一个物体的质量是2千克，它受到的重力是多少牛？（g取10牛/千克）", ["重力"], "ready"),
         ("一本故事书有96页，小华每天看8页，几天能看完？", ["除法"], "ready"),
@@ -93,3 +103,19 @@ def test_demo_seed_shows_every_role_every_state_and_real_answer_videos_and_is_id
         assert answer.poster.storage.exists(answer.poster.name)
         assert 10 < answer.duration_seconds < 30
     assert list(TutoringSession.objects.filter(status="ended").values_list("rating", flat=True)) == [5, 5, 5]
+
+    # A lecture given, whose replay is published and answers the library question it covers, and one live now.
+    assert list(Lecture.objects.order_by("starts_at").values_list("title", "status", "lecturer__username")) == [
+        ("除法应用题：平均分", "ended", "teacher1"),
+        ("两位数乘一位数", "live", "teacher1"),
+    ]
+    replay = LectureRecording.objects.get()
+    assert (replay.status, [chapter["title"] for chapter in replay.chapters]) == ("published", ["第 2 页"])
+    given = Lecture.objects.get(status="ended")
+    covered = Entry.objects.get(external_id="demo-3")
+    assert list(
+        Answer.objects.filter(kind=Answer.Kind.VIDEO, entry__external_id__startswith="lecture-").values_list(
+            "entry__external_id", "entry__text", "status"
+        )
+    ) == [(f"lecture-{given.pk}-entry-{covered.pk}", covered.text, "ready")]
+    assert User.objects.get(username="teacher1").has_perm("lectures.give_lectures") is True

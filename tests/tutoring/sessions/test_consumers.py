@@ -5,7 +5,7 @@ from django.db import DatabaseError
 
 from tests.factories import AdministratorFactory, StudentFactory, TeacherFactory, message_append, opened_session
 from tests.samples import STROKE
-from tests.sockets import socket
+from tests.sockets import next_of, refused_code, socket
 from tutoring.sessions import services
 from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact
 
@@ -21,32 +21,17 @@ async def enter(session, user, after: int = 0):
     return ws, snapshot
 
 
-async def next_of(ws, kind: str) -> dict:
-    while True:
-        event = await ws.receive_json_from(timeout=5)
-        if event["type"] == kind:
-            return event
-
-
 async def stored_log(read):
     """Read the database at the end of a test, closing the sync thread's connection after (else it would
     outlive the test and keep the test database from being dropped)."""
     return await database_sync_to_async(read)()
 
 
-async def refused_code(session, user) -> int:
-    ws = await socket(f"/ws/sessions/{session.pk}/", user)
-    await ws.connect()
-    closed = await ws.receive_output(timeout=5)
-    await ws.disconnect()
-    return closed["code"]
-
-
 async def test_only_the_participants_and_staff_enter():
     session = await sync_to_async(opened_session)()
     others = [await sync_to_async(StudentFactory)(), await sync_to_async(TeacherFactory)()]
 
-    codes = [await refused_code(session, other) for other in others]
+    codes = [await refused_code(f"/ws/sessions/{session.pk}/", other) for other in others]
     observer, snapshot = await enter(session, await sync_to_async(AdministratorFactory)())
     await observer.send_json_to(STROKE)
     refusal = await next_of(observer, "error")

@@ -72,12 +72,19 @@ class Script:
     the session started) and the voice clips with theirs."""
 
     clock_ms: int = 500
+    page: int = 0  # the page written on
     messages: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     voices: list[tuple[int, bytes]] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: iter(range(1, 10_000)))
 
     def send(self, content: dict[str, Any]) -> None:
         self.messages.append((self.clock_ms, {"v": VERSION, **content}))
+
+    def turn_page(self, page: int) -> None:
+        """Show (and write on) another page from now on."""
+        self.page = page
+        self.send({"type": "board.page", "page": page})
+        self.pause(300)
 
     def pause(self, ms: int) -> None:
         self.clock_ms += ms
@@ -125,7 +132,7 @@ class Script:
             {
                 "type": "board.stroke",
                 "stroke": f"t{number}",  # a teacher's ids start with t
-                "page": 0,
+                "page": self.page,
                 "tool": tool,
                 "color": color,
                 "width": width,

@@ -63,6 +63,30 @@ export async function microphoneStart(onFrame) {
   }
 }
 
+/**
+ * The other side's live voice: returns `hear(arrayBuffer)`, which plays each frame received and counts them in
+ * `note.dataset.frames`. While the browser holds the sound back until a tap, `listenButton` shows; a tap or key
+ * press anywhere on the page lets it play.
+ */
+export function voicePlayback(listenButton, note) {
+  let player = null; // a promise of the player, once the other side has spoken
+  let heard = 0;
+  const unblock = () => {
+    if (audioBlocked()) audioResume().then(() => (listenButton.hidden = !audioBlocked()));
+  };
+  listenButton.addEventListener("click", unblock);
+  for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unblock);
+  return (frame) => {
+    heard += 1;
+    note.dataset.frames = String(heard);
+    if (!player) player = playerStart().catch(() => null);
+    player.then((started) => {
+      if (started) started.play(frame);
+      listenButton.hidden = !audioBlocked();
+    });
+  };
+}
+
 /** A player of received frames; resolves to { play(arrayBuffer) }. */
 export async function playerStart() {
   const audio = await audioContext();

@@ -9,8 +9,9 @@
 // ones before them; a gap that stays open (a lost message) is filled the same way, by connecting again.
 
 import { renderAttachments } from "./attachments.js";
-import { audioBlocked, audioResume, liveAudioSupported, microphoneStart, playerStart } from "./audio.js";
+import { liveAudioSupported, microphoneStart, voicePlayback } from "./audio.js";
 import { Board, replayOnBoard } from "./board.js";
+import { boardTools } from "./board-tools.js";
 import { apiError, csrfToken, format, pageData, randomKey, setText, uploadForm } from "./page.js";
 import { recordingSupported, setupRecorder } from "./recorder.js";
 import { connect, connectionNotice } from "./ws.js";
@@ -21,8 +22,6 @@ const grades = pageData("grades");
 const role = config.role;
 const byId = (id) => document.getElementById(id);
 
-// A highlighter is wider than a pen of the same setting, an eraser wider still.
-const WIDTH_FACTOR = { pen: 1, highlighter: 5, eraser: 6 };
 const OUTBOX_LIMIT = 2000;
 const UPLOAD_TIMEOUT_MS = 120_000;
 const ERROR_SHOWN_MS = 5000;
@@ -38,8 +37,6 @@ const chatList = byId("chat-list");
 
 let session = null; // the room's state as the server last told it
 let outbox = []; // board messages written while disconnected: sent after the next snapshot
-let chosenTool = "pen";
-let chosenWidth = 6;
 
 // --- The board -------------------------------------------------------------------------------
 
@@ -53,7 +50,8 @@ function sendBoard(message) {
   outbox.push(message);
 }
 
-const board = new Board(byId("board"), { role, photoUrl, onMessage: sendBoard, onChange: renderTools });
+let tools = null; // the drawing tools, once the board they work on exists
+const board = new Board(byId("board"), { role, photoUrl, onMessage: sendBoard, onChange: () => tools?.render() });
 
 /** Whether this user may draw ("student_draw") or speak ("student_speak") now; the teacher always may. */
 function may(permission) {
@@ -61,57 +59,22 @@ function may(permission) {
   return role === "teacher" || (role === "student" && session[permission]);
 }
 
-function pressed(selector, isPressed) {
-  for (const button of toolbar.querySelectorAll(selector)) {
-    button.setAttribute("aria-pressed", String(isPressed(button)));
-  }
-}
-
-function applyTool() {
-  board.tool = may("student_draw") ? chosenTool : null;
-  board.width = chosenWidth * (WIDTH_FACTOR[chosenTool] || 1);
-  if (!toolbar) return;
-  pressed("[data-tool]", (button) => button.dataset.tool === chosenTool);
-  pressed("[data-color]", (button) => button.dataset.color === board.color);
-  pressed("[data-width]", (button) => Number(button.dataset.width) === chosenWidth);
-  if (role === "teacher") byId("photo-panel").hidden = chosenTool !== "photo" || !may("student_draw");
-}
-
-function renderTools() {
-  const page = board.current;
-  setText(byId("page-number"), format(labels.pageOf, { page: page + 1, count: board.pageCount }));
-  if (toolbar) {
-    byId("undo").disabled = board.undoable.length === 0;
-    byId("redo").disabled = board.redoable.length === 0;
-  }
-  if (role !== "teacher") return;
-  byId("page-previous").disabled = page === 0;
-  byId("page-next").disabled = page >= board.pageCount - 1;
-  byId("page-new").disabled = board.pageCount >= session?.board.pages;
-  const background = board.currentBackground;
-  byId("photo-size").disabled = byId("photo-remove").disabled = !background;
-  if (background) byId("photo-size").value = String(background.width);
-}
-
-if (toolbar) {
-  toolbar.addEventListener("click", (event) => {
-    const button = event.target.closest("button");
-    if (!button) return;
-    if (button.dataset.tool) chosenTool = button.dataset.tool;
-    else if (button.dataset.color) board.color = button.dataset.color;
-    else if (button.dataset.width) chosenWidth = Number(button.dataset.width);
-    else return;
-    applyTool();
-  });
-  byId("undo").addEventListener("click", () => board.undo());
-  byId("redo").addEventListener("click", () => board.redo());
-  byId("clear").addEventListener("click", () => board.clear());
-}
+tools = boardTools(board, {
+  mayDraw: () => may("student_draw"),
+  pageLimit: () => session?.board.pages,
+  labels,
+  pages: role === "teacher",
+  onApply: (tool) => {
+    if (role === "teacher") byId("photo-panel").hidden = tool !== "photo" || !may("student_draw");
+  },
+  onRender: () => {
+    const background = board.currentBackground;
+    byId("photo-size").disabled = byId("photo-remove").disabled = !background;
+    if (background) byId("photo-size").value = String(background.width);
+  },
+});
 
 if (role === "teacher") {
-  byId("page-previous").addEventListener("click", () => board.showPage(board.current - 1));
-  byId("page-next").addEventListener("click", () => board.showPage(board.current + 1));
-  byId("page-new").addEventListener("click", () => board.showPage(board.pageCount));
   const size = byId("photo-size");
   size.addEventListener("input", () => board.moveBackground({ width: Number(size.value) }, false));
   size.addEventListener("change", () => board.moveBackground({ width: Number(size.value) }, true));
@@ -155,7 +118,7 @@ function setPermission(changes) {
 
 function renderPermissions() {
   if (toolbar) toolbar.hidden = !may("student_draw");
-  applyTool();
+  tools.apply();
   if (role === "teacher") {
     byId("allow-draw").setAttribute("aria-pressed", String(session.student_draw));
     byId("allow-speak").setAttribute("aria-pressed", String(session.student_speak));
@@ -208,7 +171,7 @@ function snapshot(event) {
   renderSession(event.session);
   board.batch(() => event.events.forEach(take));
   renderPermissions();
-  renderTools();
+  tools.render();
   const queued = outbox;
   outbox = [];
   queued.forEach(sendBoard);
@@ -269,8 +232,6 @@ function refused(event) {
 
 let microphone = null; // { stop() } while the microphone is on
 let microphoneOpening = false;
-let framesHeard = 0;
-let player = null; // a promise of the player, once the other side has spoken
 
 function renderMicrophone() {
   if (!micButton) return;
@@ -303,22 +264,7 @@ function microphoneStop() {
   renderMicrophone();
 }
 
-function hear(frame) {
-  framesHeard += 1;
-  voiceNote.dataset.frames = String(framesHeard);
-  if (!player) player = playerStart().catch(() => null);
-  player.then((started) => {
-    if (started) started.play(frame);
-    listenButton.hidden = !audioBlocked();
-  });
-}
-
-function unblockSound() {
-  if (audioBlocked()) audioResume().then(() => (listenButton.hidden = !audioBlocked()));
-}
-
 if (micButton) micButton.addEventListener("click", microphoneToggle);
-for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unblockSound);
 
 // --- Chat ------------------------------------------------------------------------------------
 
@@ -576,7 +522,7 @@ async function showReplay(recording) {
 
 // --- Connection ------------------------------------------------------------------------------
 
-listenButton.addEventListener("click", unblockSound);
+const hear = voicePlayback(listenButton, voiceNote);
 
 const socket = connect(() => `${config.socketPath}?after=${board.seq}`, {
   "session.snapshot": snapshot,

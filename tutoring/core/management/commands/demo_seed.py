@@ -10,18 +10,23 @@ typed into tables. Running it again changes nothing but the shifts, which it ext
 import io
 import subprocess
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.management.demo_answers import SAMPLE_RATE, Script
-from tutoring.library.models import Feedback, Match
+from tutoring.lectures import services as lectures
+from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
+from tutoring.library.models import Entry, Feedback, Match
 from tutoring.library.services import entry_save, question_feedback, question_match
 from tutoring.questions.models import Attachment, Question
 from tutoring.questions.services import question_create, question_understand
@@ -250,6 +255,30 @@ ASKED = [
 ]
 
 
+LECTURER = "teacher1"  # has the lecturer permission in the demo
+
+
+# A lecture given and ended, whose replay is rendered (and answers the library question it covers), and one live
+# now for the lecturer to open in the studio; both for grades 3-4 maths in the whole city.
+@dataclass(frozen=True)
+class DemoLecture:
+    title: str
+    description: str
+    covers: str = ""  # the external id of the library question its replay answers
+    lines: tuple[str, ...] = ()  # what the lecturer writes, one line each
+    speech: tuple[str, ...] = ()  # what the lecturer says, one sentence per line written
+
+
+LECTURE_RECORDED = DemoLecture(
+    title="除法应用题：平均分",
+    description="把一些东西平均分成几份，求每份是多少，用除法。",
+    covers="demo-3",
+    lines=("24 ÷ 6 = 4", "96 ÷ 8 = 12"),
+    speech=("平均分成6段，每段长多少，用24除以6，等于4米。", "每天看8页，96页要看几天，用96除以8，等于12天。"),
+)
+LECTURE_LIVE = DemoLecture(title="两位数乘一位数", description="用竖式计算两位数乘一位数，记得进位。")
+
+
 class Command(BaseCommand):
     help = "Create demo places, people, shifts, library and questions (idempotent) and print the logins."
 
@@ -273,6 +302,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Recorded an answer video in a session room: {recorded.text}")
         for asked in ASKED:
             self._left(asked)
+        self._lectures()
         self.stdout.write(f"Demo questions: {len(RECORDED) + len(ASKED)} in every state of a question's life.")
 
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
@@ -362,6 +392,34 @@ class Command(BaseCommand):
                 )
             )
 
+    def _lectures(self) -> None:
+        """The lecturer permission for the demo lecturer, a lecture given and replayed, and one live now."""
+        User.objects.get(username=LECTURER).user_permissions.add(Permission.objects.get(codename="give_lectures"))
+        now = timezone.now()
+        recorded, created = _lecture(LECTURE_RECORDED.title, LECTURE_RECORDED.description, now - timedelta(days=1))
+        if created:
+            recorded.entries.set(Entry.objects.filter(external_id=LECTURE_RECORDED.covers))
+            lecturer = recorded.lecturer
+            lectures.lecture_start(lecturer=lecturer, lecture_id=recorded.pk)
+            script = _board_script(LECTURE_RECORDED.lines, LECTURE_RECORDED.speech, page_each=True)
+            last_seq = _script_store(
+                script,
+                log=lambda seq, at_ms, kind, data: LectureEvent(
+                    lecture=recorded, seq=seq, at_ms=at_ms, type=kind, data=data
+                ),
+                voice=lambda started_ms, pcm: lectures.lecture_audio_save(
+                    lecture_id=recorded.pk, started_ms=started_ms, pcm=pcm
+                ),
+            )
+            Lecture.objects.filter(pk=recorded.pk).update(last_seq=last_seq)
+            lectures.lecture_end(lecturer=lecturer, lecture_id=recorded.pk)
+            lectures.lecture_recording_render(recording_id=LectureRecording.objects.get(lecture=recorded).pk)
+            self.stdout.write(f"Recorded a lecture and rendered its replay: {recorded.title}")
+        live, created = _lecture(LECTURE_LIVE.title, LECTURE_LIVE.description, now - timedelta(minutes=5))
+        if created:
+            lectures.lecture_start(lecturer=live.lecturer, lecture_id=live.pk)
+            self.stdout.write(f"A lecture is live now (open its studio as {LECTURER}): {live.title}")
+
     def _user(self, username: str, name: str, role: str, **flags: bool) -> User:
         user, created = User.objects.get_or_create(
             username=username, defaults={"display_name": name, "role": role, **flags}
@@ -417,8 +475,18 @@ class Command(BaseCommand):
         question = self._waiting(self._ask(recorded))
         teacher = User.objects.get(username=recorded.teacher)
         session = self._room(question, teacher)
-        script = _answer_script(recorded, photo=Attachment.objects.filter(question=question).first())
-        _script_store(session, script)
+        photo = Attachment.objects.filter(question=question).first()
+        script = _board_script(recorded.lines, recorded.speech, photo=photo)
+        last_seq = _script_store(
+            script,
+            log=lambda seq, at_ms, kind, data: SessionEvent(
+                session=session, seq=seq, at_ms=at_ms, role=Role.TEACHER, type=kind, data=data
+            ),
+            voice=lambda started_ms, pcm: audio_chunk_save(
+                session_id=session.pk, role=Role.TEACHER, started_ms=started_ms, pcm=pcm
+            ),
+        )
+        TutoringSession.objects.filter(pk=session.pk).update(last_seq=last_seq)
         session_question_correct(
             teacher=teacher, session_id=session.pk, knowledge_points=list(recorded.knowledge_points)
         )
@@ -447,6 +515,25 @@ class Command(BaseCommand):
             raise RuntimeError(f"The demo question {asked.key!r} is {question.status}, not {asked.state}.")
 
 
+def _lecture(title: str, description: str, starts_at: Any) -> tuple[Lecture, bool]:
+    """A demo lecture by the demo lecturer for grades 3-4 maths in the whole city; False when it existed."""
+    lecturer = User.objects.get(username=LECTURER)
+    existing = Lecture.objects.filter(title=title, lecturer=lecturer).first()
+    if existing is not None:
+        return existing, False
+    lecture = Lecture(
+        title=title,
+        description=description,
+        lecturer=lecturer,
+        subject=Subject.objects.get(code="math"),
+        grade_band=GradeBand.objects.get(code="primary-middle"),
+        city=City.objects.get(name="温州市"),
+        starts_at=starts_at,
+        planned_minutes=40,
+    )
+    return lectures.lecture_save(lecture=lecture, created_by=lecturer), True
+
+
 def _printed_photo(text: str) -> io.BytesIO:
     """A phone photo of a printed exercise: the text in a CJK font on paper (nothing written: a blank page)."""
     font_file = subprocess.run(
@@ -471,9 +558,11 @@ def _printed_photo(text: str) -> io.BytesIO:
     return photo
 
 
-def _answer_script(recorded: Recorded, *, photo: Attachment | None) -> Script:
-    """The teacher's board and voice: the question's photo at the top (when asked by photo), then each line
-    written while its sentence is said, the answer underlined at the end."""
+def _board_script(
+    lines: Sequence[str], speech: Sequence[str], *, photo: Attachment | None = None, page_each: bool = False
+) -> Script:
+    """A teacher's board and voice: the question's photo at the top (when there is one), then each line written
+    while its sentence is said (each on a page of its own with ``page_each``), the last underlined at the end."""
     script = Script()
     top = 80
     if photo is not None:
@@ -481,7 +570,10 @@ def _answer_script(recorded: Recorded, *, photo: Attachment | None) -> Script:
         script.point_at(600, 200)
         top = 480
     right = 0
-    for line, sentence in zip(recorded.lines, recorded.speech, strict=True):
+    for number, (line, sentence) in enumerate(zip(lines, speech, strict=True)):
+        if page_each and number:
+            script.turn_page(number)
+            top = 80
         script.say(sentence)
         right = script.write(line, left=180 if line.startswith("=") else 120, top=top)
         script.pause(max(0, script.speech_end_ms() - script.clock_ms))
@@ -493,22 +585,19 @@ def _answer_script(recorded: Recorded, *, photo: Attachment | None) -> Script:
     return script
 
 
-def _script_store(session: TutoringSession, script: Script) -> None:
-    """The teacher's messages and voice as the room's socket stores them: each message checked by the protocol
-    and numbered in the log, the voice saved in chunks at their time."""
+def _script_store(
+    script: Script, *, log: Callable[[int, int, str, dict[str, Any]], Model], voice: Callable[[int, bytes], object]
+) -> int:
+    """The teacher's messages and voice as a room's or a studio's socket stores them: each message checked by the
+    protocol and numbered in the log (``log(seq, at_ms, type, data)`` makes a row), the voice saved in 2-second
+    chunks at their time (``voice(started_ms, pcm)``). Returns the last number."""
     rows = []
     for seq, (at_ms, content) in enumerate(script.messages, start=1):
         kind, data = message_check(content, role=Role.TEACHER)
-        rows.append(SessionEvent(session=session, seq=seq, at_ms=at_ms, role=Role.TEACHER, type=kind, data=data))
-    with transaction.atomic():
-        SessionEvent.objects.bulk_create(rows)
-        TutoringSession.objects.filter(pk=session.pk).update(last_seq=len(rows))
+        rows.append(log(seq, at_ms, kind, data))
+    type(rows[0])._default_manager.bulk_create(rows)
     chunk_bytes = VOICE_CHUNK_MS * SAMPLE_RATE // 1000 * 2
     for started_ms, pcm in script.voices:
         for offset in range(0, len(pcm), chunk_bytes):
-            audio_chunk_save(
-                session_id=session.pk,
-                role=Role.TEACHER,
-                started_ms=started_ms + offset // 2 * 1000 // SAMPLE_RATE,
-                pcm=pcm[offset : offset + chunk_bytes],
-            )
+            voice(started_ms + offset // 2 * 1000 // SAMPLE_RATE, pcm[offset : offset + chunk_bytes])
+    return len(rows)

@@ -1,0 +1,115 @@
+// A lecture as its students (and observing teachers and staff) see it: before the start a countdown, during
+// it the lecturer's board, read-only, with the voice, and a message when it ends.
+//
+// The lecture's socket (ws/lectures/<id>/?after=<seq>) sends one `lecture.snapshot` on every (re)connect:
+// with after=0 what draws the board as it is now, with after>0 every event this page has not seen; then
+// `lecture.frame`s of events numbered on from the snapshot's `last_seq`, `lecture.status` when the lecture
+// starts or ends, and the lecturer's voice as binary frames. Events come in order from one writer, so a
+// number skipped means a frame was lost: connecting again asks for everything after the last one applied.
+
+import { audioBlocked, voicePlayback } from "./audio.js";
+import { Board } from "./board.js";
+import { format, pageData, setText } from "./page.js";
+import { connect, connectionNotice } from "./ws.js";
+
+const config = pageData("config");
+const labels = pageData("labels");
+const byId = (id) => document.getElementById(id);
+
+const root = byId("lecture");
+const countdown = byId("countdown");
+const notice = byId("lecture-notice");
+const listenButton = byId("listen");
+const voiceNote = byId("voice");
+const board = new Board(byId("board"), {});
+const startsAt = Date.parse(config.startsAt);
+
+let status = config.status;
+let countdownTimer = null;
+
+// --- Status and countdown --------------------------------------------------------------------
+
+function two(number) {
+  return String(number).padStart(2, "0");
+}
+
+function tick() {
+  const left = Math.max(0, Math.floor((startsAt - Date.now()) / 1000));
+  if (left === 0) {
+    setText(countdown, labels.startingSoon);
+    return;
+  }
+  const days = Math.floor(left / 86_400);
+  const time = `${two(Math.floor((left % 86_400) / 3600))}:${two(Math.floor((left % 3600) / 60))}:${two(left % 60)}`;
+  setText(countdown, days ? format(labels.countdownDays, { days, time }) : format(labels.countdown, { time }));
+}
+
+function renderStatus(next) {
+  status = next;
+  root.dataset.status = status;
+  const badge = byId("lecture-status");
+  badge.dataset.status = status;
+  setText(badge, labels[`status_${status}`] || status);
+  const scheduled = status === "scheduled";
+  countdown.hidden = !scheduled;
+  clearInterval(countdownTimer);
+  countdownTimer = scheduled ? setInterval(tick, 1000) : null;
+  if (scheduled) tick();
+  // After the end the board stays as the lecturer left it, if this page saw it.
+  byId("live").hidden = !(status === "live" || (status === "ended" && board.seq > 0));
+  listenButton.hidden = status !== "live" || !audioBlocked();
+  const message = status === "ended" ? labels.ended : status === "cancelled" ? labels.cancelled : "";
+  setText(notice, message);
+  notice.hidden = !message;
+  if (message && socket) socket.close();
+}
+
+function renderAudience(viewers) {
+  if (config.role !== "viewer" && typeof viewers === "number") {
+    setText(byId("audience"), format(labels.audience, { count: viewers }));
+  }
+}
+
+// --- The board -------------------------------------------------------------------------------
+
+function snapshot(event) {
+  const fresh = board.seq === 0;
+  // A fresh snapshot holds what the board shows now (strokes numbered as they began), not a run of the log.
+  const events = fresh ? [...event.events].sort((a, b) => a.seq - b.seq) : event.events;
+  board.batch(() => {
+    for (const stored of events) if (fresh || stored.seq === board.seq + 1) board.apply(stored);
+    board.seq = Math.max(board.seq, event.last_seq);
+  });
+  renderAudience(event.lecture.viewers);
+  renderStatus(event.lecture.status);
+}
+
+function frame(event) {
+  for (const stored of event.events) {
+    if (stored.seq <= board.seq) continue;
+    if (stored.seq !== board.seq + 1) {
+      socket.reconnect(); // lost: the snapshot of the new connection brings everything after board.seq
+      return;
+    }
+    board.apply(stored);
+  }
+}
+
+// --- The lecturer's voice --------------------------------------------------------------------
+
+const hear = voicePlayback(listenButton, voiceNote);
+
+// --- Connection ------------------------------------------------------------------------------
+
+const over = status === "ended" || status === "cancelled";
+const socket = over
+  ? null
+  : connect(() => `${config.socketPath}?after=${board.seq}`, {
+      "lecture.snapshot": snapshot,
+      "lecture.frame": frame,
+      "lecture.status": (event) => renderStatus(event.lecture.status),
+      "lecture.audience": (event) => renderAudience(event.viewers),
+      binary: hear,
+      connection: connectionNotice(byId("connection"), labels),
+    });
+renderStatus(status);

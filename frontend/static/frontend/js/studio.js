@@ -1,0 +1,114 @@
+// The lecturer's studio (frontend/studio.html): the board of a lecture, board protocol v1, written here and
+// broadcast to every student watching; the voice from the microphone; going live, ending, and the audience.
+// The lecture socket (ws/lectures/<id>/) stores each board message before it is broadcast and sends it back
+// numbered; a reconnect asks for what came after the last event this page has.
+
+import { liveAudioSupported, microphoneStart } from "./audio.js";
+import { Board } from "./board.js";
+import { boardTools } from "./board-tools.js";
+import { format, pageData, setText } from "./page.js";
+import { connect, connectionNotice } from "./ws.js";
+
+const config = pageData("config");
+const labels = pageData("labels");
+const byId = (id) => document.getElementById(id);
+const PAGES = 50;
+
+const root = byId("studio");
+const startButton = byId("lecture-start");
+const endButton = byId("lecture-end");
+const micButton = byId("mic");
+
+let lecture = null; // the lecture as the server last told it
+let microphone = null;
+let tools = null; // the drawing tools, once the board they work on exists
+
+function sendBoard(message) {
+  if (!socket.send(message)) showError(labels.notConnected);
+}
+
+const board = new Board(byId("board"), { role: "teacher", onMessage: sendBoard, onChange: () => tools?.render() });
+const live = () => lecture !== null && lecture.status === "live";
+tools = boardTools(board, { mayDraw: live, pageLimit: () => PAGES, labels, pages: true });
+
+function take(event) {
+  if (typeof event.seq === "number" && event.seq > board.seq) board.apply(event);
+}
+
+function render() {
+  root.dataset.status = lecture.status;
+  setText(byId("lecture-status"), labels[`status_${lecture.status}`]);
+  startButton.hidden = lecture.status !== "scheduled";
+  endButton.hidden = lecture.status !== "live";
+  byId("toolbar").hidden = !live();
+  if (!live()) microphoneStop();
+  micButton.disabled = !live() || !liveAudioSupported();
+  tools.apply();
+  tools.render();
+}
+
+function snapshot(event) {
+  lecture = event.lecture;
+  board.batch(() => event.events.forEach(take));
+  showAudience(event.lecture.viewers);
+  render();
+}
+
+function showAudience(count) {
+  if (typeof count === "number") setText(byId("audience"), format(labels.audience, { count }));
+}
+
+let errorTimer = null;
+
+function showError(message) {
+  const box = byId("studio-error");
+  setText(box, message);
+  box.hidden = false;
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(() => (box.hidden = true), 5000);
+}
+
+async function microphoneToggle() {
+  if (microphone) {
+    microphoneStop();
+    return;
+  }
+  try {
+    microphone = await microphoneStart((frame) => socket.sendBinary(frame));
+  } catch (error) {
+    showError(error && error.name === "NotAllowedError" ? labels.micDenied : labels.micUnavailable);
+  }
+  renderMicrophone();
+}
+
+function microphoneStop() {
+  if (microphone) microphone.stop();
+  microphone = null;
+  renderMicrophone();
+}
+
+function renderMicrophone() {
+  micButton.setAttribute("aria-pressed", String(Boolean(microphone)));
+  setText(micButton, microphone ? labels.micOn : labels.micOff);
+}
+
+startButton.addEventListener("click", () => {
+  if (!socket.send({ type: "lecture.start" })) showError(labels.notConnected);
+});
+endButton.addEventListener("click", () => {
+  if (window.confirm(labels.confirmEnd) && !socket.send({ type: "lecture.end" })) showError(labels.notConnected);
+});
+micButton.addEventListener("click", microphoneToggle);
+
+const socket = connect(() => `${config.socketPath}?after=${board.seq}`, {
+  "lecture.snapshot": snapshot,
+  "lecture.frame": (event) => event.events.forEach(take),
+  "lecture.status": (event) => {
+    lecture = { ...lecture, ...event.lecture };
+    render();
+  },
+  "lecture.audience": (event) => showAudience(event.viewers),
+  error: (event) => showError(labels[`error_${event.code}`] || labels.error),
+  connection: connectionNotice(byId("connection"), labels),
+  default: take,
+});

@@ -1,0 +1,322 @@
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+
+from tests.factories import LectureFactory, StudentFactory, TeacherFactory
+from tests.samples import STROKE
+from tests.sockets import next_of, refused_code, socket
+from tutoring.lectures import broadcast, services
+from tutoring.lectures.models import Lecture, LectureAudioChunk, LectureEvent, LectureFact
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
+
+
+def stroke(number: int, **fields) -> dict:
+    return {**STROKE, "stroke": f"t{number}", "ref": f"r{number}", **fields}
+
+
+def live_lecture() -> Lecture:
+    lecture = LectureFactory()
+    services.lecture_start(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    return Lecture.objects.select_related("lecturer").get(pk=lecture.pk)
+
+
+async def enter(lecture, user, after: int = 0):
+    ws = await socket(f"/ws/lectures/{lecture.pk}/?after={after}", user)
+    connected, _ = await ws.connect()
+    assert connected is True
+    snapshot = await ws.receive_json_from(timeout=5)
+    assert snapshot["type"] == "lecture.snapshot"
+    return ws, snapshot
+
+
+async def framed_until(ws, last_seq: int) -> list[dict]:
+    """The events of the frames a viewer gets until the one with ``last_seq``."""
+    seen: list[dict] = []
+    while not seen or seen[-1]["seq"] < last_seq:
+        seen += (await next_of(ws, "lecture.frame"))["events"]
+    return seen
+
+
+async def echoed(lecturer, count: int) -> list[dict]:
+    return [await next_of(lecturer, "board.stroke") for _ in range(count)]
+
+
+async def stored_log(read):
+    """Read the database at the end of a test (and close the sync thread's connection after)."""
+    return await database_sync_to_async(read)()
+
+
+async def test_the_lecturer_students_in_scope_and_teachers_enter_others_are_refused():
+    lecture = await sync_to_async(LectureFactory)()
+    elsewhere = await sync_to_async(StudentFactory)(profile__grade=8)
+
+    codes = [
+        await refused_code(f"/ws/lectures/{lecture.pk}/", elsewhere),
+        await refused_code(f"/ws/lectures/{lecture.pk}/"),
+    ]
+    lecturer, snapshot = await enter(lecture, lecture.lecturer)
+    viewer, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    observer, _ = await enter(lecture, await sync_to_async(TeacherFactory)())
+    roles = await stored_log(lambda: list(lecture.connections.order_by("id").values_list("role", flat=True)))
+    for ws in (viewer, observer, lecturer):
+        await ws.disconnect()
+
+    assert codes == [4404, 4401]
+    assert roles == ["lecturer", "viewer", "observer"]
+    assert (snapshot["last_seq"], snapshot["lecture"]["status"], snapshot["lecture"]["viewers"]) == (0, "scheduled", 0)
+    assert snapshot["events"] == [{"type": "board.page", "seq": 0, "by": "teacher", "page": 0}]
+
+
+async def test_two_viewers_get_the_lecturers_events_in_frames_once_and_in_order():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    first, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    second, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+
+    for number in range(1, 6):
+        await lecturer.send_json_to(stroke(number))
+    echoes = await echoed(lecturer, 5)
+    seen = [await framed_until(first, 5), await framed_until(second, 5)]
+    await lecturer.send_json_to({"v": 1, "type": "board.laser", "x": 10, "y": 20})
+    then = [await framed_until(first, 6), await framed_until(second, 6)]
+    for ws in (first, second, lecturer):
+        await ws.disconnect()
+
+    assert [(echo["seq"], echo["ref"]) for echo in echoes] == [(n, f"r{n}") for n in range(1, 6)]
+    assert seen == [echoes, echoes]
+    assert [[(event["seq"], event["type"]) for event in events] for events in then] == [[(6, "board.laser")]] * 2
+    assert await stored_log(lambda: list(LectureEvent.objects.values_list("seq", flat=True))) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_late_viewer_gets_the_page_in_view_then_only_newer_events():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    early, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    messages = [
+        stroke(1),
+        stroke(2, points=[[10, 20, 0], [30, 40, 16]], end=False),
+        stroke(2, points=[[50, 60, 40]], end=True),
+        {"v": 1, "type": "board.undo", "target": "t1"},
+        stroke(3, page=1),
+        {"v": 1, "type": "board.page", "page": 1},
+        {"v": 1, "type": "board.page", "page": 0},
+    ]
+    for message in messages:
+        await lecturer.send_json_to(message)
+    await framed_until(early, 7)  # the process's board holds all seven
+
+    late, snapshot = await enter(lecture, await sync_to_async(StudentFactory)())
+    await lecturer.send_json_to(stroke(4))
+    newer = await framed_until(late, 8)
+    for ws in (early, late, lecturer):
+        await ws.disconnect()
+
+    assert snapshot["last_seq"] == 7
+    assert [(event["type"], event["seq"]) for event in snapshot["events"]] == [
+        ("board.stroke", 2),
+        ("board.page", 7),
+    ]
+    whole = snapshot["events"][0]
+    assert (whole["stroke"], [point[:2] for point in whole["points"]], whole["end"]) == (
+        "t2",
+        [[10, 20], [30, 40], [50, 60]],
+        True,
+    )
+    times = [point[2] for point in whole["points"]]  # when the server placed each point, from the first
+    assert times[0] == 0 and times == sorted(times)
+    assert [(event["seq"], event["stroke"]) for event in newer] == [(8, "t4")]
+
+
+async def test_the_first_socket_of_a_process_reads_the_board_from_the_log():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    await lecturer.send_json_to(stroke(1))
+    await lecturer.send_json_to({"v": 1, "type": "board.page", "page": 2})
+    await echoed(lecturer, 1)
+    await next_of(lecturer, "board.page")
+    await lecturer.disconnect()  # the process leaves the lecture
+
+    viewer, snapshot = await enter(lecture, await sync_to_async(StudentFactory)())
+    await viewer.disconnect()
+
+    assert (snapshot["last_seq"], snapshot["events"]) == (
+        2,
+        [{"type": "board.page", "seq": 2, "by": "teacher", "page": 2}],
+    )
+    assert broadcast.HUBS[asyncio.get_running_loop()] == {}  # the viewer was the last
+
+
+async def test_a_reconnect_gets_exactly_the_missed_events_then_the_live_ones():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    witness, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    student = await sync_to_async(StudentFactory)()
+    viewer, _ = await enter(lecture, student)
+
+    await lecturer.send_json_to(stroke(1))
+    await lecturer.send_json_to(stroke(2))
+    before = await framed_until(viewer, 2)
+    await viewer.disconnect()
+    await lecturer.send_json_to(stroke(3))
+    await lecturer.send_json_to(stroke(4))
+    await framed_until(witness, 4)
+    again, resumed = await enter(lecture, student, after=2)
+    await lecturer.send_json_to(stroke(5))
+    live = await framed_until(again, 5)
+    for ws in (witness, again, lecturer):
+        await ws.disconnect()
+
+    assert [event["seq"] for event in before] == [1, 2]
+    assert ([event["seq"] for event in resumed["events"]], resumed["last_seq"]) == ([3, 4], 4)
+    assert [event["stroke"] for event in resumed["events"]] == ["t3", "t4"]
+    assert [event["seq"] for event in live] == [5]
+
+
+async def test_a_viewer_may_not_draw_or_end_and_stays_connected():
+    lecture = await sync_to_async(live_lecture)()
+    viewer, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    observer, _ = await enter(lecture, await sync_to_async(TeacherFactory)())
+
+    await viewer.send_json_to(stroke(1))
+    drawn = await next_of(viewer, "error")
+    await viewer.send_json_to({"type": "lecture.end"})
+    ended = await next_of(viewer, "error")
+    await viewer.send_to(bytes_data=b"\x01\x02" * 1600)
+    spoken = await next_of(viewer, "error")
+    await observer.send_json_to({"v": 1, "type": "board.clear", "id": "t9", "page": 0})
+    cleared = await next_of(observer, "error")
+    await viewer.send_json_to({"type": "ping"})
+    pong = await next_of(viewer, "pong")
+    for ws in (viewer, observer):
+        await ws.disconnect()
+
+    assert [error["code"] for error in (drawn, ended, spoken, cleared)] == ["not_allowed"] * 4
+    assert pong == {"type": "pong"}
+    assert await stored_log(lambda: (LectureEvent.objects.count(), Lecture.objects.get().status)) == (0, "live")
+
+
+async def test_malformed_messages_are_answered_and_nothing_is_stored():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+
+    await lecturer.send_to(text_data="{not json")
+    invalid_json = await next_of(lecturer, "error")
+    await lecturer.send_to(text_data='{"type": "x", "pad": "' + "a" * 65536 + '"}')
+    too_big = await next_of(lecturer, "error")
+    await lecturer.send_json_to({"type": "poll.open"})
+    unknown = await next_of(lecturer, "error")
+    await lecturer.send_json_to(stroke(1, color="red"))
+    bad_stroke = await next_of(lecturer, "error")
+    await lecturer.send_json_to({**stroke(2), "stroke": "s2"})
+    not_teachers = await next_of(lecturer, "error")
+    await lecturer.send_json_to({"v": 1, "type": "board.page", "page": 1, "ref": "p1"})
+    page = await next_of(lecturer, "board.page")
+    await lecturer.disconnect()
+
+    assert [error["code"] for error in (invalid_json, too_big, unknown)] == [
+        "invalid_json",
+        "invalid_message",
+        "unknown_type",
+    ]
+    assert (bad_stroke["code"], bad_stroke["ref"]) == ("invalid_message", "r1")
+    assert (not_teachers["code"], not_teachers["ref"]) == ("not_allowed", "r2")
+    assert (page["seq"], page["ref"]) == (1, "p1")
+    assert await stored_log(lambda: list(LectureEvent.objects.values_list("seq", "type"))) == [(1, "board.page")]
+
+
+async def test_the_lecturers_voice_reaches_viewers_and_is_saved():
+    lecture = await sync_to_async(LectureFactory)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    viewer, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    frame = b"\x01\x02" * 1600  # 100 ms
+
+    await lecturer.send_to(bytes_data=frame)
+    not_live = await next_of(lecturer, "error")
+    await lecturer.send_json_to({"type": "lecture.start"})
+    await next_of(viewer, "lecture.status")
+    await lecturer.send_to(bytes_data=frame)
+    heard = await viewer.receive_output(timeout=5)
+    await lecturer.send_to(bytes_data=b"\x01" * 7)
+    odd = await next_of(lecturer, "error")
+    await lecturer.disconnect()
+    await viewer.disconnect()
+
+    assert not_live["code"] == "not_live"
+    assert heard == {"type": "websocket.send", "bytes": frame}
+    assert odd["code"] == "invalid_audio"
+    assert await stored_log(lambda: list(LectureAudioChunk.objects.values_list("lecture_id", "samples"))) == [
+        (lecture.pk, 1600)
+    ]
+
+
+async def test_the_start_and_the_end_reach_every_socket():
+    lecture = await sync_to_async(LectureFactory)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    viewer, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+
+    await lecturer.send_json_to(stroke(1))
+    not_live = await next_of(lecturer, "error")
+    await lecturer.send_json_to({"type": "lecture.start"})
+    started = [await next_of(viewer, "lecture.status"), await next_of(lecturer, "lecture.status")]
+    await lecturer.send_json_to(stroke(2))
+    await lecturer.send_json_to({"type": "lecture.end"})
+    drawn = await next_of(viewer, "lecture.frame")
+    ended = await next_of(viewer, "lecture.status")
+    await lecturer.send_json_to({"type": "lecture.end"})
+    again = await next_of(lecturer, "error")
+    await lecturer.disconnect()
+    await viewer.disconnect()
+
+    assert (not_live["code"], not_live["ref"]) == ("not_live", "r1")
+    assert [status["lecture"]["status"] for status in started] == ["live", "live"]
+    assert [event["stroke"] for event in drawn["events"]] == ["t2"]
+    assert (ended["lecture"]["status"], again["code"]) == ("ended", "not_live")
+    assert await stored_log(lambda: list(LectureEvent.objects.values_list("seq", flat=True))) == [1]
+
+
+async def test_the_lecturer_and_observers_see_the_audience(monkeypatch):
+    monkeypatch.setattr(broadcast, "AUDIENCE_SECONDS", 0.1)
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    observer, _ = await enter(lecture, await sync_to_async(TeacherFactory)())
+    student = await sync_to_async(StudentFactory)()
+    viewers = [(await enter(lecture, student))[0], (await enter(lecture, await sync_to_async(StudentFactory)()))[0]]
+
+    counts = []
+    for ws in (lecturer, observer):
+        audience = await next_of(ws, "lecture.audience")
+        while audience["viewers"] != 2:
+            audience = await next_of(ws, "lecture.audience")
+        counts.append(audience)
+    third, _ = await enter(lecture, student)  # the same student in a second tab counts once
+    await viewers[1].send_json_to({"type": "ping"})
+    first_message = await viewers[1].receive_json_from(timeout=5)
+    for ws in (*viewers, third, observer, lecturer):
+        await ws.disconnect()
+
+    assert counts == [{"type": "lecture.audience", "viewers": 2}] * 2
+    assert first_message == {"type": "pong"}  # viewers are not sent the audience
+
+
+async def test_joining_and_leaving_are_facts_with_the_seconds_watched():
+    lecture = await sync_to_async(live_lecture)()
+    student = await sync_to_async(StudentFactory)()
+    first, _ = await enter(lecture, student)
+    second, _ = await enter(lecture, student)
+
+    await first.disconnect()
+    await second.disconnect()
+
+    facts = await stored_log(
+        lambda: list(LectureFact.objects.order_by("id").values_list("kind", "user_id", "data__role"))
+    )
+    left = await stored_log(lambda: LectureFact.objects.get(kind="left").data["seconds"])
+    assert facts == [
+        ("started", lecture.lecturer_id, None),
+        ("joined", student.pk, "viewer"),
+        ("left", student.pk, "viewer"),
+    ]
+    assert 0 < left < 5

@@ -1,0 +1,60 @@
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tutoring.core.api import AuthenticatedRequest
+from tutoring.core.http import stored_file_response
+from tutoring.lectures import selectors, services
+from tutoring.lectures.models import Lecture, LectureRecording
+from tutoring.lectures.serializers import LectureSerializer
+
+
+def _lecture_data(lecture: Lecture, request: AuthenticatedRequest) -> dict:
+    signed_up = selectors.lecture_signed_up_ids(student=request.user, lecture_ids=[lecture.pk])
+    return LectureSerializer(lecture, context={"signed_up": signed_up}).data
+
+
+class LectureListApi(APIView):
+    @extend_schema(responses=LectureSerializer(many=True), summary="Live lectures and those to come, soonest first")
+    def get(self, request: AuthenticatedRequest) -> Response:
+        user = request.user
+        if user.is_student:
+            lectures = selectors.lecture_list_for_student(student=user)
+        else:
+            lectures = selectors.lecture_list_upcoming(user=user)
+        signed_up = selectors.lecture_signed_up_ids(student=user, lecture_ids=[lecture.pk for lecture in lectures])
+        return Response(LectureSerializer(lectures, many=True, context={"signed_up": signed_up}).data)
+
+
+class LectureDetailApi(APIView):
+    @extend_schema(responses=LectureSerializer, summary="One lecture")
+    def get(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        return Response(_lecture_data(selectors.access_lecture(request.user, lecture_id), request))
+
+
+class LectureSignupApi(APIView):
+    @extend_schema(request=None, responses=LectureSerializer, summary="A student signs up for the lecture (预约)")
+    def post(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        lecture = selectors.access_lecture(request.user, lecture_id)
+        services.lecture_signup(lecture=lecture, student=request.user)
+        return Response(_lecture_data(lecture, request))
+
+    @extend_schema(request=None, responses=LectureSerializer, summary="The student withdraws the sign-up")
+    def delete(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        lecture = selectors.access_lecture(request.user, lecture_id)
+        services.lecture_signup_withdraw(lecture=lecture, student=request.user)
+        return Response(_lecture_data(lecture, request))
+
+
+@extend_schema(exclude=True)
+def recording_file(request: HttpRequest, lecture_id: int, variant: str) -> HttpResponseBase:
+    """The replay's video (range requests) or its poster, to whoever may see the lecture."""
+    lecture = selectors.access_lecture(request.user, lecture_id)
+    recording = LectureRecording.objects.filter(lecture=lecture, status=LectureRecording.Status.PUBLISHED).first()
+    if recording is None or variant not in ("video", "poster"):
+        raise Http404
+    return stored_file_response(
+        request, getattr(recording, variant).name, "video/mp4" if variant == "video" else "image/jpeg"
+    )

@@ -1,0 +1,229 @@
+"""Broadcast lectures: one teacher (the lecturer) on a board with voice, many students watching live, then the
+recording on demand.
+
+``Lecture`` is the schedule and the live state. ``LectureEvent`` is its log (board protocol v1 of
+``media/board.py``, written only by the studio), numbered by ``seq``, appended before it is broadcast, never
+changed; ``LectureAudioChunk`` the lecturer's voice in chunks at their time. ``LectureRecording`` is the replay
+rendered from both after the end. ``LectureFact`` is the append-only record for teaching-research statistics and
+stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end and the replay's
+publication. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tutoring.library.models import Entry
+from tutoring.schools.models import City, District, GradeBand, School, Subject
+
+MAX_PLANNED_MINUTES = 180
+
+
+class Lecture(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        LIVE = "live", _("live")
+        ENDED = "ended", _("ended")
+        CANCELLED = "cancelled", _("cancelled")
+
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    lecturer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="lectures_given",
+        limit_choices_to={"role": "teacher"},
+        verbose_name=_("lecturer"),
+    )
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+", verbose_name=_("subject"))
+    grade_band = models.ForeignKey(GradeBand, on_delete=models.PROTECT, related_name="+", verbose_name=_("grade band"))
+    # Who may watch: the students of a city, or of one district, or of one school.
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="+", verbose_name=_("city"))
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("district")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("school")
+    )
+    starts_at = models.DateTimeField(_("starts at"), db_index=True)
+    planned_minutes = models.PositiveSmallIntegerField(
+        _("planned length in minutes"), validators=[MinValueValidator(5), MaxValueValidator(MAX_PLANNED_MINUTES)]
+    )
+    knowledge_points = models.JSONField(_("knowledge points"), default=list, blank=True)
+    entries = models.ManyToManyField(
+        Entry, blank=True, related_name="lectures", verbose_name=_("answered questions it covers")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    last_seq = models.PositiveIntegerField(_("last event number"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lecture")
+        verbose_name_plural = _("lectures")
+        ordering = ["starts_at", "id"]
+        permissions = [("give_lectures", _("Can give lectures"))]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def planned_end(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.planned_minutes)
+
+
+class LectureSignup(models.Model):
+    """A student's 预约: told when the lecture starts, moves or is cancelled."""
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="signups", verbose_name=_("lecture"))
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lecture_signups", verbose_name=_("student")
+    )
+    created_at = models.DateTimeField(_("signed up at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lecture sign-up")
+        verbose_name_plural = _("lecture sign-ups")
+        constraints = [models.UniqueConstraint(fields=["lecture", "student"], name="lecture_signup_once")]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.student_id}"
+
+
+class LectureEvent(models.Model):
+    """One board event of the studio, in the order the server accepted it (board protocol v1)."""
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="events", verbose_name=_("lecture"))
+    seq = models.PositiveIntegerField(_("number"))
+    at_ms = models.PositiveIntegerField(_("time since the start (ms)"))
+    type = models.CharField(_("type"), max_length=24)
+    data = models.JSONField(_("content"))
+
+    class Meta:
+        verbose_name = _("lecture event")
+        verbose_name_plural = _("lecture events")
+        constraints = [models.UniqueConstraint(fields=["lecture", "seq"], name="lecture_event_unique_seq")]
+        ordering = ["lecture", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id}#{self.seq} {self.type}"
+
+    def as_event(self) -> dict:
+        return {**self.data, "type": self.type, "seq": self.seq, "at": self.at_ms, "by": "teacher"}
+
+
+class LectureAudioChunk(models.Model):
+    """A few seconds of the lecturer's voice (PCM s16le, 16 kHz, mono), placed at its time in the lecture."""
+
+    lecture = models.ForeignKey(
+        Lecture, on_delete=models.PROTECT, related_name="audio_chunks", verbose_name=_("lecture")
+    )
+    started_ms = models.PositiveIntegerField(_("starts at (ms)"))
+    samples = models.PositiveIntegerField(_("samples"))
+    file = models.FileField(_("file"), max_length=255)
+
+    class Meta:
+        verbose_name = _("lecture voice recording")
+        verbose_name_plural = _("lecture voice recordings")
+        ordering = ["lecture", "started_ms", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} @{self.started_ms} ms"
+
+
+class LectureConnection(models.Model):
+    """A socket watching a lecture now (or the studio's): the live audience is the open ones."""
+
+    lecture = models.ForeignKey(
+        Lecture, on_delete=models.CASCADE, related_name="connections", verbose_name=_("lecture")
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=10)
+    channel_name = models.CharField(max_length=200, unique=True)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lecture connection")
+        verbose_name_plural = _("lecture connections")
+        indexes = [models.Index(fields=["lecture", "left_at"], name="lecture_connection_open")]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.user_id}"
+
+
+class LectureRecording(models.Model):
+    """The lecture rendered into a video with chapters at its page changes: its replay on demand, and a video
+    answer in the library for each answered question it covers."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to render")
+        RENDERING = "rendering", _("rendering")
+        PUBLISHED = "published", _("published")
+        FAILED = "failed", _("failed")
+
+    lecture = models.OneToOneField(
+        Lecture, on_delete=models.PROTECT, related_name="recording", verbose_name=_("lecture")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("render attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    video = models.FileField(_("video"), max_length=255, blank=True)
+    poster = models.FileField(_("poster"), max_length=255, blank=True)
+    duration_seconds = models.FloatField(_("duration in seconds"), null=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    # One per page change: {"seconds": its time in the video, "page": the page shown (from 0), "title": "第 N 页"}.
+    chapters = models.JSONField(_("chapters"), default=list, blank=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lecture recording")
+        verbose_name_plural = _("lecture recordings")
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.get_status_display()}"
+
+
+class LectureFact(models.Model):
+    """Append-only (PostgreSQL refuses UPDATE and DELETE): statistics and stipends are computed from these."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        MOVED = "moved", _("moved")
+        CANCELLED = "cancelled", _("cancelled")
+        SIGNED_UP = "signed_up", _("signed up")
+        SIGNUP_WITHDRAWN = "signup_withdrawn", _("sign-up withdrawn")
+        STARTED = "started", _("started")
+        JOINED = "joined", _("joined")
+        LEFT = "left", _("left")
+        ENDED = "ended", _("ended")
+        PUBLISHED = "published", _("replay published")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="facts", verbose_name=_("lecture"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("lecture fact")
+        verbose_name_plural = _("lecture facts")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.lecture_id}"

@@ -1,0 +1,35 @@
+from rest_framework import serializers
+
+from tutoring.lectures.models import Lecture
+from tutoring.schools.models import Subject
+
+
+class LectureSerializer(serializers.ModelSerializer):
+    """A lecture as its students and teachers see it; ``signed_up`` (a set of lecture ids) comes in the context."""
+
+    subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    subject_name = serializers.CharField(source="subject.name", read_only=True)
+    grade_band_name = serializers.CharField(source="grade_band.name", read_only=True)
+    lecturer_name = serializers.CharField(source="lecturer.__str__", read_only=True)
+    signed_up = serializers.SerializerMethodField(help_text="Whether the user signed up (预约).")
+
+    class Meta:
+        model = Lecture
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "subject",
+            "subject_name",
+            "grade_band_name",
+            "lecturer_name",
+            "starts_at",
+            "planned_minutes",
+            "started_at",
+            "ended_at",
+            "signed_up",
+        ]
+
+    def get_signed_up(self, lecture: Lecture) -> bool:
+        return lecture.pk in self.context.get("signed_up", ())

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from tutoring.lectures import api
+
+app_name = "lectures"
+
+urlpatterns = [
+    path("lectures", api.LectureListApi.as_view(), name="lecture-list"),
+    path("lectures/<int:lecture_id>", api.LectureDetailApi.as_view(), name="lecture-detail"),
+    path("lectures/<int:lecture_id>/signup", api.LectureSignupApi.as_view(), name="signup"),
+    path("lectures/<int:lecture_id>/recording/<str:variant>", api.recording_file, name="recording-file"),
+]
