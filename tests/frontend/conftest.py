@@ -36,6 +36,7 @@ TABLET = {
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
 }
+LAPTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 
 @pytest.fixture
@@ -102,6 +103,12 @@ def tablet(chromium: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
+def laptop(chromium: Browser) -> Iterator[Page]:
+    """A page with a laptop's screen and a mouse (a lecturer's studio)."""
+    yield from _page(chromium, LAPTOP)
+
+
+@pytest.fixture
 def sign_in(live_stack: LiveStack, phone: Page) -> Callable[..., None]:
     """Log a user in through the login form and land on their home page (on the phone unless told)."""
 
@@ -141,3 +148,28 @@ def ask_typed(page: Page, subject: str, text: str) -> int:
     page.click("[data-testid=submit]")
     page.wait_for_url(re.compile(r"/questions/\d+/$"))
     return int(re.search(r"/questions/(\d+)/$", page.url).group(1))
+
+
+def draw(page: Page, board: str, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Draw a line on a board from and to points given as fractions of its width and height."""
+    box = page.locator(board).bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1], steps=12)
+    page.mouse.up()
+
+
+def expect_ink(page: Page, board: str, at: tuple[float, float], *, present: bool = True) -> None:
+    """Wait until the strokes layer of a board has opaque ink around a point (fractions of its size), or
+    none when not `present`."""
+    page.wait_for_function(
+        """([board, x, y, present]) => {
+            const layer = document.querySelectorAll(`${board} canvas`)[1];
+            if (!layer || !layer.width) return false;
+            const pixels = layer.getContext("2d").getImageData(
+                Math.round(layer.width * x) - 3, Math.round(layer.height * y) - 3, 7, 7).data;
+            return pixels.some((value, index) => index % 4 === 3 && value > 200) === present;
+        }""",
+        arg=[board, *at, present],
+    )

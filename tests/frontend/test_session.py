@@ -17,7 +17,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.factories import AdministratorFactory, AttachmentFactory, StudentFactory, TeacherFactory, opened_session
-from tests.frontend.conftest import CHROMIUM_ARGS, TABLET, ask_typed, go_on_duty, page_errors
+from tests.frontend.conftest import CHROMIUM_ARGS, TABLET, ask_typed, draw, expect_ink, go_on_duty, page_errors
 from tests.frontend.test_views import json_script, logged_in
 from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent, TutoringSession
 
@@ -70,31 +70,6 @@ def test_the_room_is_not_found_for_anyone_else() -> None:
 def chromium_args() -> list[str]:
     """A fake microphone (a beep), allowed without asking."""
     return [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-def draw(page: Page, board: str, start: tuple[float, float], end: tuple[float, float]) -> None:
-    """Draw a line on a board from and to points given as fractions of its width and height."""
-    box = page.locator(board).bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1], steps=12)
-    page.mouse.up()
-
-
-def expect_ink(page: Page, board: str, at: tuple[float, float], *, present: bool = True) -> None:
-    """Wait until the strokes layer of a board has opaque ink around a point (fractions of its size), or
-    none when not `present`."""
-    page.wait_for_function(
-        """([board, x, y, present]) => {
-            const layer = document.querySelectorAll(`${board} canvas`)[1];
-            if (!layer || !layer.width) return false;
-            const pixels = layer.getContext("2d").getImageData(
-                Math.round(layer.width * x) - 3, Math.round(layer.height * y) - 3, 7, 7).data;
-            return pixels.some((value, index) => index % 4 === 3 && value > 200) === present;
-        }""",
-        arg=[board, *at, present],
-    )
 
 
 def ink_count(page: Page, board: str) -> int:
