@@ -524,7 +524,6 @@ def _studio_labels() -> dict[str, str]:
         "status_live": _("Live"),
         "status_ended": _("The lecture has ended."),
         "status_cancelled": _("This lecture was cancelled."),
-        "audience": _("%(count)s students watching"),
         "confirmEnd": _("End the lecture for everyone?"),
         "notConnected": _("Not connected. Wait a moment and try again."),
         "micOn": _("Microphone on"),
@@ -533,9 +532,17 @@ def _studio_labels() -> dict[str, str]:
         "micUnavailable": _("No microphone could be used."),
         "error": _("That did not work. Please try again."),
         "error_rate_limited": _("Too fast: wait a moment."),
+        "refused": _("The studio is not available. Reload the page."),
+        **_lecture_socket_labels(),
+    }
+
+
+def _lecture_socket_labels() -> dict[str, str]:
+    """What the studio and the lecture page say of the lecture's socket and its audience."""
+    return {
+        "audience": _("%(count)s students watching"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "offline": _("You are offline. The lecture goes on when you are back online."),
-        "refused": _("The studio is not available. Reload the page."),
     }
 
 
@@ -557,12 +564,10 @@ def _lecture_labels() -> dict[str, str]:
         "status_live": _("Live"),
         "status_ended": _("Ended"),
         "status_cancelled": _("Cancelled"),
-        "audience": _("%(count)s students watching"),
         "ended": _("The lecture has ended."),
         "cancelled": _("This lecture was cancelled."),
-        "reconnecting": _("Connection lost. Reconnecting…"),
-        "offline": _("You are offline. The lecture goes on when you are back online."),
         "refused": _("The lecture is not available. Reload the page."),
+        **_lecture_socket_labels(),
     }
 
 

@@ -9,8 +9,6 @@ stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, t
 publication. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
 """
 
-from datetime import datetime, timedelta
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -74,10 +72,6 @@ class Lecture(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def planned_end(self) -> datetime:
-        return self.starts_at + timedelta(minutes=self.planned_minutes)
 
 
 class LectureSignup(models.Model):

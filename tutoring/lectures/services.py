@@ -30,16 +30,15 @@ from tutoring.lectures.models import (
 )
 from tutoring.library.models import Entry
 from tutoring.library.services import entry_video_publish
-from tutoring.sessions.protocol import ProtocolError, message_check
+from tutoring.sessions.protocol import DRAWING, ProtocolError, message_check
 from tutoring.sessions.selectors import ms_since_start
 from tutoring.sessions.services import StoredVideo, board_video_store
 
 logger = logging.getLogger(__name__)
 
-AUDIO_SAMPLE_RATE = 16_000
 # What the studio may write to the log: the board (its student permissions have no meaning in a lecture, and
 # a lecture has no photos to place until slides come).
-BOARD_TYPES = frozenset({"board.stroke", "board.undo", "board.redo", "board.clear", "board.page", "board.laser"})
+BOARD_TYPES = DRAWING | {"board.page", "board.laser"}
 
 
 def _fact(kind: str, lecture: Lecture, *, user_id: int | None = None, at: datetime | None = None, **data: Any) -> None:
@@ -274,14 +273,6 @@ def lecture_audio_save(*, lecture_id: int, started_ms: int, pcm: bytes) -> Lectu
     return LectureAudioChunk.objects.create(
         lecture_id=lecture_id, started_ms=started_ms, samples=len(pcm) // 2, file=name
     )
-
-
-def lecture_state(lecture: Lecture, *, viewers: int) -> dict[str, Any]:
-    """What a socket is told of the lecture besides the board: its schedule and status, and its audience."""
-    return {**events.lecture_summary(lecture), "viewers": viewers}
-
-
-# --- The replay ----------------------------------------------------------------------------------
 
 
 def lecture_recording_render(*, recording_id: int) -> None:

@@ -17,10 +17,10 @@ from typing import Any
 from HersheyFonts import HersheyFonts
 
 from tutoring.sessions.protocol import VERSION
+from tutoring.sessions.services import AUDIO_SAMPLE_RATE
 
 PEN_SPEED = 1.2  # board units a millisecond: a line of 60 units takes 50 ms
 LETTER_HEIGHT = 80  # board units from a digit's foot to its top
-SAMPLE_RATE = 16_000
 
 Point = tuple[float, float]
 
@@ -95,7 +95,7 @@ class Script:
         self.voices.append((self.clock_ms, pcm))
 
     def speech_end_ms(self) -> int:
-        return max((at + len(pcm) * 1000 // (2 * SAMPLE_RATE) for at, pcm in self.voices), default=0)
+        return max((at + len(pcm) * 1000 // (2 * AUDIO_SAMPLE_RATE) for at, pcm in self.voices), default=0)
 
     def write(self, line: str, *, left: int, top: int, color: str = "#1a1a1a", width: int = 6) -> int:
         """Write one line by hand with its foot at ``top + LETTER_HEIGHT``; returns the x where it ends."""
@@ -150,7 +150,7 @@ def speech_pcm(text: str) -> bytes:
         raise RuntimeError("The demo's voices need espeak-ng and ffmpeg (scripts/install.sh installs them).")
     wav = subprocess.run([espeak, "-v", "cmn", "-s", "150", "--stdout", text], capture_output=True, check=True)
     pcm = subprocess.run(
-        [ffmpeg, "-v", "error", "-i", "pipe:0", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "pipe:1"],
+        [ffmpeg, "-v", "error", "-i", "pipe:0", "-ac", "1", "-ar", str(AUDIO_SAMPLE_RATE), "-f", "s16le", "pipe:1"],
         input=wav.stdout,
         capture_output=True,
         check=True,

@@ -23,7 +23,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
-from tutoring.core.management.demo_answers import SAMPLE_RATE, Script
+from tutoring.core.management.demo_answers import Script
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
 from tutoring.library.models import Entry, Feedback, Match
@@ -36,6 +36,7 @@ from tutoring.schools.models import City, District, GradeBand, School, Subject
 from tutoring.sessions.models import Recording, Role, SessionEvent, TutoringSession
 from tutoring.sessions.protocol import message_check
 from tutoring.sessions.services import (
+    AUDIO_SAMPLE_RATE,
     audio_chunk_save,
     recording_render,
     session_end,
@@ -596,8 +597,8 @@ def _script_store(
         kind, data = message_check(content, role=Role.TEACHER)
         rows.append(log(seq, at_ms, kind, data))
     type(rows[0])._default_manager.bulk_create(rows)
-    chunk_bytes = VOICE_CHUNK_MS * SAMPLE_RATE // 1000 * 2
+    chunk_bytes = VOICE_CHUNK_MS * AUDIO_SAMPLE_RATE // 1000 * 2
     for started_ms, pcm in script.voices:
         for offset in range(0, len(pcm), chunk_bytes):
-            voice(started_ms + offset // 2 * 1000 // SAMPLE_RATE, pcm[offset : offset + chunk_bytes])
+            voice(started_ms + offset // 2 * 1000 // AUDIO_SAMPLE_RATE, pcm[offset : offset + chunk_bytes])
     return len(rows)
