@@ -289,6 +289,9 @@ class XuewenSettings(TypedDict):
     SESSION_SILENT_SECONDS: int
     SESSION_MESSAGES_PER_SECOND: int
     RECORDING_APPROVAL: bool
+    LECTURE_QUESTIONS_PER_MINUTE: int
+    LECTURE_QUESTIONS_PER_LECTURE: int
+    LECTURE_ACTIONS_PER_SECOND: int
 
 
 XUEWEN: XuewenSettings = {
@@ -330,6 +333,11 @@ XUEWEN: XuewenSettings = {
     "SESSION_SILENT_SECONDS": env_int("XUEWEN_SESSION_SILENT_SECONDS", 60),
     "SESSION_MESSAGES_PER_SECOND": env_int("XUEWEN_SESSION_MESSAGES_PER_SECOND", 40),
     "RECORDING_APPROVAL": env_bool("XUEWEN_RECORDING_APPROVAL", False),
+    # Lectures: a student asks at most this many questions a minute and in all; a viewer's socket sends at most
+    # this many questions, upvotes and answers a second (bursts of twice that).
+    "LECTURE_QUESTIONS_PER_MINUTE": env_int("XUEWEN_LECTURE_QUESTIONS_PER_MINUTE", 2),
+    "LECTURE_QUESTIONS_PER_LECTURE": env_int("XUEWEN_LECTURE_QUESTIONS_PER_LECTURE", 10),
+    "LECTURE_ACTIONS_PER_SECOND": env_int("XUEWEN_LECTURE_ACTIONS_PER_SECOND", 3),
 }
 
 SESSION_COOKIE_HTTPONLY = True

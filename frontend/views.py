@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
-from tutoring.lectures.models import Lecture
+from tutoring.lectures.models import MAX_POLL_OPTIONS, Lecture
 from tutoring.lectures.selectors import (
     access_lecture,
     lecture_list_for_student,
@@ -210,6 +210,7 @@ def lecture_studio(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
         "lecture": lecture,
         "config": {"socketPath": f"/ws/lectures/{lecture.pk}/"},
         "labels": _studio_labels(),
+        "poll_option_numbers": range(1, MAX_POLL_OPTIONS + 1),
         **_board_tool_choices(),
     }
     return render(request, "frontend/studio.html", context)
@@ -237,6 +238,7 @@ def lecture_detail(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
         "labels": labels,
         "status_label": labels[f"status_{lecture.status}"],
         "signup_labels": _signup_labels(),
+        "poll_option_numbers": range(1, MAX_POLL_OPTIONS + 1),
     }
     return render(request, "frontend/lecture.html", context)
 
@@ -525,7 +527,6 @@ def _studio_labels() -> dict[str, str]:
         "status_ended": _("The lecture has ended."),
         "status_cancelled": _("This lecture was cancelled."),
         "confirmEnd": _("End the lecture for everyone?"),
-        "notConnected": _("Not connected. Wait a moment and try again."),
         "micOn": _("Microphone on"),
         "micOff": _("Microphone off"),
         "micDenied": _("The microphone is not allowed. Allow it in the browser settings to record."),
@@ -534,6 +535,7 @@ def _studio_labels() -> dict[str, str]:
         "error_rate_limited": _("Too fast: wait a moment."),
         "refused": _("The studio is not available. Reload the page."),
         **_lecture_socket_labels(),
+        **_interaction_labels(),
     }
 
 
@@ -568,6 +570,35 @@ def _lecture_labels() -> dict[str, str]:
         "cancelled": _("This lecture was cancelled."),
         "refused": _("The lecture is not available. Reload the page."),
         **_lecture_socket_labels(),
+        **_interaction_labels(),
+    }
+
+
+def _interaction_labels() -> dict[str, str]:
+    """The questions' and quick checks' texts (lecture-interaction.js), for students and moderators alike."""
+    return {
+        "pinned": _("Pinned by the teacher"),
+        "answered": _("Answered"),
+        "hidden": _("Hidden"),
+        "upvote": _("▲ %(count)s"),
+        "upvoteLabel": _("Me too (%(count)s so far)"),
+        "upvotes": _("%(count)s ▲"),
+        "noQuestions": _("No questions yet."),
+        "asked": _("Sent. The teacher sees your question."),
+        "emptyQuestion": _("Write your question first."),
+        "pollOpen": _("Quick check"),
+        "pollClosed": _("Quick check: the answers"),
+        "pollAnswered": _("Your answer: %(answer)s"),
+        "pollNumber": _("Your number"),
+        "pollSend": _("Answer"),
+        "pollCount": _("%(count)s (%(share)s%%)"),
+        "pollAnswers": _("%(count)s answered"),
+        "pollClose": _("Close and show the answers"),
+        "markAnswered": _("Answered"),
+        "pin": _("Pin"),
+        "unpin": _("Unpin"),
+        "hide": _("Hide"),
+        "notConnected": _("Not connected. Wait a moment and try again."),
     }
 
 

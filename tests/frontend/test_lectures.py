@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from tests.factories import LectureFactory, SchoolFactory, StudentFactory
 from tests.frontend.conftest import draw, expect_ink, page_errors
 from tests.live import LiveStack
-from tutoring.lectures.models import Lecture, LectureEvent, LectureFact, LectureSignup
+from tutoring.lectures.models import Lecture, LectureEvent, LectureFact, LecturePollAnswer, LectureSignup
 
 # Committed for real, so the live processes see it; serialized_rollback restores the reference data afterwards.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -46,6 +46,32 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
             expect(page.locator("[data-testid=live]")).to_be_visible()
             expect_ink(page, "#board", (0.5, 0.3))
 
+    # And a question asked on the phone is upvoted on the tablet, seen ranked in the studio and marked answered
+    phone.fill("#ask-text", "为什么要进位？")
+    phone.click("[data-testid=ask-send]")
+    question = tablet.locator("[data-testid=questions] li", has_text="为什么要进位？")
+    question.get_by_role("button", name="我也想问（已有 0 人）").click()
+    expect(question.get_by_role("button", name="我也想问（已有 1 人）")).to_be_disabled()
+    moderated = laptop.locator("[data-testid=moderated-questions] li", has_text="为什么要进位？")
+    expect(moderated).to_contain_text("1 ▲")
+    moderated.get_by_role("button", name="已解答").click()
+    expect(phone.locator("[data-testid=questions] li", has_text="为什么要进位？")).to_contain_text("已解答")
+
+    # And a quick check is answered on both and its answers show to everyone when closed
+    laptop.fill("#poll-prompt", "7×8=?")
+    options = laptop.locator("[data-poll-options] input")
+    for index, option in enumerate(["54", "56", "58"]):
+        options.nth(index).fill(option)
+    laptop.click("[data-testid=poll-open]")
+    for page, answer in ((phone, "56"), (tablet, "54")):
+        page.locator("[data-testid=poll]").get_by_role("button", name=answer).click()
+        expect(page.locator("[data-testid=poll]")).to_contain_text(f"你的答案：{answer}")
+    expect(laptop.locator("[data-testid=poll-live]")).to_contain_text("2 人已作答")
+    laptop.get_by_role("button", name="结束并公布答案").click()
+    for page in (phone, tablet):
+        expect(page.locator("[data-testid=poll-results]")).to_contain_text("56")
+        expect(page.locator("[data-testid=poll-results]")).to_contain_text("1 (50%)")
+
     # And when the lecture ends, both are told
     laptop.once("dialog", lambda dialog: dialog.accept())
     laptop.click("[data-testid=lecture-end]")
@@ -58,4 +84,13 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
     assert LectureEvent.objects.filter(lecture=lecture, type="board.stroke").exists()
     joined = LectureFact.objects.filter(lecture=lecture, kind="joined").values_list("user_id", flat=True)
     assert sorted(joined) == sorted([first.pk, second.pk, lecture.lecturer_id])
+    interaction = LectureFact.objects.filter(lecture=lecture, kind__in=["asked", "upvoted", "question_answered"])
+    assert list(interaction.values_list("kind", "user_id")) == [
+        ("asked", first.pk),
+        ("upvoted", second.pk),
+        ("question_answered", lecture.lecturer_id),
+    ]
+    assert sorted(LecturePollAnswer.objects.values_list("student_id", "choice")) == sorted(
+        [(first.pk, 1), (second.pk, 0)]
+    )
     assert errors == []

@@ -5,7 +5,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from asgiref.typing import WebSocketConnectEvent
+from asgiref.typing import ASGISendCallable, ASGISendEvent, WebSocketConnectEvent
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -37,6 +38,20 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
     """
 
     inbound_types: frozenset[str] = frozenset({"ping"})
+
+    async def __call__(self, scope: Any, receive: Any, send: ASGISendCallable) -> None:
+        """As channels does, with sends to a socket that has just closed dropped: an event of a group can be
+        dispatched after the client closed and before daphne's ``websocket.disconnect`` arrives, and daphne's
+        refusal to send would end the consumer there, without its ``disconnect``: a duty console, a room's
+        presence would stay open. The disconnect comes next and runs as usual."""
+
+        async def send_unless_closed(message: ASGISendEvent) -> None:
+            try:
+                await send(message)
+            except Disconnected:
+                logger.info("socket.send_after_close", extra={"type": message.get("type")})
+
+        await super().__call__(scope, receive, send_unless_closed)
 
     @property
     def user(self) -> "User":

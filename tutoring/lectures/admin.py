@@ -12,7 +12,7 @@ from tutoring.core.admin import FactAdmin, checkbox_choice_overrides
 from tutoring.core.errors import ServiceError
 from tutoring.lectures import services
 from tutoring.lectures.models import Lecture, LectureFact
-from tutoring.lectures.selectors import LECTURER, OBSERVER, VIEWER
+from tutoring.lectures.selectors import LECTURER, MODERATOR, OBSERVER, VIEWER
 
 
 class LectureForm(ModelForm):
@@ -31,6 +31,7 @@ class LectureForm(ModelForm):
             "planned_minutes",
             "knowledge_points",
             "entries",
+            "moderators",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -54,7 +55,7 @@ class LectureAdmin(admin.ModelAdmin):
     list_display = ["title", "lecturer", "subject", "grade_band", "city", "district", "school", "starts_at", "status"]
     list_filter = ["status", "subject", "grade_band"]
     search_fields = ["title", "lecturer__display_name", "lecturer__username"]
-    autocomplete_fields = ["lecturer", "entries"]
+    autocomplete_fields = ["lecturer", "entries", "moderators"]
     formfield_overrides = checkbox_choice_overrides
     actions = ["cancel"]
 
@@ -83,5 +84,15 @@ class LectureFactAdmin(FactAdmin):
         "duration_seconds": _("duration in seconds"),
         "events": _("event count"),
         "entries": _("answered questions"),
+        "question": _("question"),
+        "text": _("text"),
+        "poll": _("quick check"),
+        "poll_kind": _("kind"),
+        "options": _("options"),
+        "choice": _("option"),
+        "number": _("number"),
+        "answers": _("answers"),
     }
-    detail_values = {"role": {LECTURER: _("lecturer"), VIEWER: _("viewer"), OBSERVER: _("observer")}}
+    detail_values = {
+        "role": {LECTURER: _("lecturer"), MODERATOR: _("moderator"), VIEWER: _("viewer"), OBSERVER: _("observer")}
+    }

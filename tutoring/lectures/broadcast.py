@@ -6,8 +6,11 @@ For each lecture with sockets here there is one ``LectureHub``: one channel of t
 on that channel; the board's state (``media.board.BoardState``), read from the log once when the first socket
 arrives and then brought up to date by every event; the board events of the last FRAME_MS, sent to every
 local viewer and observer as one ``lecture.frame`` serialized once; the lecturer's voice passed on to them as
-it comes; the start and the end to every socket; and the audience count to the lecturer and observers every
-AUDIENCE_SECONDS, read once for the process.
+it comes; the start and the end to every socket; and, every TICK_SECONDS, read once for the process: the audience
+count to the lecturer, the moderators and observers, the interaction (the pinned and the top questions, the quick
+check) to everyone, and the moderation (every question, the quick check's live distribution) to the lecturer and
+the moderators, each only when it changed. A moderation or a quick check opening or closing reaches the group as
+``lecture.interaction`` and is read at once.
 
 A socket's promise: its snapshot, then every event with a higher ``seq`` once, in order. The state moves and
 the frame is written under one lock, and a socket joins under it (its snapshot is the state as of the last
@@ -38,11 +41,12 @@ from tutoring.sessions.transport import LogWriter
 logger = logging.getLogger(__name__)
 
 FRAME_MS = 60
-AUDIENCE_SECONDS = 2.0
+TICK_SECONDS = 1.5
 EVENTS, VOICE, STATUS = "lecture.events", "lecture.voice", "lecture.status"  # what the group carries
-WATCHERS = (selectors.VIEWER, selectors.OBSERVER)  # get the frames and the voice
-COUNTED_FOR = (selectors.LECTURER, selectors.OBSERVER)  # get the audience
-EVERYONE = (selectors.LECTURER, selectors.VIEWER, selectors.OBSERVER)
+INTERACTION, MODERATION = "lecture.interaction", "lecture.moderation"
+WATCHERS = (selectors.VIEWER, selectors.OBSERVER, selectors.MODERATOR)  # get the frames and the voice
+COUNTED_FOR = (selectors.LECTURER, selectors.MODERATOR, selectors.OBSERVER)  # get the audience
+EVERYONE = (selectors.LECTURER, selectors.MODERATOR, selectors.VIEWER, selectors.OBSERVER)
 
 
 class LectureSocket(Protocol):
@@ -106,7 +110,11 @@ class LectureHub:
         self.received = 0  # the last event taken from the group (framed or waiting)
         self.waiting: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = {}
+        self.shown: dict[str, str] = {}  # what was last sent of the interaction, the moderation, the audience
+        self.interaction: dict[str, Any] = {}
+        self.moderation: dict[str, Any] = {}
         self.sending = asyncio.Lock()
+        self.reading = asyncio.Lock()  # one read of the interaction at a time: a later read is never overtaken
         self.flushing: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self.channel: str | None = None
@@ -121,38 +129,60 @@ class LectureHub:
         lecture = await database_call(selectors.lecture_get)(self.lecture_id)
         log = await database_call(selectors.lecture_events)(self.lecture_id)
         self.summary = events.lecture_summary(lecture)
+        self.interaction = await database_call(selectors.lecture_interaction)(self.lecture_id)
+        self.moderation = await database_call(selectors.lecture_moderation)(self.lecture_id)
+        self.shown = {
+            "interaction": json.dumps({"type": INTERACTION, **self.interaction}),
+            "moderation": json.dumps({"type": MODERATION, **self.moderation}),
+        }
         self.state = board_replay(log)
         self.last_seq = self.received = log[-1]["seq"] if log else 0
-        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._audience())]
+        self.tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._tick())]
 
     # --- Sockets ---
 
-    async def join(self, socket: LectureSocket, role: str, *, after: int, viewers: int) -> None:
+    async def join(
+        self, socket: LectureSocket, role: str, *, after: int, viewers: int, mine: dict[str, Any] | None = None
+    ) -> None:
         """Send ``socket`` its snapshot, then frames from the next one on. ``after`` > 0 (a reconnect): every
-        event after it; else, or when this process has not yet seen ``after``, the page in view."""
+        event after it; else, or when this process has not yet seen ``after``, the page in view. ``mine``: a
+        student's upvotes and quick-check answer."""
         await self.ready
         log: list[dict[str, Any]] = []
         read = after
+        moderation = None
+        if role in selectors.MODERATING:
+            async with self.reading:
+                moderation = await database_call(selectors.lecture_moderation)(self.lecture_id)
         while True:
             async with self.sending:
+                if moderation is not None:  # read while no moderating socket may have been here: brought up to date
+                    await self._moderation_set(moderation)
                 if after == 0 or after > self.last_seq:
-                    await self._snapshot(socket, role, board_events(self.state, self.last_seq), viewers)
+                    await self._snapshot(
+                        socket, role, board_events(self.state, self.last_seq), viewers=viewers, mine=mine
+                    )
                     return
                 if read >= self.last_seq:  # the log read holds everything up to the state
                     shown = [event for event in log if event["seq"] <= self.last_seq]
-                    await self._snapshot(socket, role, shown, viewers)
+                    await self._snapshot(socket, role, shown, viewers=viewers, mine=mine)
                     return
             more = await database_call(selectors.lecture_events)(self.lecture_id, after=read)
             log += more
             read = more[-1]["seq"] if more else read
 
-    async def _snapshot(self, socket: LectureSocket, role: str, shown: list[dict[str, Any]], viewers: int) -> None:
-        """Under ``sending``: the snapshot, and the socket takes every later frame."""
+    async def _snapshot(
+        self, socket: LectureSocket, role: str, shown: list[dict[str, Any]], *, viewers: int, mine: Any
+    ) -> None:
+        """Under ``sending``: the snapshot, and the socket takes every later frame and interaction."""
         snapshot = {
             "type": "lecture.snapshot",
             "lecture": {**self.summary, "viewers": viewers},
             "last_seq": self.last_seq,
             "events": shown,
+            "interaction": self.interaction,
+            **({"moderation": self.moderation} if role in selectors.MODERATING else {}),
+            **({"mine": mine} if mine is not None else {}),
         }
         await socket.send(text_data=json.dumps(snapshot))
         self.sockets[socket] = role
@@ -192,6 +222,8 @@ class LectureHub:
                     await self._send(WATCHERS, pcm=message["pcm"])
                 elif message["type"] == STATUS:
                     await self._status(message)
+                elif message["type"] == INTERACTION:
+                    await self._interaction()
             except Exception:  # one bad message must not end the lecture for this process
                 logger.exception("lecture.message_failed", extra={"lecture": self.lecture_id})
 
@@ -231,16 +263,41 @@ class LectureHub:
             self.summary = message["lecture"]
             await self._send(EVERYONE, text=json.dumps({"type": STATUS, "lecture": self.summary}))
 
-    async def _audience(self) -> None:
+    async def _tick(self) -> None:
         while True:
-            await asyncio.sleep(AUDIENCE_SECONDS)
-            if any(role in COUNTED_FOR for role in self.sockets.values()):
-                try:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await self._interaction()
+                if any(role in COUNTED_FOR for role in self.sockets.values()):
                     viewers = await database_call(selectors.lecture_audience)(self.lecture_id)
-                except Exception:
-                    logger.exception("lecture.audience_failed", extra={"lecture": self.lecture_id})
-                    continue
-                await self._send(COUNTED_FOR, text=json.dumps({"type": "lecture.audience", "viewers": viewers}))
+                    await self._changed("audience", COUNTED_FOR, {"type": "lecture.audience", "viewers": viewers})
+            except Exception:  # the next tick tries again
+                logger.exception("lecture.tick_failed", extra={"lecture": self.lecture_id})
+
+    async def _interaction(self) -> None:
+        """Read the interaction (and, with a moderating socket here, the moderation) once for the process; send
+        what changed."""
+        async with self.reading:
+            interaction = await database_call(selectors.lecture_interaction)(self.lecture_id)
+            moderating = any(role in selectors.MODERATING for role in self.sockets.values())
+            moderation = await database_call(selectors.lecture_moderation)(self.lecture_id) if moderating else None
+            async with self.sending:
+                self.interaction = interaction
+                await self._changed("interaction", EVERYONE, {"type": INTERACTION, **interaction})
+                if moderation is not None:
+                    await self._moderation_set(moderation)
+
+    async def _moderation_set(self, moderation: dict[str, Any]) -> None:
+        """Under ``sending``."""
+        self.moderation = moderation
+        await self._changed("moderation", selectors.MODERATING, {"type": MODERATION, **moderation})
+
+    async def _changed(self, name: str, roles: Sequence[str], message: dict[str, Any]) -> None:
+        """Send ``message`` to ``roles`` unless it is what they were sent last."""
+        text = json.dumps(message)
+        if self.shown.get(name) != text:
+            self.shown[name] = text
+            await self._send(roles, text=text)
 
     # --- The studio (the lecturer's process) ---
 

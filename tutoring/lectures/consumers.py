@@ -28,14 +28,16 @@ STORE_WAIT_SECONDS = 10.0  # a closing studio waits this long at most for its la
 
 
 @database_call
-def lecture_enter(user: User, lecture_id: int, channel_name: str) -> tuple[str, int] | None:
-    """Join the lecture: the user's role and the audience now; None when the user may not see it."""
+def lecture_enter(user: User, lecture_id: int, channel_name: str) -> tuple[str, int, dict[str, Any] | None] | None:
+    """Join the lecture: the user's role, the audience now and a student's own part (upvotes, quick-check
+    answer); None when the user may not see it."""
     try:
         lecture = selectors.access_lecture(user, lecture_id)
     except Http404:
         return None
     role = services.lecture_join(lecture=lecture, user=user, channel_name=channel_name)
-    return role, selectors.lecture_audience(lecture_id)
+    mine = selectors.lecture_mine(lecture_id, user) if role == selectors.VIEWER else None
+    return role, selectors.lecture_audience(lecture_id), mine
 
 
 class LectureConsumer(BaseConsumer):
@@ -44,7 +46,20 @@ class LectureConsumer(BaseConsumer):
     and observers watch: frames of board events and the voice from this process's hub (``broadcast``). Every
     socket gets the snapshot first, then the lecture's status; the lecturer and observers the audience."""
 
-    inbound_types = frozenset({"ping", "lecture.start", "lecture.end", *services.BOARD_TYPES})
+    inbound_types = frozenset(
+        {
+            "ping",
+            "lecture.start",
+            "lecture.end",
+            *services.BOARD_TYPES,
+            "question.ask",
+            "question.upvote",
+            *(f"question.{action}" for action in services.MODERATIONS),
+            "poll.open",
+            "poll.close",
+            "poll.answer",
+        }
+    )
 
     async def connect(self) -> None:
         self.lecture_id = self.scope["url_route"]["kwargs"]["lecture_id"]
@@ -53,8 +68,9 @@ class LectureConsumer(BaseConsumer):
         if entered is None:
             await self.refuse(4404)
             return
-        self.role, viewers = entered
+        self.role, viewers, mine = entered
         self.messages = TokenBucket(settings.XUEWEN["SESSION_MESSAGES_PER_SECOND"])
+        self.actions = TokenBucket(settings.XUEWEN["LECTURE_ACTIONS_PER_SECOND"])
         self.tasks: list[asyncio.Task[None]] = []
         if self.role == selectors.LECTURER:
             self.frames = TokenBucket(AUDIO_FRAMES_PER_SECOND)
@@ -64,7 +80,7 @@ class LectureConsumer(BaseConsumer):
             self.tasks = [asyncio.create_task(self._echo()), asyncio.create_task(self._voice_save())]
         self.hub: LectureHub = hub_enter(self.channel_layer, self.lecture_id)
         await self.accept()
-        await self.hub.join(self, self.role, after=int(after) if after.isdigit() else 0, viewers=viewers)
+        await self.hub.join(self, self.role, after=int(after) if after.isdigit() else 0, viewers=viewers, mine=mine)
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "role"):
@@ -138,6 +154,50 @@ class LectureConsumer(BaseConsumer):
         except ServiceError as error:
             await self.send_error(error.code, str(error.message))
 
+    # --- Questions and quick checks ---
+
+    async def _act(self, reply: str, service: Any, **kwargs: Any) -> None:
+        """Run an interaction service; its outcome (or refusal, in Chinese) goes back to this socket only."""
+        if self.role == selectors.VIEWER and not self.actions.take():
+            await self.send_error("rate_limited", _("Too many messages; slow down."))
+            return
+        try:
+            outcome = await database_call(service)(lecture_id=self.lecture_id, **kwargs)
+        except ServiceError as error:
+            await self.send_error(error.code, str(error.message))
+            return
+        await self.send_json({"type": reply, **outcome})
+
+    async def receive_question_ask(self, content: dict[str, Any]) -> None:
+        await self._act("question.asked", _asked, student=self.user, text=content.get("text"))
+
+    async def receive_question_upvote(self, content: dict[str, Any]) -> None:
+        await self._act("question.upvoted", _upvoted, student=self.user, question_id=content.get("question"))
+
+    async def _moderate(self, content: dict[str, Any]) -> None:
+        action = content["type"].removeprefix("question.")
+        await self._act(
+            "question.moderated", _moderated, user=self.user, question_id=content.get("question"), action=action
+        )
+
+    receive_question_answer = receive_question_pin = receive_question_unpin = receive_question_hide = _moderate
+
+    async def receive_poll_open(self, content: dict[str, Any]) -> None:
+        fields = {name: content.get(name) for name in ("kind", "prompt", "options")}
+        await self._act("poll.opened", _poll_opened, user=self.user, **fields)
+
+    async def receive_poll_close(self, content: dict[str, Any]) -> None:
+        await self._act("poll.closed", _poll_closed, user=self.user, poll_id=content.get("poll"))
+
+    async def receive_poll_answer(self, content: dict[str, Any]) -> None:
+        await self._act(
+            "poll.answered",
+            _poll_answered,
+            student=self.user,
+            poll_id=content.get("poll"),
+            answer=content.get("answer"),
+        )
+
     async def _voice(self, pcm: bytes) -> None:
         if await self._not_the_lecturer():
             return
@@ -168,3 +228,35 @@ class LectureConsumer(BaseConsumer):
                 logger.exception("lecture.voice_not_saved", extra={"lecture": self.lecture_id, "at_ms": started_ms})
             finally:
                 self.voice_saving.task_done()
+
+
+# The interaction's services, each with what its socket is told back.
+
+
+def _asked(**kwargs: Any) -> dict[str, Any]:
+    return {"question": selectors.question_shown(services.lecture_question_ask(**kwargs))}
+
+
+def _upvoted(**kwargs: Any) -> dict[str, Any]:
+    return {"question": selectors.question_shown(services.lecture_question_upvote(**kwargs))}
+
+
+def _moderated(**kwargs: Any) -> dict[str, Any]:
+    return {
+        "question": selectors.question_shown(services.lecture_question_moderate(**kwargs)),
+        "action": kwargs["action"],
+    }
+
+
+def _poll_opened(**kwargs: Any) -> dict[str, Any]:
+    return {"poll": services.lecture_poll_open(**kwargs).pk}
+
+
+def _poll_closed(**kwargs: Any) -> dict[str, Any]:
+    return {"poll": services.lecture_poll_close(**kwargs).pk}
+
+
+def _poll_answered(**kwargs: Any) -> dict[str, Any]:
+    answer = services.lecture_poll_answer(**kwargs)
+    number = selectors.number_shown(answer.number)
+    return {"poll": answer.poll_id, "choice": answer.choice, "number": number}

@@ -34,3 +34,9 @@ def lecture_notice_send(lecture: Lecture, student_ids: list[int], kind: str) -> 
 def lecture_status_send(lecture: Lecture) -> None:
     """The lecture started or ended: to every process with sockets in it."""
     send_event_on_commit(lecture_group(lecture.pk), {"type": "lecture.status", "lecture": lecture_summary(lecture)})
+
+
+def lecture_interaction_send(lecture_id: int) -> None:
+    """A question was moderated or a quick check opened or closed: every process reads the new state once and
+    passes it to its sockets."""
+    send_event_on_commit(lecture_group(lecture_id), {"type": "lecture.interaction"})

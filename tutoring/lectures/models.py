@@ -5,8 +5,13 @@ recording on demand.
 ``media/board.py``, written only by the studio), numbered by ``seq``, appended before it is broadcast, never
 changed; ``LectureAudioChunk`` the lecturer's voice in chunks at their time. ``LectureRecording`` is the replay
 rendered from both after the end. ``LectureFact`` is the append-only record for teaching-research statistics and
-stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end and the replay's
-publication. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
+stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end, the students' questions
+and upvotes, the moderation, the quick checks (polls) and their answers, and the replay's publication. PostgreSQL
+refuses UPDATE and DELETE on the log and the facts.
+
+The interaction's live state: ``LectureQuestion`` (a student's question, upvoted by others, answered, pinned or
+hidden by the lecturer or a moderator), ``LectureUpvote`` (one per student and question), ``LecturePoll`` (a quick
+check, at most one open at a time) and ``LecturePollAnswer`` (one per student and poll).
 """
 
 from django.conf import settings
@@ -55,10 +60,26 @@ class Lecture(models.Model):
     entries = models.ManyToManyField(
         Entry, blank=True, related_name="lectures", verbose_name=_("answered questions it covers")
     )
+    moderators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="lectures_moderated",
+        limit_choices_to={"role": "teacher"},
+        verbose_name=_("moderators"),
+        help_text=_("Teachers who moderate the students' questions and run quick checks beside the lecturer."),
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     last_seq = models.PositiveIntegerField(_("last event number"), default=0)
+    pinned_question = models.ForeignKey(
+        "LectureQuestion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pinned question"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -200,6 +221,15 @@ class LectureFact(models.Model):
         LEFT = "left", _("left")
         ENDED = "ended", _("ended")
         PUBLISHED = "published", _("replay published")
+        ASKED = "asked", _("question asked")
+        UPVOTED = "upvoted", _("question upvoted")
+        QUESTION_ANSWERED = "question_answered", _("question marked answered")
+        QUESTION_PINNED = "question_pinned", _("question pinned")
+        QUESTION_UNPINNED = "question_unpinned", _("question unpinned")
+        QUESTION_HIDDEN = "question_hidden", _("question hidden")
+        POLL_OPENED = "poll_opened", _("quick check opened")
+        POLL_ANSWERED = "poll_answered", _("quick check answered")
+        POLL_CLOSED = "poll_closed", _("quick check closed")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="facts", verbose_name=_("lecture"))
@@ -221,3 +251,108 @@ class LectureFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.lecture_id}"
+
+
+class LectureQuestion(models.Model):
+    """A student's question in the lecture's stream: shown to the others without a name, ranked by upvotes."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        ANSWERED = "answered", _("answered")
+        HIDDEN = "hidden", _("hidden")
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="questions", verbose_name=_("lecture"))
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    text = models.CharField(_("text"), max_length=300)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    upvotes = models.PositiveIntegerField(_("upvotes"), default=0)
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lecture question")
+        verbose_name_plural = _("lecture questions")
+        indexes = [models.Index(fields=["lecture", "status", "-upvotes"], name="lecture_question_rank")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class LectureUpvote(models.Model):
+    lecture_question = models.ForeignKey(
+        LectureQuestion, on_delete=models.CASCADE, related_name="upvoted_by", verbose_name=_("question")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    created_at = models.DateTimeField(_("upvoted at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("upvote")
+        verbose_name_plural = _("upvotes")
+        constraints = [
+            models.UniqueConstraint(fields=["lecture_question", "student"], name="lecture_upvote_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_question_id} {self.student_id}"
+
+
+MAX_POLL_OPTIONS = 6
+
+
+class LecturePoll(models.Model):
+    """A quick check: 2-6 options, or a number to give. Students answer once while it is open; its
+    distribution shows to the lecturer and the moderators live, and to everyone once closed."""
+
+    class Kind(models.TextChoices):
+        CHOICE = "choice", _("choose an option")
+        NUMBER = "number", _("give a number")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="polls", verbose_name=_("lecture"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    prompt = models.CharField(_("prompt"), max_length=200, blank=True)
+    options = models.JSONField(_("options"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("quick check")
+        verbose_name_plural = _("quick checks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lecture"], condition=models.Q(status="open"), name="lecture_poll_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.prompt or f"{self.lecture_id} #{self.pk}"
+
+
+class LecturePollAnswer(models.Model):
+    poll = models.ForeignKey(
+        LecturePoll, on_delete=models.CASCADE, related_name="answers", verbose_name=_("quick check")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    choice = models.PositiveSmallIntegerField(_("option"), null=True, blank=True)
+    number = models.DecimalField(_("number"), max_digits=14, decimal_places=4, null=True, blank=True)
+    created_at = models.DateTimeField(_("answered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("quick check answer")
+        verbose_name_plural = _("quick check answers")
+        constraints = [models.UniqueConstraint(fields=["poll", "student"], name="lecture_poll_answer_once")]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} {self.student_id}"

@@ -1,19 +1,33 @@
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
-from tutoring.lectures.models import Lecture, LectureConnection, LectureEvent, LectureSignup
+from tutoring.lectures.models import (
+    Lecture,
+    LectureConnection,
+    LectureEvent,
+    LecturePoll,
+    LecturePollAnswer,
+    LectureQuestion,
+    LectureSignup,
+    LectureUpvote,
+)
 from tutoring.sessions.selectors import replay_duration_ms
 
-# Who is who in a lecture's room: the lecturer writes (the studio); students watch; staff, administrators and
-# other teachers observe.
-LECTURER, VIEWER, OBSERVER = "lecturer", "viewer", "observer"
+# Who is who in a lecture's room: the lecturer writes (the studio); its moderators (teachers) moderate the
+# questions and run quick checks beside the lecturer; students watch, ask, upvote and answer; staff,
+# administrators and other teachers observe.
+LECTURER, MODERATOR, VIEWER, OBSERVER = "lecturer", "moderator", "viewer", "observer"
+MODERATING = (LECTURER, MODERATOR)
+SHOWN_QUESTIONS = 10  # the top questions every viewer sees
+MODERATED_QUESTIONS = 200  # the questions the lecturer and the moderators see, ranked
 _GRACE = timedelta(hours=1)  # a lecture whose lecturer is late still shows for an hour
 
 
@@ -79,7 +93,9 @@ def lecture_get(lecture_id: int) -> Lecture:
 def lecture_role(lecture: Lecture, user: User) -> str:
     if lecture.lecturer_id == user.pk:
         return LECTURER
-    return VIEWER if user.is_student else OBSERVER
+    if user.is_student:
+        return VIEWER
+    return MODERATOR if lecture.moderators.filter(pk=user.pk).exists() else OBSERVER
 
 
 def lecture_list_upcoming(*, user: User, limit: int = 20) -> list[Lecture]:
@@ -135,3 +151,103 @@ def lecture_audience(lecture_id: int) -> int:
         .distinct()
         .count()
     )
+
+
+# --- Interaction ------------------------------------------------------------------------------
+
+
+def question_shown(question: LectureQuestion) -> dict[str, Any]:
+    """A question as the lecture shows it: never the student's name."""
+    return {"id": question.pk, "text": question.text, "status": question.status, "upvotes": question.upvotes}
+
+
+def _poll(poll: LecturePoll, *, counts: bool) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": poll.pk,
+        "kind": poll.kind,
+        "prompt": poll.prompt,
+        "options": poll.options,
+        "status": poll.status,
+    }
+    if counts:
+        answers = poll.answers.all()
+        shown["answers"] = answers.count()
+        if poll.kind == LecturePoll.Kind.CHOICE:
+            chosen = {row["choice"]: row["n"] for row in answers.values("choice").annotate(n=Count("id"))}
+            shown["counts"] = [chosen.get(index, 0) for index in range(len(poll.options))]
+        else:  # the most given numbers, most often first
+            given = answers.values("number").annotate(n=Count("id")).order_by("-n", "number")[:POLL_NUMBERS_SHOWN]
+            shown["counts"] = [[number_shown(row["number"]), row["n"]] for row in given]
+    return shown
+
+
+POLL_NUMBERS_SHOWN = 8
+
+
+def number_shown(value: Decimal | None) -> str | None:
+    """A given number as written: no trailing zeros, no exponent."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _ranked(lecture_id: int) -> QuerySet[LectureQuestion]:
+    """The lecture's questions, open ones first (most upvoted first, then the earliest), then answered, then
+    hidden."""
+    rank = Case(
+        When(status=LectureQuestion.Status.OPEN, then=0),
+        When(status=LectureQuestion.Status.ANSWERED, then=1),
+        default=2,
+    )
+    questions = LectureQuestion.objects.filter(lecture_id=lecture_id).annotate(rank=rank)
+    return questions.order_by("rank", "-upvotes", "created_at", "id")
+
+
+def lecture_interaction(lecture_id: int) -> dict[str, Any]:
+    """What every viewer sees beside the board: the pinned question, the top questions (hidden ones never), and the
+    open quick check (its distribution once closed: the latest closed one stays until the next opens)."""
+    lecture = Lecture.objects.select_related("pinned_question").get(pk=lecture_id)
+    shown = _ranked(lecture_id).exclude(status=LectureQuestion.Status.HIDDEN)
+    poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
+    pinned = lecture.pinned_question
+    return {
+        "pinned": question_shown(pinned) if pinned and pinned.status != LectureQuestion.Status.HIDDEN else None,
+        "questions": [question_shown(question) for question in shown[:SHOWN_QUESTIONS]],
+        "poll": _poll(poll, counts=poll.status == LecturePoll.Status.CLOSED) if poll else None,
+    }
+
+
+def lecture_moderation(lecture_id: int) -> dict[str, Any]:
+    """What the lecturer and the moderators see: every question ranked (open ones first, then answered, then
+    hidden), the pinned one, and the quick check with its live distribution."""
+    lecture = Lecture.objects.get(pk=lecture_id)
+    questions = _ranked(lecture_id)[:MODERATED_QUESTIONS]
+    poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
+    return {
+        "pinned": lecture.pinned_question_id,
+        "questions": [question_shown(q) for q in questions],
+        "poll": _poll(poll, counts=True) if poll else None,
+    }
+
+
+def lecture_mine(lecture_id: int, user: User) -> dict[str, Any]:
+    """A student's own part: the questions they upvoted and their answer to the latest quick check."""
+    upvoted = LectureUpvote.objects.filter(lecture_question__lecture_id=lecture_id, student=user)
+    answer = (
+        LecturePollAnswer.objects.filter(poll__lecture_id=lecture_id, student=user)
+        .order_by("-poll__opened_at", "-poll_id")
+        .first()
+    )
+    return {
+        "upvoted": sorted(upvoted.values_list("lecture_question_id", flat=True)),
+        "answered": (
+            {
+                "poll": answer.poll_id,
+                "choice": answer.choice,
+                "number": number_shown(answer.number),
+            }
+            if answer
+            else None
+        ),
+    }

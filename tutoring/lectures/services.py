@@ -5,9 +5,11 @@ broadcast."""
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -20,13 +22,18 @@ from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.lectures import events, selectors
 from tutoring.lectures.models import (
+    MAX_POLL_OPTIONS,
     Lecture,
     LectureAudioChunk,
     LectureConnection,
     LectureEvent,
     LectureFact,
+    LecturePoll,
+    LecturePollAnswer,
+    LectureQuestion,
     LectureRecording,
     LectureSignup,
+    LectureUpvote,
 )
 from tutoring.library.models import Entry
 from tutoring.library.services import entry_video_publish
@@ -178,6 +185,8 @@ def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
             duration_seconds=round((lecture.ended_at - lecture.started_at).total_seconds(), 3),
             events=lecture.last_seq,
         )
+        for poll in LecturePoll.objects.select_for_update().filter(lecture=lecture, status=LecturePoll.Status.OPEN):
+            _poll_close(lecture, poll, None)
         recording = LectureRecording.objects.create(lecture=lecture)
         from tutoring.lectures import tasks
 
@@ -263,6 +272,243 @@ def lecture_leave(*, channel_name: str, at: datetime | None = None) -> None:
                 role=connection.role,
                 seconds=round((now - joined.at).total_seconds(), 3),
             )
+
+
+# --- Interaction: questions, upvotes, moderation, quick checks -----------------------------------
+
+
+def _live(lecture_id: int, *, lock: bool) -> Lecture:
+    """The lecture while it is live: the interaction happens only then. The lecturer's and moderators' changes
+    lock it (they order the pin and the one open quick check); the students' questions, upvotes and answers do
+    not, so that they never wait on the studio's log."""
+    lectures = Lecture.objects.select_for_update() if lock else Lecture.objects.all()
+    lecture = lectures.get(pk=lecture_id)
+    if lecture.status != Lecture.Status.LIVE:
+        raise ServiceError("not_live", _("This lecture is not live."), status=409)
+    return lecture
+
+
+def _moderating(lecture: Lecture, user: User) -> None:
+    if selectors.lecture_role(lecture, user) not in selectors.MODERATING:
+        raise ServiceError("not_allowed", _("Only the lecturer and the moderators do this."), status=403)
+
+
+def _watching(lecture: Lecture, user: User) -> None:
+    if selectors.lecture_role(lecture, user) != selectors.VIEWER:
+        raise ServiceError("not_allowed", _("Only the students watching do this."), status=403)
+
+
+def _id(value: Any) -> int:
+    """An id from a socket's message; 0 (no row has it) for anything but a positive integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+MAX_QUESTION_CHARS = LectureQuestion._meta.get_field("text").max_length or 300
+
+
+def lecture_question_ask(*, lecture_id: int, student: User, text: Any) -> LectureQuestion:
+    """A student's question to the lecture's stream, within the per-student limits."""
+    if not isinstance(text, str) or not text.strip():
+        raise ServiceError("empty_question", _("Write your question first."), field="text")
+    text = " ".join(text.split())
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ServiceError(
+            "question_too_long",
+            _("A question has at most %(count)s characters.") % {"count": MAX_QUESTION_CHARS},
+            field="text",
+        )
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=False)
+        _watching(lecture, student)
+        asked = LectureQuestion.objects.filter(lecture=lecture, student=student)
+        limits = settings.XUEWEN
+        if asked.count() >= limits["LECTURE_QUESTIONS_PER_LECTURE"]:
+            raise ServiceError(
+                "too_many_questions",
+                _("You have asked %(count)s questions in this lecture, the most there can be.")
+                % {"count": limits["LECTURE_QUESTIONS_PER_LECTURE"]},
+                status=429,
+            )
+        if (
+            asked.filter(created_at__gte=timezone.now() - timedelta(minutes=1)).count()
+            >= limits["LECTURE_QUESTIONS_PER_MINUTE"]
+        ):
+            raise ServiceError("rate_limited", _("You are asking too fast; wait a minute."), status=429)
+        question = LectureQuestion.objects.create(lecture=lecture, student=student, text=text)
+        _fact(LectureFact.Kind.ASKED, lecture, user_id=student.pk, question=question.pk, text=text)
+    return question
+
+
+def lecture_question_upvote(*, lecture_id: int, student: User, question_id: Any) -> LectureQuestion:
+    """A student upvotes another's question, once (again is no change); never a hidden one or their own."""
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=False)
+        _watching(lecture, student)
+        question = (
+            LectureQuestion.objects.select_for_update()
+            .filter(pk=_id(question_id), lecture=lecture)
+            .exclude(status=LectureQuestion.Status.HIDDEN)
+            .first()
+        )
+        if question is None:
+            raise ServiceError("unknown_question", _("There is no such question."), status=404)
+        if question.student_id == student.pk:
+            raise ServiceError("own_question", _("You cannot upvote your own question."))
+        if LectureUpvote.objects.filter(lecture_question=question, student=student).exists():
+            return question
+        LectureUpvote.objects.create(lecture_question=question, student=student)
+        question.upvotes = F("upvotes") + 1
+        question.save(update_fields=["upvotes"])
+        question.refresh_from_db(fields=["upvotes"])
+        _fact(LectureFact.Kind.UPVOTED, lecture, user_id=student.pk, question=question.pk)
+    return question
+
+
+MODERATIONS = {  # what the lecturer or a moderator does to a question: its new status and its fact
+    "answer": (LectureQuestion.Status.ANSWERED, LectureFact.Kind.QUESTION_ANSWERED),
+    "hide": (LectureQuestion.Status.HIDDEN, LectureFact.Kind.QUESTION_HIDDEN),
+    "pin": (None, LectureFact.Kind.QUESTION_PINNED),
+    "unpin": (None, LectureFact.Kind.QUESTION_UNPINNED),
+}
+
+
+def lecture_question_moderate(*, lecture_id: int, user: User, question_id: Any, action: str) -> LectureQuestion:
+    """Mark a question answered, hide it (it leaves every viewer's list and the pin), pin it on every screen, or
+    unpin it. Every process's viewers are told at once."""
+    status, kind = MODERATIONS[action]
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _moderating(lecture, user)
+        question = LectureQuestion.objects.select_for_update().filter(pk=_id(question_id), lecture=lecture).first()
+        if question is None:
+            raise ServiceError("unknown_question", _("There is no such question."), status=404)
+        if action == "pin" and question.status == LectureQuestion.Status.HIDDEN:
+            raise ServiceError("question_hidden", _("A hidden question cannot be pinned."), status=409)
+        if status is not None:
+            question.status = status
+            question.save(update_fields=["status"])
+        pinned = lecture.pinned_question_id
+        if action == "pin":
+            pinned = question.pk
+        elif (action == "unpin" or status == LectureQuestion.Status.HIDDEN) and pinned == question.pk:
+            pinned = None
+        if pinned != lecture.pinned_question_id:
+            lecture.pinned_question_id = pinned
+            lecture.save(update_fields=["pinned_question"])
+        _fact(kind, lecture, user_id=user.pk, question=question.pk)
+        events.lecture_interaction_send(lecture.pk)
+    return question
+
+
+def lecture_poll_open(*, lecture_id: int, user: User, kind: Any, prompt: Any, options: Any) -> LecturePoll:
+    """A quick check: 2-6 options to choose from, or a number to give. One is open at a time."""
+    if kind not in LecturePoll.Kind.values:
+        raise ServiceError("invalid_poll", _("A quick check asks to choose an option or to give a number."))
+    prompt = " ".join(prompt.split()) if isinstance(prompt, str) else ""
+    if len(prompt) > 200:
+        raise ServiceError("invalid_poll", _("The question of a quick check has at most 200 characters."))
+    if kind == LecturePoll.Kind.CHOICE:
+        if not isinstance(options, list) or not all(isinstance(option, str) for option in options):
+            raise ServiceError("invalid_poll", _("Give the options as text."))
+        options = [" ".join(option.split()) for option in options]
+        if not 2 <= len(options) <= MAX_POLL_OPTIONS or not all(0 < len(option) <= 60 for option in options):
+            raise ServiceError(
+                "invalid_poll",
+                _("A quick check has 2 to %(count)s options of at most 60 characters each.")
+                % {"count": MAX_POLL_OPTIONS},
+            )
+    else:
+        options = []
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _moderating(lecture, user)
+        if LecturePoll.objects.filter(lecture=lecture, status=LecturePoll.Status.OPEN).exists():
+            raise ServiceError("poll_open", _("Close the open quick check first."), status=409)
+        poll = LecturePoll.objects.create(lecture=lecture, kind=kind, prompt=prompt, options=options, opened_by=user)
+        _fact(
+            LectureFact.Kind.POLL_OPENED, lecture, user_id=user.pk, poll=poll.pk, poll_kind=kind, options=len(options)
+        )
+        events.lecture_interaction_send(lecture.pk)
+    return poll
+
+
+def _poll_close(lecture: Lecture, poll: LecturePoll, user: User | None) -> None:
+    poll.status, poll.closed_at = LecturePoll.Status.CLOSED, timezone.now()
+    poll.save(update_fields=["status", "closed_at"])
+    _fact(
+        LectureFact.Kind.POLL_CLOSED,
+        lecture,
+        user_id=user.pk if user else None,
+        poll=poll.pk,
+        answers=poll.answers.count(),
+    )
+    events.lecture_interaction_send(lecture.pk)
+
+
+def lecture_poll_close(*, lecture_id: int, user: User, poll_id: Any) -> LecturePoll:
+    """Close the quick check: its distribution shows to everyone."""
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _moderating(lecture, user)
+        poll = (
+            LecturePoll.objects.select_for_update()
+            .filter(pk=_id(poll_id), lecture=lecture, status=LecturePoll.Status.OPEN)
+            .first()
+        )
+        if poll is None:
+            raise ServiceError("poll_closed", _("This quick check is not open."), status=409)
+        _poll_close(lecture, poll, user)
+    return poll
+
+
+MAX_POLL_NUMBER = Decimal("1e10")
+
+
+def _poll_number(value: Any) -> Decimal:
+    """A number answer as given (an integer, a decimal or a fraction such as 3/4), to 4 decimal places."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    try:
+        if "/" in text:
+            top, bottom = (Decimal(part) for part in text.split("/", 1))
+            number = top / bottom
+        else:
+            number = Decimal(text)
+    except (InvalidOperation, ZeroDivisionError, ValueError):
+        raise ServiceError("invalid_answer", _("Give a number, such as 12, 0.5 or 3/4.")) from None
+    if not number.is_finite() or abs(number) >= MAX_POLL_NUMBER:
+        raise ServiceError("invalid_answer", _("Give a number, such as 12, 0.5 or 3/4."))
+    return number.quantize(Decimal("0.0001"))
+
+
+def lecture_poll_answer(*, lecture_id: int, student: User, poll_id: Any, answer: Any) -> LecturePollAnswer:
+    """A student answers the open quick check, once."""
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=False)
+        _watching(lecture, student)
+        poll = (  # locked: an answer counts if it came before the close
+            LecturePoll.objects.select_for_update().filter(pk=_id(poll_id), lecture=lecture).first()
+        )
+        if poll is None or poll.status != LecturePoll.Status.OPEN:
+            raise ServiceError("poll_closed", _("This quick check is closed."), status=409)
+        choice = number = None
+        if poll.kind == LecturePoll.Kind.CHOICE:
+            if not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < len(poll.options):
+                raise ServiceError("invalid_answer", _("Choose one of the options."))
+            choice = answer
+        else:
+            number = _poll_number(answer)
+        if LecturePollAnswer.objects.filter(poll=poll, student=student).exists():  # the poll's lock orders them
+            raise ServiceError("already_answered", _("You have already answered this quick check."), status=409)
+        given = LecturePollAnswer.objects.create(poll=poll, student=student, choice=choice, number=number)
+        _fact(
+            LectureFact.Kind.POLL_ANSWERED,
+            lecture,
+            user_id=student.pk,
+            poll=poll.pk,
+            choice=choice,
+            number=str(number) if number is not None else None,
+        )
+    return given
 
 
 def lecture_audio_save(*, lecture_id: int, started_ms: int, pcm: bytes) -> LectureAudioChunk:

@@ -206,7 +206,7 @@ async def test_malformed_messages_are_answered_and_nothing_is_stored():
     invalid_json = await next_of(lecturer, "error")
     await lecturer.send_to(text_data='{"type": "x", "pad": "' + "a" * 65536 + '"}')
     too_big = await next_of(lecturer, "error")
-    await lecturer.send_json_to({"type": "poll.open"})
+    await lecturer.send_json_to({"type": "session.end"})
     unknown = await next_of(lecturer, "error")
     await lecturer.send_json_to(stroke(1, color="red"))
     bad_stroke = await next_of(lecturer, "error")
@@ -278,7 +278,7 @@ async def test_the_start_and_the_end_reach_every_socket():
 
 
 async def test_the_lecturer_and_observers_see_the_audience(monkeypatch):
-    monkeypatch.setattr(broadcast, "AUDIENCE_SECONDS", 0.1)
+    monkeypatch.setattr(broadcast, "TICK_SECONDS", 0.1)
     lecture = await sync_to_async(live_lecture)()
     lecturer, _ = await enter(lecture, lecture.lecturer)
     observer, _ = await enter(lecture, await sync_to_async(TeacherFactory)())

@@ -9,7 +9,8 @@
 
 import { audioBlocked, voicePlayback } from "./audio.js";
 import { Board } from "./board.js";
-import { format, pageData, setText } from "./page.js";
+import { moderationPanel, viewerPanel } from "./lecture-interaction.js";
+import { format, pageData, setText, transientMessage } from "./page.js";
 import { connect, connectionNotice } from "./ws.js";
 
 const config = pageData("config");
@@ -26,6 +27,19 @@ const startsAt = Date.parse(config.startsAt);
 
 let status = config.status;
 let countdownTimer = null;
+
+// --- Questions and quick checks (students), moderation (moderators) --------------------------
+
+const showError = transientMessage(byId("lecture-error"), 6000);
+
+const panelRoot = byId("interaction") || byId("moderation");
+const panelOptions = { send: (message) => socket !== null && socket.send(message), labels, showError };
+const panel =
+  config.role === "viewer"
+    ? viewerPanel(panelRoot, panelOptions)
+    : config.role === "moderator"
+      ? moderationPanel(panelRoot, panelOptions)
+      : null;
 
 // --- Status and countdown --------------------------------------------------------------------
 
@@ -58,6 +72,7 @@ function renderStatus(next) {
   // After the end the board stays as the lecturer left it, if this page saw it.
   byId("live").hidden = !(status === "live" || (status === "ended" && board.seq > 0));
   listenButton.hidden = status !== "live" || !audioBlocked();
+  if (panelRoot) panelRoot.hidden = status !== "live";
   const message = status === "ended" ? labels.ended : status === "cancelled" ? labels.cancelled : "";
   setText(notice, message);
   notice.hidden = !message;
@@ -81,6 +96,7 @@ function snapshot(event) {
     board.seq = Math.max(board.seq, event.last_seq);
   });
   renderAudience(event.lecture.viewers);
+  if (panel) panel.snapshot(event);
   renderStatus(event.lecture.status);
 }
 
@@ -109,6 +125,8 @@ const socket = over
       "lecture.frame": frame,
       "lecture.status": (event) => renderStatus(event.lecture.status),
       "lecture.audience": (event) => renderAudience(event.viewers),
+      ...(panel ? panel.handlers : {}),
+      error: (event) => showError(event.message),
       binary: hear,
       connection: connectionNotice(byId("connection"), labels),
     });

@@ -19,6 +19,17 @@ export function setText(element, text) {
   if (element.textContent !== text) element.textContent = text;
 }
 
+/** A function that shows a message in `box` (an alert) for `ms`, the last one only. */
+export function transientMessage(box, ms) {
+  let timer = null;
+  return (message) => {
+    setText(box, message);
+    box.hidden = false;
+    clearTimeout(timer);
+    timer = setTimeout(() => (box.hidden = true), ms);
+  };
+}
+
 export function csrfToken() {
   const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
   if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));

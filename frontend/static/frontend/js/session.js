@@ -12,7 +12,7 @@ import { renderAttachments } from "./attachments.js";
 import { liveAudioSupported, microphoneStart, voicePlayback } from "./audio.js";
 import { Board, replayOnBoard } from "./board.js";
 import { boardTools } from "./board-tools.js";
-import { apiError, csrfToken, format, pageData, randomKey, setText, uploadForm } from "./page.js";
+import { apiError, csrfToken, format, pageData, randomKey, setText, transientMessage, uploadForm } from "./page.js";
 import { recordingSupported, setupRecorder } from "./recorder.js";
 import { connect, connectionNotice } from "./ws.js";
 
@@ -209,15 +209,7 @@ function renderQuestion(question) {
   }
 }
 
-let errorTimer = null;
-
-function showError(message) {
-  const box = byId("session-error");
-  setText(box, message);
-  box.hidden = false;
-  clearTimeout(errorTimer);
-  errorTimer = setTimeout(() => (box.hidden = true), ERROR_SHOWN_MS);
-}
+const showError = transientMessage(byId("session-error"), ERROR_SHOWN_MS);
 
 function refused(event) {
   const chat = event.ref && pendingChats.get(event.ref);

@@ -6,7 +6,8 @@
 import { liveAudioSupported, microphoneStart } from "./audio.js";
 import { Board } from "./board.js";
 import { boardTools } from "./board-tools.js";
-import { format, pageData, setText } from "./page.js";
+import { moderationPanel } from "./lecture-interaction.js";
+import { format, pageData, setText, transientMessage } from "./page.js";
 import { connect, connectionNotice } from "./ws.js";
 
 const config = pageData("config");
@@ -41,6 +42,7 @@ function render() {
   startButton.hidden = lecture.status !== "scheduled";
   endButton.hidden = lecture.status !== "live";
   byId("toolbar").hidden = !live();
+  byId("moderation").hidden = !live();
   if (!live()) microphoneStop();
   micButton.disabled = !live() || !liveAudioSupported();
   tools.apply();
@@ -51,6 +53,7 @@ function snapshot(event) {
   lecture = event.lecture;
   board.batch(() => event.events.forEach(take));
   showAudience(event.lecture.viewers);
+  moderation.snapshot(event);
   render();
 }
 
@@ -58,15 +61,7 @@ function showAudience(count) {
   if (typeof count === "number") setText(byId("audience"), format(labels.audience, { count }));
 }
 
-let errorTimer = null;
-
-function showError(message) {
-  const box = byId("studio-error");
-  setText(box, message);
-  box.hidden = false;
-  clearTimeout(errorTimer);
-  errorTimer = setTimeout(() => (box.hidden = true), 5000);
-}
+const showError = transientMessage(byId("studio-error"), 5000);
 
 async function microphoneToggle() {
   if (microphone) {
@@ -92,6 +87,12 @@ function renderMicrophone() {
   setText(micButton, microphone ? labels.micOn : labels.micOff);
 }
 
+const moderation = moderationPanel(byId("moderation"), {
+  send: (message) => socket.send(message),
+  labels,
+  showError,
+});
+
 startButton.addEventListener("click", () => {
   if (!socket.send({ type: "lecture.start" })) showError(labels.notConnected);
 });
@@ -108,7 +109,8 @@ const socket = connect(() => `${config.socketPath}?after=${board.seq}`, {
     render();
   },
   "lecture.audience": (event) => showAudience(event.viewers),
-  error: (event) => showError(labels[`error_${event.code}`] || labels.error),
+  ...moderation.handlers,
+  error: (event) => showError(labels[`error_${event.code}`] || event.message || labels.error),
   connection: connectionNotice(byId("connection"), labels),
   default: take,
 });

@@ -268,6 +268,8 @@ class DemoLecture:
     covers: str = ""  # the external id of the library question its replay answers
     lines: tuple[str, ...] = ()  # what the lecturer writes, one line each
     speech: tuple[str, ...] = ()  # what the lecturer says, one sentence per line written
+    asked_by: str = ""  # a student who asks the questions below while it is live
+    questions: tuple[str, ...] = ()
 
 
 LECTURE_RECORDED = DemoLecture(
@@ -277,7 +279,13 @@ LECTURE_RECORDED = DemoLecture(
     lines=("24 ÷ 6 = 4", "96 ÷ 8 = 12"),
     speech=("平均分成6段，每段长多少，用24除以6，等于4米。", "每天看8页，96页要看几天，用96除以8，等于12天。"),
 )
-LECTURE_LIVE = DemoLecture(title="两位数乘一位数", description="用竖式计算两位数乘一位数，记得进位。")
+LECTURE_LIVE = DemoLecture(
+    title="两位数乘一位数",
+    description="用竖式计算两位数乘一位数，记得进位。",
+    asked_by="student1",
+    questions=("竖式里进位的数写在哪里？",),
+)
+LECTURE_MODERATOR = "teacher2"  # moderates the live lecture's questions beside the lecturer
 
 
 class Command(BaseCommand):
@@ -418,8 +426,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Recorded a lecture and rendered its replay: {recorded.title}")
         live, created = _lecture(LECTURE_LIVE.title, LECTURE_LIVE.description, now - timedelta(minutes=5))
         if created:
+            live.moderators.add(User.objects.get(username=LECTURE_MODERATOR))
             lectures.lecture_start(lecturer=live.lecturer, lecture_id=live.pk)
-            self.stdout.write(f"A lecture is live now (open its studio as {LECTURER}): {live.title}")
+            student = User.objects.get(username=LECTURE_LIVE.asked_by)
+            for question in LECTURE_LIVE.questions:
+                lectures.lecture_question_ask(lecture_id=live.pk, student=student, text=question)
+            self.stdout.write(
+                f"A lecture is live now (open its studio as {LECTURER}, moderate as {LECTURE_MODERATOR}): {live.title}"
+            )
 
     def _user(self, username: str, name: str, role: str, **flags: bool) -> User:
         user, created = User.objects.get_or_create(

@@ -1,0 +1,237 @@
+// The interaction of a lecture, beside its board: the students' questions (asked, upvoted, pinned), and the
+// quick check (a poll). `viewerPanel` is a student's (ask, upvote, answer), `moderationPanel` the lecturer's
+// and the moderators' (rank, answer, pin, hide; open and close a quick check with its live distribution).
+//
+// The lecture socket sends the state whole: `interaction` (the pinned and the top questions, the quick check,
+// its distribution once closed) to everyone and `moderation` (every question, the live distribution) to the
+// lecturer and the moderators, in the snapshot and whenever it changes. A student's own part (`mine`: their
+// upvotes and their answer) comes in the snapshot and with the replies to what they send.
+
+import { format, setText } from "./page.js";
+
+function element(tag, { className, text, attributes = {} } = {}) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function button(text, className, onClick, attributes = {}) {
+  const node = element("button", { className: `button ${className}`, text, attributes: { type: "button", ...attributes } });
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+/** The distribution of a quick check as labelled bars (option or number, count, share). */
+function distribution(poll, labels) {
+  const list = element("ul", { className: "poll-results", attributes: { "data-testid": "poll-results" } });
+  const rows =
+    poll.kind === "choice" ? poll.options.map((option, index) => [option, poll.counts[index]]) : poll.counts;
+  for (const [label, count] of rows) {
+    const share = poll.answers ? Math.round((count / poll.answers) * 100) : 0;
+    const row = element("li", { className: "poll-result" });
+    row.append(element("span", { text: label }), element("span", { className: "muted", text: format(labels.pollCount, { count, share }) }));
+    const bar = element("span", { className: "poll-bar", attributes: { "aria-hidden": "true" } });
+    bar.style.setProperty("--share", `${share}%`);
+    row.append(bar);
+    list.append(row);
+  }
+  list.append(element("li", { className: "muted", text: format(labels.pollAnswers, { count: poll.answers }) }));
+  return list;
+}
+
+function questionText(question, labels) {
+  const text = element("p", { className: "lecture-question-text", text: question.text });
+  if (question.status === "answered") text.append(" ", element("span", { className: "badge", text: labels.answered }));
+  return text;
+}
+
+/** A student's side: `send(message)` returns false when the socket is down; `showError(message)`. */
+export function viewerPanel(root, { send, labels, showError }) {
+  const pinned = root.querySelector("[data-pinned]");
+  const pollBox = root.querySelector("[data-poll]");
+  const list = root.querySelector("[data-questions]");
+  const form = root.querySelector("[data-ask]");
+  const text = form.querySelector("textarea");
+  let state = { pinned: null, questions: [], poll: null };
+  let mine = { upvoted: [], answered: null };
+
+  function sent(message) {
+    if (!send(message)) showError(labels.notConnected);
+  }
+
+  function renderPinned() {
+    pinned.hidden = !state.pinned;
+    pinned.replaceChildren();
+    if (state.pinned) pinned.append(element("strong", { text: labels.pinned }), questionText(state.pinned, labels));
+  }
+
+  function renderQuestions() {
+    const items = state.questions.map((question) => {
+      const item = element("li", { className: "lecture-question", attributes: { "data-question": question.id } });
+      const upvoted = mine.upvoted.includes(question.id);
+      const vote = button(format(labels.upvote, { count: question.upvotes }), "button-secondary upvote", () =>
+        sent({ type: "question.upvote", question: question.id }),
+      );
+      vote.setAttribute("aria-pressed", String(upvoted));
+      vote.setAttribute("aria-label", format(labels.upvoteLabel, { count: question.upvotes }));
+      vote.disabled = upvoted;
+      item.append(questionText(question, labels), vote);
+      return item;
+    });
+    list.replaceChildren(...items);
+    if (!items.length) list.append(element("li", { className: "muted", text: labels.noQuestions }));
+  }
+
+  function renderPoll() {
+    const poll = state.poll;
+    pollBox.hidden = !poll;
+    pollBox.replaceChildren();
+    if (!poll) return;
+    pollBox.append(element("h3", { text: poll.status === "open" ? labels.pollOpen : labels.pollClosed }));
+    if (poll.prompt) pollBox.append(element("p", { className: "poll-prompt", text: poll.prompt }));
+    const answer = mine.answered && mine.answered.poll === poll.id ? mine.answered : null;
+    if (poll.status === "closed") {
+      pollBox.append(distribution(poll, labels));
+    } else if (answer) {
+      const given = poll.kind === "choice" ? poll.options[answer.choice] : answer.number;
+      pollBox.append(element("p", { className: "message", text: format(labels.pollAnswered, { answer: given }) }));
+    } else if (poll.kind === "choice") {
+      const options = element("div", { className: "poll-options" });
+      poll.options.forEach((option, index) =>
+        options.append(button(option, "button-secondary", () => sent({ type: "poll.answer", poll: poll.id, answer: index }))),
+      );
+      pollBox.append(options);
+    } else {
+      const numberForm = element("form", { className: "poll-number" });
+      const input = element("input", {
+        attributes: { type: "text", inputmode: "decimal", "aria-label": labels.pollNumber, maxlength: "24", required: "" },
+      });
+      numberForm.append(input, element("button", { className: "button button-primary", text: labels.pollSend, attributes: { type: "submit" } }));
+      numberForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        sent({ type: "poll.answer", poll: poll.id, answer: input.value.trim() });
+      });
+      pollBox.append(numberForm);
+    }
+  }
+
+  function render() {
+    renderPinned();
+    renderQuestions();
+    renderPoll();
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = text.value.trim();
+    if (!question) {
+      showError(labels.emptyQuestion);
+      return;
+    }
+    sent({ type: "question.ask", text: question });
+  });
+
+  return {
+    snapshot(event) {
+      state = event.interaction;
+      if (event.mine) mine = event.mine;
+      render();
+    },
+    handlers: {
+      "lecture.interaction": (event) => {
+        state = event;
+        render();
+      },
+      "question.asked": () => {
+        text.value = "";
+        setText(root.querySelector("[data-ask-note]"), labels.asked);
+      },
+      "question.upvoted": (event) => {
+        if (!mine.upvoted.includes(event.question.id)) mine.upvoted.push(event.question.id);
+        state.questions = state.questions.map((question) => (question.id === event.question.id ? event.question : question));
+        renderQuestions();
+      },
+      "poll.answered": (event) => {
+        mine.answered = { poll: event.poll, choice: event.choice, number: event.number };
+        renderPoll();
+      },
+    },
+  };
+}
+
+/** The lecturer's and the moderators' side. */
+export function moderationPanel(root, { send, labels, showError }) {
+  const list = root.querySelector("[data-moderated]");
+  const pollBox = root.querySelector("[data-poll-live]");
+  const pollForm = root.querySelector("[data-poll-form]");
+  let state = { pinned: null, questions: [], poll: null };
+
+  function sent(message) {
+    if (!send(message)) showError(labels.notConnected);
+  }
+
+  function renderQuestions() {
+    const items = state.questions.map((question) => {
+      const item = element("li", {
+        className: "lecture-question",
+        attributes: { "data-question": question.id, "data-status": question.status },
+      });
+      const head = questionText(question, labels);
+      head.prepend(element("span", { className: "badge", text: format(labels.upvotes, { count: question.upvotes }) }), " ");
+      if (question.status === "hidden") head.append(" ", element("span", { className: "badge", text: labels.hidden }));
+      const actions = element("div", { className: "lecture-question-actions" });
+      const act = (action) => () => sent({ type: `question.${action}`, question: question.id });
+      if (question.status === "open") actions.append(button(labels.markAnswered, "button-secondary", act("answer")));
+      if (question.status !== "hidden") {
+        const pinnedHere = state.pinned === question.id;
+        actions.append(button(pinnedHere ? labels.unpin : labels.pin, "button-secondary", act(pinnedHere ? "unpin" : "pin")));
+        actions.append(button(labels.hide, "button-danger", act("hide")));
+      }
+      item.append(head, actions);
+      return item;
+    });
+    list.replaceChildren(...items);
+    if (!items.length) list.append(element("li", { className: "muted", text: labels.noQuestions }));
+  }
+
+  function renderPoll() {
+    const poll = state.poll;
+    pollBox.replaceChildren();
+    pollForm.hidden = Boolean(poll && poll.status === "open");
+    if (!poll) return;
+    pollBox.append(element("h3", { text: poll.status === "open" ? labels.pollOpen : labels.pollClosed }));
+    if (poll.prompt) pollBox.append(element("p", { className: "poll-prompt", text: poll.prompt }));
+    pollBox.append(distribution(poll, labels));
+    if (poll.status === "open") pollBox.append(button(labels.pollClose, "button-primary", () => sent({ type: "poll.close", poll: poll.id })));
+  }
+
+  const kind = pollForm.querySelector("select");
+  const optionsBox = pollForm.querySelector("[data-poll-options]");
+  const renderKind = () => (optionsBox.hidden = kind.value !== "choice");
+  kind.addEventListener("change", renderKind);
+  renderKind();
+  pollForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const options = [...optionsBox.querySelectorAll("input")].map((input) => input.value.trim()).filter(Boolean);
+    const prompt = pollForm.querySelector("[name=prompt]").value.trim();
+    sent({ type: "poll.open", kind: kind.value, prompt, options: kind.value === "choice" ? options : [] });
+  });
+
+  return {
+    snapshot(event) {
+      state = event.moderation;
+      renderQuestions();
+      renderPoll();
+    },
+    handlers: {
+      "lecture.moderation": (event) => {
+        state = event;
+        renderQuestions();
+        renderPoll();
+      },
+      "poll.opened": () => pollForm.reset(),
+    },
+  };
+}

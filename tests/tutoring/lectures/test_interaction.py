@@ -1,0 +1,204 @@
+"""Questions, upvotes, moderation and quick checks in a live lecture, over the real ASGI app, Redis and PostgreSQL."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.factories import StudentFactory, TeacherFactory
+from tests.sockets import next_of
+from tests.tutoring.lectures.test_consumers import enter, live_lecture, stored_log
+from tutoring.lectures.models import LectureFact, LecturePollAnswer, LectureQuestion
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
+
+
+def live_lecture_with_moderator():
+    lecture = live_lecture()
+    moderator = TeacherFactory()
+    lecture.moderators.add(moderator)
+    return lecture, moderator
+
+
+async def until(ws, kind: str, check) -> dict:
+    """The first message of type ``kind`` that passes ``check`` (the state arrives on the hub's ticks)."""
+    while not check(message := await next_of(ws, kind)):
+        pass
+    return message
+
+
+def facts(lecture_id: int) -> list[tuple]:
+    rows = LectureFact.objects.filter(lecture_id=lecture_id).exclude(kind__in=["started", "joined", "left"])
+    return [(fact.kind, fact.data) for fact in rows.order_by("id")]
+
+
+async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_names():
+    lecture, moderator_user = await sync_to_async(live_lecture_with_moderator)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    moderator, snapshot = await enter(lecture, moderator_user)
+    asker_user, voter_user = await sync_to_async(StudentFactory)(), await sync_to_async(StudentFactory)()
+    asker, _ = await enter(lecture, asker_user)
+    voter, _ = await enter(lecture, voter_user)
+
+    await asker.send_json_to({"type": "question.ask", "text": "  为什么  要进位？ "})
+    asked = (await next_of(asker, "question.asked"))["question"]
+    await voter.send_json_to({"type": "question.ask", "text": "广告 加我"})
+    spam = (await next_of(voter, "question.asked"))["question"]
+    await voter.send_json_to({"type": "question.upvote", "question": asked["id"]})
+    upvoted = await next_of(voter, "question.upvoted")
+    await voter.send_json_to({"type": "question.upvote", "question": asked["id"]})  # again: no change
+    again = await next_of(voter, "question.upvoted")
+    await asker.send_json_to({"type": "question.upvote", "question": asked["id"]})
+    own = await next_of(asker, "error")
+    ranked = await until(moderator, "lecture.moderation", lambda m: len(m["questions"]) == 2)
+    await moderator.send_json_to({"type": "question.pin", "question": asked["id"]})
+    pinned = await until(asker, "lecture.interaction", lambda m: m["pinned"] is not None)
+    await lecturer.send_json_to({"type": "question.hide", "question": spam["id"]})
+    hidden = await until(voter, "lecture.interaction", lambda m: len(m["questions"]) == 1)
+    await moderator.send_json_to({"type": "question.answer", "question": asked["id"]})
+    answered = await until(voter, "lecture.interaction", lambda m: m["questions"][0]["status"] == "answered")
+    late, late_snapshot = await enter(lecture, voter_user)
+    for ws in (lecturer, moderator, asker, voter, late):
+        await ws.disconnect()
+
+    assert snapshot["moderation"] == {"pinned": None, "questions": [], "poll": None}
+    assert asked == {"id": asked["id"], "text": "为什么 要进位？", "status": "open", "upvotes": 0}
+    assert (upvoted["question"]["upvotes"], again["question"]["upvotes"]) == (1, 1)
+    assert own["code"] == "own_question"
+    assert [(q["id"], q["upvotes"]) for q in ranked["questions"]] == [(asked["id"], 1), (spam["id"], 0)]
+    assert pinned["pinned"] == {**asked, "upvotes": 1}
+    assert [q["id"] for q in hidden["questions"]] == [asked["id"]]
+    assert answered["pinned"]["status"] == "answered"
+    assert late_snapshot["interaction"] == {k: answered[k] for k in ("pinned", "questions", "poll")}
+    assert late_snapshot["mine"] == {"upvoted": [asked["id"]], "answered": None}
+    assert "moderation" not in late_snapshot
+    assert "student" not in str(answered) and asker_user.username not in str(answered)
+    assert await stored_log(lambda: facts(lecture.pk)) == [
+        ("asked", {"question": asked["id"], "text": "为什么 要进位？"}),
+        ("asked", {"question": spam["id"], "text": "广告 加我"}),
+        ("upvoted", {"question": asked["id"]}),
+        ("question_pinned", {"question": asked["id"]}),
+        ("question_hidden", {"question": spam["id"]}),
+        ("question_answered", {"question": asked["id"]}),
+    ]
+
+
+async def test_a_student_cannot_moderate_or_run_a_quick_check_and_the_socket_goes_on():
+    lecture = await sync_to_async(live_lecture)()
+    student, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    observer, _ = await enter(lecture, await sync_to_async(TeacherFactory)())
+    another, _ = await enter(lecture, await sync_to_async(StudentFactory)())  # a socket sends six in a burst
+    await student.send_json_to({"type": "question.ask", "text": "一"})
+    asked = (await next_of(student, "question.asked"))["question"]
+
+    refused = []
+    for ws, message in [
+        (student, {"type": "question.pin", "question": asked["id"]}),
+        (student, {"type": "poll.open", "kind": "choice", "options": ["对", "错"]}),
+        (observer, {"type": "question.hide", "question": asked["id"]}),
+        (observer, {"type": "question.ask", "text": "老师的问题"}),
+        (student, {"type": "question.upvote", "question": "1"}),
+        (student, {"type": "question.ask", "text": "长" * 301}),
+        (another, {"type": "question.ask", "text": "   "}),
+        (another, {"type": "poll.answer", "poll": 99999, "answer": 0}),
+    ]:
+        await ws.send_json_to(message)
+        refused.append((await next_of(ws, "error"))["code"])
+    await student.send_json_to({"type": "ping"})
+    pong = await next_of(student, "pong")
+    for ws in (student, observer, another):
+        await ws.disconnect()
+
+    assert refused == [
+        "not_allowed",
+        "not_allowed",
+        "not_allowed",
+        "not_allowed",
+        "unknown_question",
+        "question_too_long",
+        "empty_question",
+        "poll_closed",
+    ]
+    assert pong == {"type": "pong"}
+    assert await stored_log(lambda: list(LectureQuestion.objects.values_list("text", "status"))) == [("一", "open")]
+    assert await stored_log(lambda: [kind for kind, _ in facts(lecture.pk)]) == ["asked"]
+
+
+async def test_a_quick_check_is_answered_once_and_its_distribution_shows_to_everyone_when_closed():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    first, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    second, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+
+    await lecturer.send_json_to(
+        {"type": "poll.open", "kind": "choice", "prompt": "7×8=?", "options": ["54", "56", "58"]}
+    )
+    poll_id = (await next_of(lecturer, "poll.opened"))["poll"]
+    shown = await until(first, "lecture.interaction", lambda m: m["poll"] is not None)
+    await lecturer.send_json_to({"type": "poll.open", "kind": "number"})
+    second_poll = await next_of(lecturer, "error")
+    await first.send_json_to({"type": "poll.answer", "poll": poll_id, "answer": 1})
+    mine = await next_of(first, "poll.answered")
+    await first.send_json_to({"type": "poll.answer", "poll": poll_id, "answer": 2})
+    twice = await next_of(first, "error")
+    await second.send_json_to({"type": "poll.answer", "poll": poll_id, "answer": 3})
+    no_such_option = await next_of(second, "error")
+    await second.send_json_to({"type": "poll.answer", "poll": poll_id, "answer": 0})
+    await next_of(second, "poll.answered")
+    live = await until(lecturer, "lecture.moderation", lambda m: m["poll"]["answers"] == 2)
+    await lecturer.send_json_to({"type": "poll.close", "poll": poll_id})
+    closed = await until(second, "lecture.interaction", lambda m: m["poll"]["status"] == "closed")
+    await second.send_json_to({"type": "poll.answer", "poll": poll_id, "answer": 1})
+    after_close = await next_of(second, "error")
+    for ws in (lecturer, first, second):
+        await ws.disconnect()
+
+    assert shown["poll"] == {
+        "id": poll_id,
+        "kind": "choice",
+        "prompt": "7×8=?",
+        "options": ["54", "56", "58"],
+        "status": "open",
+    }
+    assert second_poll["code"] == "poll_open"
+    assert mine == {"type": "poll.answered", "poll": poll_id, "choice": 1, "number": None}
+    assert [twice["code"], no_such_option["code"], after_close["code"]] == [
+        "already_answered",
+        "invalid_answer",
+        "poll_closed",
+    ]
+    assert (live["poll"]["counts"], closed["poll"]["counts"], closed["poll"]["answers"]) == ([1, 1, 0], [1, 1, 0], 2)
+    assert await stored_log(lambda: LecturePollAnswer.objects.count()) == 2
+    assert await stored_log(lambda: [(kind, data.get("answers")) for kind, data in facts(lecture.pk)]) == [
+        ("poll_opened", None),
+        ("poll_answered", None),
+        ("poll_answered", None),
+        ("poll_closed", 2),
+    ]
+
+
+async def test_a_student_asks_within_the_limits_and_a_flood_is_refused():
+    lecture = await sync_to_async(live_lecture)()
+    student, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    other, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    await other.send_json_to({"type": "question.ask", "text": "别人的问题"})
+    theirs = (await next_of(other, "question.asked"))["question"]
+
+    outcomes = []
+    for number in range(3):  # two a minute
+        await student.send_json_to({"type": "question.ask", "text": f"问题{number}"})
+        reply = await student.receive_json_from(timeout=5)
+        outcomes.append(reply.get("code", reply["type"]))
+    for _ in range(8):  # three a second, bursts of six; three sent already
+        await student.send_json_to({"type": "question.upvote", "question": theirs["id"]})
+        reply = await student.receive_json_from(timeout=5)
+        outcomes.append(reply.get("code", reply["type"]))
+    for ws in (student, other):
+        await ws.disconnect()
+
+    assert outcomes == [
+        "question.asked",
+        "question.asked",
+        "rate_limited",
+        *["question.upvoted"] * 3,
+        *["rate_limited"] * 5,
+    ]
+    assert await stored_log(lambda: LectureQuestion.objects.get(pk=theirs["id"]).upvotes) == 1
