@@ -1,5 +1,7 @@
 """Websocket clients for consumer tests: the real ASGI application, signed in by a real session."""
 
+import json
+
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -31,10 +33,11 @@ async def communicator(question_id: int, user=None, origin: bytes = b"http://tes
 
 
 async def next_of(ws: WebsocketCommunicator, kind: str) -> dict:
-    """The next JSON message of type ``kind`` (others are passed over)."""
+    """The next JSON message of type ``kind`` (others, and binary frames, are passed over)."""
     while True:
-        event = await ws.receive_json_from(timeout=5)
-        if event["type"] == kind:
+        output = await ws.receive_output(timeout=5)
+        assert output["type"] == "websocket.send", output  # not closed
+        if output.get("text") is not None and (event := json.loads(output["text"]))["type"] == kind:
             return event
 
 

@@ -57,6 +57,20 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
     moderated.get_by_role("button", name="已解答").click()
     expect(phone.locator("[data-testid=questions] li", has_text="为什么要进位？")).to_contain_text("已解答")
 
+    # And the tablet's student raises a hand, is invited to draw, draws for everyone, and the turn is taken back
+    tablet.click("[data-testid=hand]")
+    expect(tablet.locator("[data-testid=hand-note]")).to_have_text("你已举手，老师可能会请你发言。")
+    hand = laptop.locator("[data-testid=hands] li")
+    hand.get_by_role("button", name="请他上台画").click()
+    expect(tablet.locator("[data-testid=hand-note]")).to_have_text("老师请你在白板上画。")
+    with live_stack.logs_on_failure():
+        draw(tablet, "#board", (0.2, 0.7), (0.8, 0.7))
+        for page in (phone, laptop):
+            expect_ink(page, "#board", (0.5, 0.7))
+    hand.get_by_role("button", name="收回").click()
+    expect(tablet.locator("[data-testid=hand-note]")).to_have_text("")
+    expect(tablet.locator("[data-testid=hand]")).to_have_text("举手")
+
     # And a quick check is answered on both and its answers show to everyone when closed
     laptop.fill("#poll-prompt", "7×8=?")
     options = laptop.locator("[data-poll-options] input")

@@ -5,7 +5,7 @@ For each lecture with sockets here there is one ``LectureHub``: one channel of t
 (``new_channel``) in the lecture's group, so the group's members are processes, never viewers; a reader task
 on that channel; the board's state (``media.board.BoardState``), read from the log once when the first socket
 arrives and then brought up to date by every event; the board events of the last FRAME_MS, sent to every
-local viewer and observer as one ``lecture.frame`` serialized once; the lecturer's voice passed on to them as
+local socket (the studio's too) as one ``lecture.frame`` serialized once; the lecturer's voice passed on as
 it comes; the start and the end to every socket; and, every TICK_SECONDS, read once for the process: the audience
 count to the lecturer, the moderators and observers, the interaction (the pinned and the top questions, the quick
 check) to everyone, and the moderation (every question, the quick check's live distribution) to the lecturer and
@@ -44,13 +44,15 @@ FRAME_MS = 60
 TICK_SECONDS = 1.5
 EVENTS, VOICE, STATUS = "lecture.events", "lecture.voice", "lecture.status"  # what the group carries
 INTERACTION, MODERATION = "lecture.interaction", "lecture.moderation"
-WATCHERS = (selectors.VIEWER, selectors.OBSERVER, selectors.MODERATOR)  # get the frames and the voice
+WATCHERS = (selectors.VIEWER, selectors.OBSERVER, selectors.MODERATOR)  # get the lecturer's voice
 COUNTED_FOR = (selectors.LECTURER, selectors.MODERATOR, selectors.OBSERVER)  # get the audience
 EVERYONE = (selectors.LECTURER, selectors.MODERATOR, selectors.VIEWER, selectors.OBSERVER)
 
 
 class LectureSocket(Protocol):
     """A websocket consumer of this process in the lecture."""
+
+    channel_name: str
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
@@ -113,6 +115,7 @@ class LectureHub:
         self.shown: dict[str, str] = {}  # what was last sent of the interaction, the moderation, the audience
         self.interaction: dict[str, Any] = {}
         self.moderation: dict[str, Any] = {}
+        self.stage: tuple[int, str] | None = None  # the student invited now (their user id) and to what
         self.sending = asyncio.Lock()
         self.reading = asyncio.Lock()  # one read of the interaction at a time: a later read is never overtaken
         self.flushing: asyncio.Task[None] | None = None
@@ -130,6 +133,7 @@ class LectureHub:
         log = await database_call(selectors.lecture_events)(self.lecture_id)
         self.summary = events.lecture_summary(lecture)
         self.interaction = await database_call(selectors.lecture_interaction)(self.lecture_id)
+        self.stage = await database_call(selectors.lecture_stage)(self.lecture_id)
         self.moderation = await database_call(selectors.lecture_moderation)(self.lecture_id)
         self.shown = {
             "interaction": json.dumps({"type": INTERACTION, **self.interaction}),
@@ -201,9 +205,11 @@ class LectureHub:
         if self.channel is not None:
             await self.layer.group_discard(self.group, self.channel)
 
-    async def _send(self, roles: Sequence[str], *, text: str | None = None, pcm: bytes | None = None) -> None:
+    async def _send(
+        self, roles: Sequence[str], *, text: str | None = None, pcm: bytes | None = None, but: str | None = None
+    ) -> None:
         for socket, role in list(self.sockets.items()):
-            if role in roles:
+            if role in roles and socket.channel_name != but:
                 try:
                     await socket.send(text_data=text, bytes_data=pcm)
                 except Exception:  # a socket that closed meanwhile; the others go on
@@ -218,8 +224,9 @@ class LectureHub:
             try:
                 if message["type"] == EVENTS:
                     await self.take(message["events"])
-                elif message["type"] == VOICE:
-                    await self._send(WATCHERS, pcm=message["pcm"])
+                elif message["type"] == VOICE:  # the lecturer's to the watchers, a student's to all but them
+                    sender = message.get("sender")
+                    await self._send(WATCHERS if sender is None else EVERYONE, pcm=message["pcm"], but=sender)
                 elif message["type"] == STATUS:
                     await self._status(message)
                 elif message["type"] == INTERACTION:
@@ -254,7 +261,9 @@ class LectureHub:
             for event in framed:
                 self.state.apply(event)
             self.last_seq = framed[-1]["seq"]
-            await self._send(WATCHERS, text=json.dumps({"type": "lecture.frame", "events": framed}))
+            # To the studio too: a student invited to draw writes to the log as well, and only the frames hold
+            # every event in order.
+            await self._send(EVERYONE, text=json.dumps({"type": "lecture.frame", "events": framed}))
 
     async def _status(self, message: dict[str, Any]) -> None:
         """The lecture started or ended: after the board events before it, to every socket."""
@@ -279,6 +288,7 @@ class LectureHub:
         what changed."""
         async with self.reading:
             interaction = await database_call(selectors.lecture_interaction)(self.lecture_id)
+            self.stage = await database_call(selectors.lecture_stage)(self.lecture_id)
             moderating = any(role in selectors.MODERATING for role in self.sockets.values())
             moderation = await database_call(selectors.lecture_moderation)(self.lecture_id) if moderating else None
             async with self.sending:
@@ -323,8 +333,13 @@ class LectureHub:
         while self.writer is not None and self.writer.writing is not None:
             await asyncio.shield(self.writer.writing)
 
-    async def voice_send(self, pcm: bytes) -> None:
-        await self.layer.group_send(self.group, {"type": VOICE, "pcm": pcm})
+    async def voice_send(self, pcm: bytes, *, sender: str | None = None) -> None:
+        """The lecturer's voice, or (``sender``: their socket) the student invited to speak."""
+        await self.layer.group_send(self.group, {"type": VOICE, "pcm": pcm, "sender": sender})
+
+    def invited(self, user_id: int) -> str | None:
+        """What the student may do now, as this process last read it: "speak", "draw" or nothing."""
+        return self.stage[1] if self.stage is not None and self.stage[0] == user_id else None
 
     def started_at(self) -> datetime | None:
         """When the lecture went live, while it is live."""

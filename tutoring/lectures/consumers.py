@@ -42,9 +42,12 @@ def lecture_enter(user: User, lecture_id: int, channel_name: str) -> tuple[str, 
 
 class LectureConsumer(BaseConsumer):
     """A socket in a lecture (``ws/lectures/<id>/?after=<seq>``). The lecturer's (the studio) writes the board,
-    speaks, starts and ends the lecture, and gets each board message back once stored, or its error; viewers
-    and observers watch: frames of board events and the voice from this process's hub (``broadcast``). Every
-    socket gets the snapshot first, then the lecture's status; the lecturer and observers the audience."""
+    speaks, starts and ends the lecture, and gets each board message back once stored, or its error; viewers,
+    moderators and observers watch: frames of board events and the voice from this process's hub
+    (``broadcast``). Students ask, upvote, answer quick checks and raise their hand; the one the lecturer invites
+    speaks (heard live by everyone, not recorded: they are minors) or draws (stored in the log like the
+    lecturer's strokes). Every socket gets the snapshot first, then the lecture's status; the lecturer,
+    moderators and observers the audience."""
 
     inbound_types = frozenset(
         {
@@ -58,6 +61,10 @@ class LectureConsumer(BaseConsumer):
             "poll.open",
             "poll.close",
             "poll.answer",
+            "hand.raise",
+            "hand.lower",
+            "hand.invite",
+            "hand.end",
         }
     )
 
@@ -71,13 +78,13 @@ class LectureConsumer(BaseConsumer):
         self.role, viewers, mine = entered
         self.messages = TokenBucket(settings.XUEWEN["SESSION_MESSAGES_PER_SECOND"])
         self.actions = TokenBucket(settings.XUEWEN["LECTURE_ACTIONS_PER_SECOND"])
-        self.tasks: list[asyncio.Task[None]] = []
+        self.frames = TokenBucket(AUDIO_FRAMES_PER_SECOND)
+        self.storing: asyncio.Queue[tuple[str | None, asyncio.Future[Any]]] = asyncio.Queue()
+        self.tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._echo())]
         if self.role == selectors.LECTURER:
-            self.frames = TokenBucket(AUDIO_FRAMES_PER_SECOND)
             self.voice = VoiceBuffer()
-            self.storing: asyncio.Queue[tuple[str | None, asyncio.Future[Any]]] = asyncio.Queue()
             self.voice_saving: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-            self.tasks = [asyncio.create_task(self._echo()), asyncio.create_task(self._voice_save())]
+            self.tasks.append(asyncio.create_task(self._voice_save()))
         self.hub: LectureHub = hub_enter(self.channel_layer, self.lecture_id)
         await self.accept()
         await self.hub.join(self, self.role, after=int(after) if after.isdigit() else 0, viewers=viewers, mine=mine)
@@ -85,14 +92,15 @@ class LectureConsumer(BaseConsumer):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "role"):
             return
-        if self.role == selectors.LECTURER:  # what the studio sent before it closed is stored and broadcast
+        # What the studio (or a student drawing) sent before it closed is stored and broadcast.
+        lecturer = self.role == selectors.LECTURER
+        if lecturer:
             self._voice_flush()
-            try:
-                await asyncio.wait_for(
-                    asyncio.gather(self.storing.join(), self.voice_saving.join()), timeout=STORE_WAIT_SECONDS
-                )
-            except TimeoutError:
-                logger.warning("lecture.socket_closed_unsaved", extra={"lecture": self.lecture_id})
+        try:
+            saved = [self.storing.join(), *([self.voice_saving.join()] if lecturer else [])]
+            await asyncio.wait_for(asyncio.gather(*saved), timeout=STORE_WAIT_SECONDS)
+        except TimeoutError:
+            logger.warning("lecture.socket_closed_unsaved", extra={"lecture": self.lecture_id})
         for task in self.tasks:
             task.cancel()
         if hasattr(self, "hub"):
@@ -117,11 +125,15 @@ class LectureConsumer(BaseConsumer):
     # --- The studio ---
 
     async def _board(self, content: dict[str, Any]) -> None:
-        """Hand the message to the hub's writer and go on reading; ``_echo`` answers once it is stored."""
-        if await self._not_the_lecturer():
+        """Hand the message to the hub's writer and go on reading; ``_echo`` answers once it is stored. A student
+        writes only while invited to draw (as the hub last read it; the store checks it again)."""
+        author = None if self.role == selectors.LECTURER else self.user.pk
+        if author is not None and (self.role != selectors.VIEWER or self.hub.invited(author) != "draw"):
+            await self.send_error("not_allowed", _("Only the lecturer does this; you are watching."))
             return
         ref = content.get("ref")
-        self.storing.put_nowait((ref if isinstance(ref, str) else None, self.hub.store(content)))
+        stored = self.hub.store({**content, services.AUTHOR: author})
+        self.storing.put_nowait((ref if isinstance(ref, str) else None, stored))
 
     receive_board_stroke = receive_board_undo = receive_board_redo = receive_board_clear = _board
     receive_board_page = receive_board_laser = _board
@@ -189,6 +201,19 @@ class LectureConsumer(BaseConsumer):
     async def receive_poll_close(self, content: dict[str, Any]) -> None:
         await self._act("poll.closed", _poll_closed, user=self.user, poll_id=content.get("poll"))
 
+    async def receive_hand_raise(self, content: dict[str, Any]) -> None:
+        await self._act("hand.raised", _hand_raised, student=self.user)
+
+    async def receive_hand_lower(self, content: dict[str, Any]) -> None:
+        await self._act("hand.lowered", _nothing(services.lecture_hand_lower), student=self.user)
+
+    async def receive_hand_invite(self, content: dict[str, Any]) -> None:
+        hand, mode = content.get("hand"), content.get("mode")
+        await self._act("hand.invited", _hand_invited, user=self.user, hand_id=hand, mode=mode)
+
+    async def receive_hand_end(self, content: dict[str, Any]) -> None:
+        await self._act("hand.ended", _nothing(services.lecture_hand_end), user=self.user, hand_id=content.get("hand"))
+
     async def receive_poll_answer(self, content: dict[str, Any]) -> None:
         await self._act(
             "poll.answered",
@@ -199,7 +224,10 @@ class LectureConsumer(BaseConsumer):
         )
 
     async def _voice(self, pcm: bytes) -> None:
-        if await self._not_the_lecturer():
+        """The lecturer's voice, broadcast and recorded; or the student's invited to speak, broadcast only."""
+        lecturer = self.role == selectors.LECTURER
+        if not lecturer and (self.role != selectors.VIEWER or self.hub.invited(self.user.pk) != "speak"):
+            await self.send_error("not_allowed", _("Only the lecturer does this; you are watching."))
             return
         started_at = self.hub.started_at()
         if started_at is None:
@@ -208,9 +236,10 @@ class LectureConsumer(BaseConsumer):
         if len(pcm) > AUDIO_MAX_FRAME_BYTES or len(pcm) % 2 or not self.frames.take():
             await self.send_error("invalid_audio", _("Voice frames are 16-bit PCM of at most 200 ms, 20 a second."))
             return
-        await self.hub.voice_send(pcm)
-        for chunk in self.voice.add(ms_since_start(started_at, timezone.now()), pcm):
-            self.voice_saving.put_nowait(chunk)
+        await self.hub.voice_send(pcm, sender=None if lecturer else self.channel_name)
+        if lecturer:
+            for chunk in self.voice.add(ms_since_start(started_at, timezone.now()), pcm):
+                self.voice_saving.put_nowait(chunk)
 
     def _voice_flush(self) -> None:
         if self.voice.parts:
@@ -260,3 +289,22 @@ def _poll_answered(**kwargs: Any) -> dict[str, Any]:
     answer = services.lecture_poll_answer(**kwargs)
     number = selectors.number_shown(answer.number)
     return {"poll": answer.poll_id, "choice": answer.choice, "number": number}
+
+
+def _hand_raised(**kwargs: Any) -> dict[str, Any]:
+    hand = services.lecture_hand_raise(**kwargs)
+    return {"hand": {"id": hand.pk, "status": hand.status, "mode": hand.mode}}
+
+
+def _hand_invited(**kwargs: Any) -> dict[str, Any]:
+    return {"hand": services.lecture_hand_invite(**kwargs).pk}
+
+
+def _nothing(service: Any) -> Any:
+    """A service whose socket is told only that it was done."""
+
+    def done(**kwargs: Any) -> dict[str, Any]:
+        service(**kwargs)
+        return {}
+
+    return done

@@ -121,6 +121,8 @@ class LectureEvent(models.Model):
     at_ms = models.PositiveIntegerField(_("time since the start (ms)"))
     type = models.CharField(_("type"), max_length=24)
     data = models.JSONField(_("content"))
+    # The lecturer's, or a student's the lecturer invited to draw (board protocol v1's "by").
+    by = models.CharField(_("by"), max_length=8, default="teacher")
 
     class Meta:
         verbose_name = _("lecture event")
@@ -132,7 +134,7 @@ class LectureEvent(models.Model):
         return f"{self.lecture_id}#{self.seq} {self.type}"
 
     def as_event(self) -> dict:
-        return {**self.data, "type": self.type, "seq": self.seq, "at": self.at_ms, "by": "teacher"}
+        return {**self.data, "type": self.type, "seq": self.seq, "at": self.at_ms, "by": self.by}
 
 
 class LectureAudioChunk(models.Model):
@@ -230,6 +232,10 @@ class LectureFact(models.Model):
         POLL_OPENED = "poll_opened", _("quick check opened")
         POLL_ANSWERED = "poll_answered", _("quick check answered")
         POLL_CLOSED = "poll_closed", _("quick check closed")
+        HAND_RAISED = "hand_raised", _("hand raised")
+        HAND_LOWERED = "hand_lowered", _("hand lowered")
+        HAND_INVITED = "hand_invited", _("invited to speak or draw")
+        HAND_ENDED = "hand_ended", _("turn ended")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="facts", verbose_name=_("lecture"))
@@ -356,3 +362,44 @@ class LecturePollAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} {self.student_id}"
+
+
+class LectureHand(models.Model):
+    """A student's raised hand: waiting, then perhaps invited by the lecturer to speak or to draw (one student at a
+    time), until the lecturer takes the turn back, the student lowers the hand or the lecture ends."""
+
+    class Status(models.TextChoices):
+        RAISED = "raised", _("raised")
+        INVITED = "invited", _("invited")
+        DONE = "done", _("done")
+
+    class Mode(models.TextChoices):
+        SPEAK = "speak", _("speak")
+        DRAW = "draw", _("draw")
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="hands", verbose_name=_("lecture"))
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RAISED)
+    mode = models.CharField(_("invited to"), max_length=10, choices=Mode.choices, blank=True)
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    invited_at = models.DateTimeField(_("invited at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("raised hand")
+        verbose_name_plural = _("raised hands")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lecture", "student"],
+                condition=models.Q(status__in=["raised", "invited"]),
+                name="lecture_hand_one_up",
+            ),
+            models.UniqueConstraint(
+                fields=["lecture"], condition=models.Q(status="invited"), name="lecture_hand_one_invited"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.student_id} {self.status}"

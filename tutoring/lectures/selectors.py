@@ -13,6 +13,7 @@ from tutoring.lectures.models import (
     Lecture,
     LectureConnection,
     LectureEvent,
+    LectureHand,
     LecturePoll,
     LecturePollAnswer,
     LectureQuestion,
@@ -28,6 +29,8 @@ LECTURER, MODERATOR, VIEWER, OBSERVER = "lecturer", "moderator", "viewer", "obse
 MODERATING = (LECTURER, MODERATOR)
 SHOWN_QUESTIONS = 10  # the top questions every viewer sees
 MODERATED_QUESTIONS = 200  # the questions the lecturer and the moderators see, ranked
+HANDS_SHOWN = 50  # the raised hands the lecturer and the moderators see, first raised first
+UP = (LectureHand.Status.RAISED, LectureHand.Status.INVITED)
 _GRACE = timedelta(hours=1)  # a lecture whose lecturer is late still shows for an hour
 
 
@@ -211,7 +214,9 @@ def lecture_interaction(lecture_id: int) -> dict[str, Any]:
     shown = _ranked(lecture_id).exclude(status=LectureQuestion.Status.HIDDEN)
     poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
     pinned = lecture.pinned_question
+    on_stage = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED).first()
     return {
+        "stage": {"hand": on_stage.pk, "mode": on_stage.mode} if on_stage else None,
         "pinned": question_shown(pinned) if pinned and pinned.status != LectureQuestion.Status.HIDDEN else None,
         "questions": [question_shown(question) for question in shown[:SHOWN_QUESTIONS]],
         "poll": _poll(poll, counts=poll.status == LecturePoll.Status.CLOSED) if poll else None,
@@ -224,11 +229,23 @@ def lecture_moderation(lecture_id: int) -> dict[str, Any]:
     lecture = Lecture.objects.get(pk=lecture_id)
     questions = _ranked(lecture_id)[:MODERATED_QUESTIONS]
     poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
+    hands = LectureHand.objects.filter(lecture_id=lecture_id, status__in=UP).select_related("student")
     return {
+        "hands": [
+            {"id": hand.pk, "name": str(hand.student), "status": hand.status, "mode": hand.mode}
+            for hand in hands.order_by("status", "raised_at", "id")[:HANDS_SHOWN]  # "invited" before "raised"
+        ],
+        "raised": hands.count(),
         "pinned": lecture.pinned_question_id,
         "questions": [question_shown(q) for q in questions],
         "poll": _poll(poll, counts=True) if poll else None,
     }
+
+
+def lecture_stage(lecture_id: int) -> tuple[int, str] | None:
+    """The student invited to speak or draw now, and to which: what their socket may send."""
+    invited = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED)
+    return invited.values_list("student_id", "mode").first()
 
 
 def lecture_mine(lecture_id: int, user: User) -> dict[str, Any]:
@@ -239,7 +256,9 @@ def lecture_mine(lecture_id: int, user: User) -> dict[str, Any]:
         .order_by("-poll__opened_at", "-poll_id")
         .first()
     )
+    hand = LectureHand.objects.filter(lecture_id=lecture_id, student=user, status__in=UP).first()
     return {
+        "hand": {"id": hand.pk, "status": hand.status, "mode": hand.mode} if hand else None,
         "upvoted": sorted(upvoted.values_list("lecture_question_id", flat=True)),
         "answered": (
             {

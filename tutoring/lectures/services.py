@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from tutoring.lectures.models import (
     LectureConnection,
     LectureEvent,
     LectureFact,
+    LectureHand,
     LecturePoll,
     LecturePollAnswer,
     LectureQuestion,
@@ -42,6 +43,8 @@ from tutoring.sessions.selectors import ms_since_start
 from tutoring.sessions.services import StoredVideo, board_video_store
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Model)
 
 # What the studio may write to the log: the board (its student permissions have no meaning in a lecture, and
 # a lecture has no photos to place until slides come).
@@ -187,6 +190,8 @@ def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
         )
         for poll in LecturePoll.objects.select_for_update().filter(lecture=lecture, status=LecturePoll.Status.OPEN):
             _poll_close(lecture, poll, None)
+        for hand in LectureHand.objects.select_for_update().filter(lecture=lecture, status__in=selectors.UP):
+            _hand_end(lecture, hand, by=None, outcome="lecture_ended")
         recording = LectureRecording.objects.create(lecture=lecture)
         from tutoring.lectures import tasks
 
@@ -195,24 +200,28 @@ def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
     return lecture
 
 
+AUTHOR = "_author"  # set by the lecture's socket on every board message: None for the lecturer, else the student
+
+
 def lecture_events_append(
     *, lecture_id: int, contents: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any] | ServiceError]:
-    """The studio's board messages, each checked by board protocol v1 and numbered after the log's last, stored
-    in one transaction; returns each message's stored event or its error, in order. Nothing is stored unless
-    the lecture is live."""
+    """The board messages of the studio and of a student invited to draw, each checked by board protocol v1 and
+    numbered after the log's last, stored in one transaction; returns each message's stored event or its error,
+    in order. Nothing is stored unless the lecture is live; a student's only while they are invited to draw."""
     outcomes: list[dict[str, Any] | ServiceError] = []
-    checked: list[tuple[int, str, dict[str, Any]]] = []
+    checked: list[tuple[int, str, dict[str, Any], int | None]] = []
     for index, content in enumerate(contents):
+        author = content.get(AUTHOR)
         try:
-            kind, data = message_check(content, role="teacher")
+            kind, data = message_check(content, role="teacher" if author is None else "student")
             if kind not in BOARD_TYPES:
                 raise ProtocolError("not_allowed", "Not a lecture's board message.")
         except ProtocolError as error:
             outcomes.append(ServiceError(error.code, error.message))
             continue
         outcomes.append({})
-        checked.append((index, kind, data))
+        checked.append((index, kind, data, author))
     if not checked:
         return outcomes
     with transaction.atomic():
@@ -221,11 +230,19 @@ def lecture_events_append(
             refused = ServiceError("not_live", _("This lecture is not live."), status=409)
             return [refused if isinstance(outcome, dict) else outcome for outcome in outcomes]
         assert lecture.started_at is not None  # live lectures have started
+        drawing = LectureHand.objects.filter(
+            lecture=lecture, status=LectureHand.Status.INVITED, mode=LectureHand.Mode.DRAW
+        ).values_list("student_id", flat=True)
+        may_draw = set(drawing) if any(author is not None for *_, author in checked) else set()
         at_ms = ms_since_start(lecture.started_at, timezone.now())
         rows = []
-        for index, kind, data in checked:
+        for index, kind, data, author in checked:
+            if author is not None and author not in may_draw:
+                outcomes[index] = ServiceError("not_allowed", _("Only the lecturer does this; you are watching."))
+                continue
             lecture.last_seq += 1
-            row = LectureEvent(lecture=lecture, seq=lecture.last_seq, at_ms=at_ms, type=kind, data=data)
+            by = "teacher" if author is None else "student"
+            row = LectureEvent(lecture=lecture, seq=lecture.last_seq, at_ms=at_ms, type=kind, data=data, by=by)
             rows.append(row)
             outcomes[index] = row.as_event()
         LectureEvent.objects.bulk_create(rows)
@@ -298,6 +315,14 @@ def _watching(lecture: Lecture, user: User) -> None:
         raise ServiceError("not_allowed", _("Only the students watching do this."), status=403)
 
 
+def _locked(rows: "QuerySet[M]", refusal: ServiceError) -> M:
+    """The first of ``rows``, locked for this transaction; ``refusal`` when there is none."""
+    row = rows.select_for_update().first()
+    if row is None:
+        raise refusal
+    return row
+
+
 def _id(value: Any) -> int:
     """An id from a socket's message; 0 (no row has it) for anything but a positive integer."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
@@ -344,14 +369,8 @@ def lecture_question_upvote(*, lecture_id: int, student: User, question_id: Any)
     with transaction.atomic():
         lecture = _live(lecture_id, lock=False)
         _watching(lecture, student)
-        question = (
-            LectureQuestion.objects.select_for_update()
-            .filter(pk=_id(question_id), lecture=lecture)
-            .exclude(status=LectureQuestion.Status.HIDDEN)
-            .first()
-        )
-        if question is None:
-            raise ServiceError("unknown_question", _("There is no such question."), status=404)
+        shown = LectureQuestion.objects.filter(pk=_id(question_id), lecture=lecture)
+        question = _locked(shown.exclude(status=LectureQuestion.Status.HIDDEN), _unknown_question())
         if question.student_id == student.pk:
             raise ServiceError("own_question", _("You cannot upvote your own question."))
         if LectureUpvote.objects.filter(lecture_question=question, student=student).exists():
@@ -362,6 +381,10 @@ def lecture_question_upvote(*, lecture_id: int, student: User, question_id: Any)
         question.refresh_from_db(fields=["upvotes"])
         _fact(LectureFact.Kind.UPVOTED, lecture, user_id=student.pk, question=question.pk)
     return question
+
+
+def _unknown_question() -> ServiceError:
+    return ServiceError("unknown_question", _("There is no such question."), status=404)
 
 
 MODERATIONS = {  # what the lecturer or a moderator does to a question: its new status and its fact
@@ -379,9 +402,7 @@ def lecture_question_moderate(*, lecture_id: int, user: User, question_id: Any, 
     with transaction.atomic():
         lecture = _live(lecture_id, lock=True)
         _moderating(lecture, user)
-        question = LectureQuestion.objects.select_for_update().filter(pk=_id(question_id), lecture=lecture).first()
-        if question is None:
-            raise ServiceError("unknown_question", _("There is no such question."), status=404)
+        question = _locked(LectureQuestion.objects.filter(pk=_id(question_id), lecture=lecture), _unknown_question())
         if action == "pin" and question.status == LectureQuestion.Status.HIDDEN:
             raise ServiceError("question_hidden", _("A hidden question cannot be pinned."), status=409)
         if status is not None:
@@ -450,13 +471,8 @@ def lecture_poll_close(*, lecture_id: int, user: User, poll_id: Any) -> LectureP
     with transaction.atomic():
         lecture = _live(lecture_id, lock=True)
         _moderating(lecture, user)
-        poll = (
-            LecturePoll.objects.select_for_update()
-            .filter(pk=_id(poll_id), lecture=lecture, status=LecturePoll.Status.OPEN)
-            .first()
-        )
-        if poll is None:
-            raise ServiceError("poll_closed", _("This quick check is not open."), status=409)
+        open_poll = LecturePoll.objects.filter(pk=_id(poll_id), lecture=lecture, status=LecturePoll.Status.OPEN)
+        poll = _locked(open_poll, ServiceError("poll_closed", _("This quick check is not open."), status=409))
         _poll_close(lecture, poll, user)
     return poll
 
@@ -509,6 +525,96 @@ def lecture_poll_answer(*, lecture_id: int, student: User, poll_id: Any, answer:
             number=str(number) if number is not None else None,
         )
     return given
+
+
+# --- Hand-raise: one student at a time invited to speak or to draw ---------------------------------
+
+
+def _hand_end(lecture: Lecture, hand: LectureHand, *, by: User | None, outcome: str) -> None:
+    """A raised or invited hand comes down: a fact with its outcome, and the seconds on stage if invited."""
+    now = timezone.now()
+    on_stage = round((now - hand.invited_at).total_seconds(), 3) if hand.invited_at else None
+    kind = LectureFact.Kind.HAND_ENDED if hand.status == LectureHand.Status.INVITED else LectureFact.Kind.HAND_LOWERED
+    hand.status, hand.ended_at = LectureHand.Status.DONE, now
+    hand.save(update_fields=["status", "ended_at"])
+    details: dict[str, Any] = {"hand": hand.pk, "student": hand.student_id, "outcome": outcome}
+    if on_stage is not None:
+        details |= {"mode": hand.mode, "seconds": on_stage}
+    _fact(kind, lecture, user_id=by.pk if by else None, **details)
+
+
+def _hand_down() -> ServiceError:
+    return ServiceError("no_hand", _("This hand is no longer raised."), status=409)
+
+
+def lecture_hand_raise(*, lecture_id: int, student: User) -> LectureHand:
+    """举手: once (a hand already up stays as it is). The lecturer sees the queue at the next tick."""
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=False)
+        _watching(lecture, student)
+        hand = LectureHand.objects.filter(lecture=lecture, student=student, status__in=selectors.UP).first()
+        if hand is None:
+            hand = LectureHand.objects.create(lecture=lecture, student=student)
+            _fact(LectureFact.Kind.HAND_RAISED, lecture, user_id=student.pk, hand=hand.pk)
+    return hand
+
+
+def lecture_hand_lower(*, lecture_id: int, student: User) -> None:
+    """The student puts the hand down, or ends their turn: everyone's screen follows at once if they were on."""
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _watching(lecture, student)
+        hand = (
+            LectureHand.objects.select_for_update()
+            .filter(
+                lecture=lecture, student=student, status__in=(LectureHand.Status.RAISED, LectureHand.Status.INVITED)
+            )
+            .first()
+        )
+        if hand is None:
+            raise ServiceError("no_hand", _("Your hand is not raised."), status=409)
+        invited = hand.status == LectureHand.Status.INVITED
+        _hand_end(lecture, hand, by=student, outcome="lowered")
+        if invited:
+            events.lecture_interaction_send(lecture.pk)
+
+
+def lecture_hand_invite(*, lecture_id: int, user: User, hand_id: Any, mode: Any) -> LectureHand:
+    """The lecturer or a moderator gives a raised hand the turn, to speak or to draw; whoever had it is done."""
+    if mode not in LectureHand.Mode.values:
+        raise ServiceError("invalid_mode", _("Invite the student to speak or to draw."))
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _moderating(lecture, user)
+        raised = LectureHand.objects.filter(pk=_id(hand_id), lecture=lecture, status=LectureHand.Status.RAISED)
+        hand = _locked(raised, _hand_down())
+        for current in LectureHand.objects.select_for_update().filter(
+            lecture=lecture, status=LectureHand.Status.INVITED
+        ):
+            _hand_end(lecture, current, by=user, outcome="next")
+        hand.status, hand.mode, hand.invited_at = LectureHand.Status.INVITED, mode, timezone.now()
+        hand.save(update_fields=["status", "mode", "invited_at"])
+        _fact(LectureFact.Kind.HAND_INVITED, lecture, user_id=user.pk, hand=hand.pk, student=hand.student_id, mode=mode)
+        events.lecture_interaction_send(lecture.pk)
+    return hand
+
+
+def lecture_hand_end(*, lecture_id: int, user: User, hand_id: Any) -> None:
+    """The lecturer or a moderator takes the turn back (or turns down a raised hand)."""
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _moderating(lecture, user)
+        hand = (
+            LectureHand.objects.select_for_update()
+            .filter(
+                pk=_id(hand_id), lecture=lecture, status__in=(LectureHand.Status.RAISED, LectureHand.Status.INVITED)
+            )
+            .first()
+        )
+        if hand is None:
+            raise ServiceError("no_hand", _("This hand is no longer raised."), status=409)
+        _hand_end(lecture, hand, by=user, outcome="taken_back")
+        events.lecture_interaction_send(lecture.pk)
 
 
 def lecture_audio_save(*, lecture_id: int, started_ms: int, pcm: bytes) -> LectureAudioChunk:

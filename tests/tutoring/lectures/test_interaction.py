@@ -4,9 +4,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.factories import StudentFactory, TeacherFactory
+from tests.samples import STROKE
 from tests.sockets import next_of
-from tests.tutoring.lectures.test_consumers import enter, live_lecture, stored_log
-from tutoring.lectures.models import LectureFact, LecturePollAnswer, LectureQuestion
+from tests.tutoring.lectures.test_consumers import enter, framed_until, live_lecture, stored_log
+from tutoring.lectures.models import LectureEvent, LectureFact, LecturePollAnswer, LectureQuestion
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
 
@@ -59,7 +60,7 @@ async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_na
     for ws in (lecturer, moderator, asker, voter, late):
         await ws.disconnect()
 
-    assert snapshot["moderation"] == {"pinned": None, "questions": [], "poll": None}
+    assert snapshot["moderation"] == {"hands": [], "raised": 0, "pinned": None, "questions": [], "poll": None}
     assert asked == {"id": asked["id"], "text": "为什么 要进位？", "status": "open", "upvotes": 0}
     assert (upvoted["question"]["upvotes"], again["question"]["upvotes"]) == (1, 1)
     assert own["code"] == "own_question"
@@ -67,8 +68,8 @@ async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_na
     assert pinned["pinned"] == {**asked, "upvotes": 1}
     assert [q["id"] for q in hidden["questions"]] == [asked["id"]]
     assert answered["pinned"]["status"] == "answered"
-    assert late_snapshot["interaction"] == {k: answered[k] for k in ("pinned", "questions", "poll")}
-    assert late_snapshot["mine"] == {"upvoted": [asked["id"]], "answered": None}
+    assert late_snapshot["interaction"] == {k: answered[k] for k in ("stage", "pinned", "questions", "poll")}
+    assert late_snapshot["mine"] == {"hand": None, "upvoted": [asked["id"]], "answered": None}
     assert "moderation" not in late_snapshot
     assert "student" not in str(answered) and asker_user.username not in str(answered)
     assert await stored_log(lambda: facts(lecture.pk)) == [
@@ -202,3 +203,64 @@ async def test_a_student_asks_within_the_limits_and_a_flood_is_refused():
         *["rate_limited"] * 5,
     ]
     assert await stored_log(lambda: LectureQuestion.objects.get(pk=theirs["id"]).upvotes) == 1
+
+
+async def test_a_raised_hand_is_invited_to_draw_then_to_speak_one_at_a_time_and_taken_back():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    drawer_user, speaker_user = await sync_to_async(StudentFactory)(), await sync_to_async(StudentFactory)()
+    drawer, _ = await enter(lecture, drawer_user)
+    speaker, _ = await enter(lecture, speaker_user)
+    watcher, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+
+    await drawer.send_json_to({**STROKE, "stroke": "s1"})
+    before_invite = await next_of(drawer, "error")
+    hands = []
+    for ws in (drawer, speaker, drawer):  # the second raise of the same student changes nothing
+        await ws.send_json_to({"type": "hand.raise"})
+        hands.append((await next_of(ws, "hand.raised"))["hand"])
+    queue = await until(lecturer, "lecture.moderation", lambda m: m["raised"] == 2)
+    await lecturer.send_json_to({"type": "hand.invite", "hand": hands[0]["id"], "mode": "draw"})
+    staged = await until(watcher, "lecture.interaction", lambda m: m["stage"] is not None)
+    await until(drawer, "lecture.interaction", lambda m: m["stage"] is not None)  # its process knows too
+    await drawer.send_json_to({**STROKE, "stroke": "s1", "ref": "d1"})
+    drawn = await next_of(drawer, "board.stroke")
+    seen = await framed_until(watcher, drawn["seq"])
+    await speaker.send_to(bytes_data=b"\x01\x02" * 800)
+    not_yet = await next_of(speaker, "error")
+    await lecturer.send_json_to({"type": "hand.invite", "hand": hands[1]["id"], "mode": "speak"})
+    await until(speaker, "lecture.interaction", lambda m: m["stage"] and m["stage"]["mode"] == "speak")
+    await speaker.send_to(bytes_data=b"\x01\x02" * 800)
+    heard_by_lecturer = await lecturer.receive_output(timeout=5)
+    while "bytes" not in heard_by_lecturer:
+        heard_by_lecturer = await lecturer.receive_output(timeout=5)
+    await drawer.send_json_to({**STROKE, "stroke": "s2", "ref": "d2"})
+    no_longer = await next_of(drawer, "error")
+    await lecturer.send_json_to({"type": "hand.end", "hand": hands[1]["id"]})
+    await until(watcher, "lecture.interaction", lambda m: m["stage"] is None)
+    for ws in (lecturer, drawer, speaker, watcher):
+        await ws.disconnect()
+
+    assert before_invite["code"] == "not_allowed"
+    assert hands[0] == hands[2] == {"id": hands[0]["id"], "status": "raised", "mode": ""}
+    assert [(hand["id"], hand["status"]) for hand in queue["hands"]] == [(h["id"], "raised") for h in hands[:2]]
+    assert staged["stage"] == {"hand": hands[0]["id"], "mode": "draw"}
+    assert (drawn["by"], drawn["ref"], [(event["stroke"], event["by"]) for event in seen]) == (
+        "student",
+        "d1",
+        [("s1", "student")],
+    )
+    assert (not_yet["code"], no_longer["code"]) == ("not_allowed", "not_allowed")
+    assert heard_by_lecturer["bytes"] == b"\x01\x02" * 800
+    assert await stored_log(lambda: list(LectureEvent.objects.values_list("by", "data__stroke"))) == [("student", "s1")]
+    hand_facts = await stored_log(
+        lambda: [(kind, data.get("outcome"), data.get("mode")) for kind, data in facts(lecture.pk) if "hand" in kind]
+    )
+    assert hand_facts == [
+        ("hand_raised", None, None),
+        ("hand_raised", None, None),
+        ("hand_invited", None, "draw"),
+        ("hand_ended", "next", "draw"),
+        ("hand_invited", None, "speak"),
+        ("hand_ended", "taken_back", "speak"),
+    ]

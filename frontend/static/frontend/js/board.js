@@ -120,6 +120,16 @@ export class Board {
   // --- Events --------------------------------------------------------------------------------
 
   /** Apply one stored event; events of other types only move `seq` on. */
+  /** Stored events in order from the one after `seq`; false at a gap (one was lost: ask for what came after). */
+  applyFrame(events) {
+    for (const stored of events) {
+      if (stored.seq <= this.seq) continue;
+      if (stored.seq !== this.seq + 1) return false;
+      this.apply(stored);
+    }
+    return true;
+  }
+
   apply(event) {
     if (event.seq <= this.seq) return;
     this.seq = event.seq;

@@ -47,18 +47,38 @@ function questionText(question, labels) {
   return text;
 }
 
-/** A student's side: `send(message)` returns false when the socket is down; `showError(message)`. */
-export function viewerPanel(root, { send, labels, showError }) {
+/**
+ * A student's side: `send(message)` returns false when the socket is down; `showError(message)`;
+ * `onStage(mode)` when the lecturer invites this student to "speak" or "draw", and with null when the turn ends.
+ */
+export function viewerPanel(root, { send, labels, showError, onStage }) {
   const pinned = root.querySelector("[data-pinned]");
+  const handButton = root.querySelector("[data-hand]");
+  const handNote = root.querySelector("[data-hand-note]");
   const pollBox = root.querySelector("[data-poll]");
   const list = root.querySelector("[data-questions]");
   const form = root.querySelector("[data-ask]");
   const text = form.querySelector("textarea");
-  let state = { pinned: null, questions: [], poll: null };
-  let mine = { upvoted: [], answered: null };
+  let state = { stage: null, pinned: null, questions: [], poll: null };
+  let mine = { hand: null, upvoted: [], answered: null };
+  let onStageNow = null; // the mode this student was last told they are invited to
 
   function sent(message) {
     if (!send(message)) showError(labels.notConnected);
+  }
+
+  function renderHand() {
+    let hand = mine.hand;
+    const stage = state.stage && hand && state.stage.hand === hand.id ? state.stage.mode : null;
+    if (stage) hand.status = "invited";
+    else if (hand && hand.status === "invited") mine.hand = hand = null; // the turn is over
+    handButton.setAttribute("aria-pressed", String(Boolean(hand)));
+    setText(handButton, hand ? (stage ? labels.handDone : labels.handLower) : labels.handRaise);
+    setText(handNote, stage ? labels[`invited_${stage}`] : hand ? labels.handWaiting : "");
+    if (stage !== onStageNow) {
+      onStageNow = stage;
+      onStage(stage);
+    }
   }
 
   function renderPinned() {
@@ -118,10 +138,13 @@ export function viewerPanel(root, { send, labels, showError }) {
   }
 
   function render() {
+    renderHand();
     renderPinned();
     renderQuestions();
     renderPoll();
   }
+
+  handButton.addEventListener("click", () => sent({ type: mine.hand ? "hand.lower" : "hand.raise" }));
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -157,6 +180,14 @@ export function viewerPanel(root, { send, labels, showError }) {
         mine.answered = { poll: event.poll, choice: event.choice, number: event.number };
         renderPoll();
       },
+      "hand.raised": (event) => {
+        mine.hand = event.hand;
+        renderHand();
+      },
+      "hand.lowered": () => {
+        mine.hand = null;
+        renderHand();
+      },
     },
   };
 }
@@ -166,7 +197,8 @@ export function moderationPanel(root, { send, labels, showError }) {
   const list = root.querySelector("[data-moderated]");
   const pollBox = root.querySelector("[data-poll-live]");
   const pollForm = root.querySelector("[data-poll-form]");
-  let state = { pinned: null, questions: [], poll: null };
+  const handList = root.querySelector("[data-hands]");
+  let state = { hands: [], raised: 0, pinned: null, questions: [], poll: null };
 
   function sent(message) {
     if (!send(message)) showError(labels.notConnected);
@@ -196,6 +228,25 @@ export function moderationPanel(root, { send, labels, showError }) {
     if (!items.length) list.append(element("li", { className: "muted", text: labels.noQuestions }));
   }
 
+  function renderHands() {
+    setText(root.querySelector("[data-raised]"), format(labels.raised, { count: state.raised }));
+    const items = state.hands.map((hand) => {
+      const item = element("li", { className: "lecture-question", attributes: { "data-hand": hand.id } });
+      const name = element("p", { className: "lecture-question-text", text: hand.name });
+      if (hand.status === "invited") name.append(" ", element("span", { className: "badge", text: labels[`invited_${hand.mode}_badge`] }));
+      const actions = element("div", { className: "lecture-question-actions" });
+      const invite = (mode) => () => sent({ type: "hand.invite", hand: hand.id, mode });
+      if (hand.status === "raised") {
+        actions.append(button(labels.inviteSpeak, "button-secondary", invite("speak")));
+        actions.append(button(labels.inviteDraw, "button-secondary", invite("draw")));
+      }
+      actions.append(button(hand.status === "invited" ? labels.takeBack : labels.turnDown, "button-danger", () => sent({ type: "hand.end", hand: hand.id })));
+      item.append(name, actions);
+      return item;
+    });
+    handList.replaceChildren(...items);
+  }
+
   function renderPoll() {
     const poll = state.poll;
     pollBox.replaceChildren();
@@ -222,12 +273,14 @@ export function moderationPanel(root, { send, labels, showError }) {
   return {
     snapshot(event) {
       state = event.moderation;
+      renderHands();
       renderQuestions();
       renderPoll();
     },
     handlers: {
       "lecture.moderation": (event) => {
         state = event;
+        renderHands();
         renderQuestions();
         renderPoll();
       },

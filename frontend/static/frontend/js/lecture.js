@@ -7,7 +7,7 @@
 // starts or ends, and the lecturer's voice as binary frames. Events come in order from one writer, so a
 // number skipped means a frame was lost: connecting again asks for everything after the last one applied.
 
-import { audioBlocked, voicePlayback } from "./audio.js";
+import { audioBlocked, liveAudioSupported, microphoneStart, voicePlayback } from "./audio.js";
 import { Board } from "./board.js";
 import { moderationPanel, viewerPanel } from "./lecture-interaction.js";
 import { format, pageData, setText, transientMessage } from "./page.js";
@@ -22,7 +22,13 @@ const countdown = byId("countdown");
 const notice = byId("lecture-notice");
 const listenButton = byId("listen");
 const voiceNote = byId("voice");
-const board = new Board(byId("board"), {});
+// Read-only, but for a student the lecturer invites to draw: then their strokes go to the lecture's log.
+const board = new Board(byId("board"), {
+  role: config.role === "viewer" ? "student" : null,
+  onMessage: (message) => {
+    if (!socket || !socket.send(message)) showError(labels.notConnected);
+  },
+});
 const startsAt = Date.parse(config.startsAt);
 
 let status = config.status;
@@ -33,7 +39,43 @@ let countdownTimer = null;
 const showError = transientMessage(byId("lecture-error"), 6000);
 
 const panelRoot = byId("interaction") || byId("moderation");
-const panelOptions = { send: (message) => socket !== null && socket.send(message), labels, showError };
+const speakButton = byId("speak");
+let microphone = null;
+
+function microphoneStop() {
+  if (microphone) microphone.stop();
+  microphone = null;
+  speakButton.setAttribute("aria-pressed", "false");
+  setText(speakButton, labels.speakStart);
+}
+
+async function speakToggle() {
+  if (microphone) {
+    microphoneStop();
+    return;
+  }
+  try {
+    microphone = await microphoneStart((frame) => socket.sendBinary(frame));
+    speakButton.setAttribute("aria-pressed", "true");
+    setText(speakButton, labels.speakStop);
+  } catch (error) {
+    showError(error && error.name === "NotAllowedError" ? labels.micDenied : labels.micUnavailable);
+  }
+}
+
+/** Invited to "speak" or "draw", or (null) not any more. */
+function onStage(mode) {
+  board.tool = mode === "draw" ? "pen" : null;
+  if (speakButton) {
+    speakButton.hidden = mode !== "speak";
+    speakButton.disabled = !liveAudioSupported();
+    if (mode !== "speak") microphoneStop();
+  }
+}
+
+speakButton?.addEventListener("click", speakToggle);
+
+const panelOptions = { send: (message) => socket !== null && socket.send(message), labels, showError, onStage };
 const panel =
   config.role === "viewer"
     ? viewerPanel(panelRoot, panelOptions)
@@ -101,14 +143,8 @@ function snapshot(event) {
 }
 
 function frame(event) {
-  for (const stored of event.events) {
-    if (stored.seq <= board.seq) continue;
-    if (stored.seq !== board.seq + 1) {
-      socket.reconnect(); // lost: the snapshot of the new connection brings everything after board.seq
-      return;
-    }
-    board.apply(stored);
-  }
+  // A number skipped means a frame was lost: the snapshot of a new connection brings everything after board.seq.
+  if (!board.applyFrame(event.events)) socket.reconnect();
 }
 
 // --- The lecturer's voice --------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // The lecture socket (ws/lectures/<id>/) stores each board message before it is broadcast and sends it back
 // numbered; a reconnect asks for what came after the last event this page has.
 
-import { liveAudioSupported, microphoneStart } from "./audio.js";
+import { liveAudioSupported, microphoneStart, voicePlayback } from "./audio.js";
 import { Board } from "./board.js";
 import { boardTools } from "./board-tools.js";
 import { moderationPanel } from "./lecture-interaction.js";
@@ -34,6 +34,11 @@ tools = boardTools(board, { mayDraw: live, pageLimit: () => PAGES, labels, pages
 
 function take(event) {
   if (typeof event.seq === "number" && event.seq > board.seq) board.apply(event);
+}
+
+function frame(event) {
+  // A number skipped means a frame was lost: the snapshot of a new connection brings everything after board.seq.
+  if (!board.applyFrame(event.events)) socket.reconnect();
 }
 
 function render() {
@@ -101,16 +106,20 @@ endButton.addEventListener("click", () => {
 });
 micButton.addEventListener("click", microphoneToggle);
 
+const hear = voicePlayback(byId("listen"), byId("voice")); // a student the lecturer invited to speak
+
 const socket = connect(() => `${config.socketPath}?after=${board.seq}`, {
   "lecture.snapshot": snapshot,
-  "lecture.frame": (event) => event.events.forEach(take),
+  // Every event of the log comes in the frames, in order (a student invited to draw writes to it too); the
+  // studio's own board messages come back one by one as well, acknowledged, and are drawn here already.
+  "lecture.frame": frame,
   "lecture.status": (event) => {
     lecture = { ...lecture, ...event.lecture };
     render();
   },
   "lecture.audience": (event) => showAudience(event.viewers),
   ...moderation.handlers,
+  binary: hear,
   error: (event) => showError(labels[`error_${event.code}`] || event.message || labels.error),
   connection: connectionNotice(byId("connection"), labels),
-  default: take,
 });
