@@ -83,5 +83,8 @@ class LectureFactAdmin(FactAdmin):
         "duration_seconds": _("duration in seconds"),
         "events": _("event count"),
         "entries": _("answered questions"),
+        "viewing": _("viewing key"),
+        "seq": _("report number"),
+        "intervals": _("stretches played (seconds of the video)"),
     }
     detail_values = {"role": {LECTURER: _("lecturer"), VIEWER: _("viewer"), OBSERVER: _("observer")}}

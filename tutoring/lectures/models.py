@@ -5,8 +5,8 @@ recording on demand.
 ``media/board.py``, written only by the studio), numbered by ``seq``, appended before it is broadcast, never
 changed; ``LectureAudioChunk`` the lecturer's voice in chunks at their time. ``LectureRecording`` is the replay
 rendered from both after the end. ``LectureFact`` is the append-only record for teaching-research statistics and
-stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end and the replay's
-publication. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
+stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end, the replay's
+publication and the stretches of it played. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
 """
 
 from django.conf import settings
@@ -200,6 +200,7 @@ class LectureFact(models.Model):
         LEFT = "left", _("left")
         ENDED = "ended", _("ended")
         PUBLISHED = "published", _("replay published")
+        REPLAY_WATCHED = "replay_watched", _("replay watched")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="facts", verbose_name=_("lecture"))
@@ -213,11 +214,17 @@ class LectureFact(models.Model):
     )
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    # A fact reported by a client carries the client's key of it: the same report sent again appends nothing. NULL
+    # for every other fact: NULLs are distinct in the unique constraint, where empty strings would collide.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("lecture fact")
         verbose_name_plural = _("lecture facts")
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lecture", "user", "idempotency_key"], name="lecture_fact_reported_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.lecture_id}"
