@@ -17,10 +17,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
-from tutoring.lectures.models import MAX_POLL_OPTIONS, Lecture
+from tutoring.lectures.models import MAX_POLL_OPTIONS, Lecture, LectureRecording
 from tutoring.lectures.selectors import (
     access_lecture,
+    lecture_entry_list,
     lecture_list_for_student,
+    lecture_recording_get,
+    lecture_replay_chapters,
     lecture_role,
     lecture_signed_up_ids,
 )
@@ -102,12 +105,21 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
 
 
 def _lecture_list_context(student: User) -> dict[str, object]:
-    """The student's live and coming lectures with their sign-ups, for the home page's 讲座 section."""
+    """The student's live and coming lectures with their sign-ups, for the home page's 讲座 section, and the
+    notices of the lectures they signed up for (lecture-notices.js: started, moved, cancelled)."""
     lectures = lecture_list_for_student(student=student)
+    signed_up = lecture_signed_up_ids(student=student, lecture_ids=[lecture.pk for lecture in lectures])
     return {
         "lectures": lectures,
-        "signed_up": lecture_signed_up_ids(student=student, lecture_ids=[lecture.pk for lecture in lectures]),
+        "signed_up": signed_up,
         "signup_labels": _signup_labels(),
+        "notice_config": {
+            "socketPath": "/ws/lectures/notices/",
+            "lectureUrl": _url_template("frontend:lecture", "lecture_id"),
+            # Shown live in the list already: no notice for these when the socket first tells of them.
+            "liveShown": [lecture.pk for lecture in lectures if lecture.status == Lecture.Status.LIVE],
+        },
+        "notice_labels": _lecture_notice_labels(),
     }
 
 
@@ -224,6 +236,7 @@ def lecture_detail(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
     role = lecture_role(lecture, request.user)
     signed_up = lecture_signed_up_ids(student=request.user, lecture_ids=[lecture.pk])
     labels = _lecture_labels()
+    recording = lecture_recording_get(lecture) if lecture.status == Lecture.Status.ENDED else None
     context = {
         "lecture": lecture,
         "role": role,
@@ -239,7 +252,17 @@ def lecture_detail(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
         "status_label": labels[f"status_{lecture.status}"],
         "signup_labels": _signup_labels(),
         "poll_option_numbers": range(1, MAX_POLL_OPTIONS + 1),
+        "recording": recording,
     }
+    if recording is not None and recording.status == LectureRecording.Status.PUBLISHED:
+        context |= {
+            "chapters": lecture_replay_chapters(recording),
+            "entries": lecture_entry_list(lecture),
+            "replay_config": {
+                "watchedUrl": reverse("lectures:replay-watched", kwargs={"lecture_id": lecture.pk}),
+                "duration": recording.duration_seconds,
+            },
+        }
     return render(request, "frontend/lecture.html", context)
 
 
@@ -552,6 +575,17 @@ def _signup_labels() -> dict[str, str]:
         "signUp": _("Sign up"),
         "signedUp": _("Signed up"),
         "error": _("That did not work. Please try again."),
+    }
+
+
+def _lecture_notice_labels() -> dict[str, str]:
+    """What a student's home page says when a lecture they signed up for starts, moves or is cancelled."""
+    return {
+        "started": _("The lecture you signed up for, “%(title)s”, has started."),
+        "moved": _("The lecture you signed up for, “%(title)s”, now starts at %(time)s."),
+        "cancelled": _("The lecture you signed up for, “%(title)s”, has been cancelled."),
+        "join": _("Join the lecture"),
+        "open": _("See the lecture"),
     }
 
 

@@ -11,6 +11,8 @@ import redis
 from channels.layers import channel_layers
 from django.conf import settings
 
+from tutoring.library.index import index_reset
+
 CELERY_QUEUES = ["default", "media", "matching"]
 
 
@@ -33,6 +35,16 @@ def media_root(tmp_path: Path, settings) -> Path:
     }
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def index_dir(tmp_path: Path, settings) -> Path:
+    """Each test has its own matching-index snapshot folder and starts with no index in memory: the entries an
+    earlier test published are gone from the database with its rollback, and must be gone from the index too."""
+    settings.XUEWEN = {**settings.XUEWEN, "INDEX_DIR": str(tmp_path / "index")}
+    index_reset()
+    yield tmp_path / "index"
+    index_reset()
 
 
 @pytest.fixture

@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth.models import Permission
+from django.db.models import F
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
-from tutoring.lectures.models import Lecture
+from tutoring.lectures import services as lectures
+from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
@@ -221,6 +223,66 @@ class LectureFactory(DjangoModelFactory):
     city = factory.SubFactory(CityFactory)
     starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
     planned_minutes = 40
+
+
+class PublishedRecordingFactory(DjangoModelFactory):
+    """The published replay of a lecture given yesterday for 40 minutes, as a row: ten minutes of video with a
+    chapter at each of two page changes (no file: for what reads the row, not the video)."""
+
+    class Meta:
+        model = LectureRecording
+
+    lecture = factory.SubFactory(
+        LectureFactory,
+        status=Lecture.Status.ENDED,
+        starts_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=1)),
+        started_at=factory.SelfAttribute("starts_at"),
+        ended_at=factory.LazyAttribute(lambda lecture: lecture.starts_at + timedelta(minutes=40)),
+    )
+    status = LectureRecording.Status.PUBLISHED
+    attempts = 1
+    duration_seconds = 600.0
+    chapters = factory.LazyFunction(
+        lambda: [{"seconds": 95.5, "page": 1, "title": "第 2 页"}, {"seconds": 310.0, "page": 2, "title": "第 3 页"}]
+    )
+    rendered_at = factory.LazyFunction(timezone.now)
+
+
+def lecture_stroke(number: int, page: int) -> dict:
+    return {
+        "v": 1,
+        "type": "board.stroke",
+        "stroke": f"t{number}",
+        "page": page,
+        "tool": "pen",
+        "color": "#1a1a1a",
+        "width": 4,
+        "points": [[100, 100, 0], [600, 900, 40]],
+        "end": True,
+    }
+
+
+def lecture_page(number: int) -> dict:
+    return {"v": 1, "type": "board.page", "page": number}
+
+
+def lecture_later(lecture: Lecture, contents: list[dict]) -> None:
+    """The studio sends ``contents`` a second after what it sent before."""
+    Lecture.objects.filter(pk=lecture.pk).update(started_at=F("started_at") - timedelta(seconds=1))
+    lectures.lecture_events_append(lecture_id=lecture.pk, contents=contents)
+
+
+def lecture_given(**fields) -> Lecture:
+    """A lecture given over two pages for four seconds, with a second of the lecturer's voice: page 1, page 2,
+    back to page 1 (twice: the second is no change), then ended; its recording is waiting to render."""
+    lecture = LectureFactory(**fields)
+    lectures.lecture_start(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    lectures.lecture_audio_save(lecture_id=lecture.pk, started_ms=500, pcm=b"\x10\x00" * 16_000)
+    lecture_later(lecture, [lecture_stroke(1, 0)])
+    lecture_later(lecture, [lecture_page(1), lecture_stroke(2, 1)])
+    lecture_later(lecture, [lecture_page(0), lecture_stroke(3, 0), lecture_page(0)])
+    lecture_later(lecture, [])
+    return lectures.lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
 
 
 class ShiftFactory(DjangoModelFactory):

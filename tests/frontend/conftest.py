@@ -30,6 +30,15 @@ PHONE = {
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
 }
+# The cheapest phone a student may have: every page must hold on its screen.
+CHEAP_PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
 TABLET = {
     "viewport": {"width": 1024, "height": 768},
     "has_touch": True,
@@ -94,6 +103,12 @@ def _page(browser: Browser, device: dict) -> Iterator[Page]:
 def phone(chromium: Browser) -> Iterator[Page]:
     """A page with a phone's screen, touch and locale (a student)."""
     yield from _page(chromium, PHONE)
+
+
+@pytest.fixture
+def cheap_phone(chromium: Browser) -> Iterator[Page]:
+    """A page with the 360 × 740 screen of a cheap phone."""
+    yield from _page(chromium, CHEAP_PHONE)
 
 
 @pytest.fixture

@@ -1,13 +1,33 @@
-"""A lecture in Chromium: a student signs up on a phone, the lecturer goes live in the studio and draws, two
-students watch the board live (one on a phone, one on a tablet), and the end reaches them."""
+"""Lectures in Chromium: a student signs up on a phone, the lecturer goes live in the studio and draws, two
+students watch the board live (one on a phone, one on a tablet), and the end reaches them; a student on the home
+page is told when a lecture they signed up for starts or is cancelled; a student replays an ended lecture on a
+cheap phone by its chapters, and the seconds played are counted."""
+
+import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.factories import LectureFactory, SchoolFactory, StudentFactory
+from tests.factories import (
+    AdministratorFactory,
+    EntryFactory,
+    LectureFactory,
+    SchoolFactory,
+    StudentFactory,
+    lecture_given,
+)
 from tests.frontend.conftest import draw, expect_ink, page_errors
 from tests.live import LiveStack
-from tutoring.lectures.models import Lecture, LectureEvent, LectureFact, LecturePollAnswer, LectureSignup
+from tutoring.lectures import selectors, services
+from tutoring.lectures.models import (
+    Lecture,
+    LectureEvent,
+    LectureFact,
+    LecturePollAnswer,
+    LectureRecording,
+    LectureSignup,
+)
 
 # Committed for real, so the live processes see it; serialized_rollback restores the reference data afterwards.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -107,4 +127,93 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
     assert sorted(LecturePollAnswer.objects.values_list("student_id", "choice")) == sorted(
         [(first.pk, 1), (second.pk, 0)]
     )
+    assert errors == []
+
+
+def test_a_signed_up_student_on_the_home_page_is_told_when_lectures_start_or_are_cancelled(
+    live_stack: LiveStack, phone: Page, tablet: Page, laptop: Page, sign_in
+) -> None:
+    # Given a student signed up for two lectures, on their home page
+    school = SchoolFactory()
+    starting = LectureFactory(city=school.district.city, title="分数的初步认识")
+    cancelled = LectureFactory(city=school.district.city, title="认识钟表")
+    student = StudentFactory(profile__school=school, profile__grade=3)
+    for lecture in (starting, cancelled):
+        services.lecture_signup(lecture=lecture, student=student)
+    errors = page_errors(phone)
+    sign_in(student)
+    notices = phone.locator("[data-testid=lecture-notices]")
+
+    # When an administrator cancels one in the admin
+    sign_in(AdministratorFactory(), tablet)
+    tablet.goto(f"{live_stack.url}/admin/lectures/lecture/")
+    tablet.check(f"input[name=_selected_action][value='{cancelled.pk}']")
+    tablet.select_option("select[name=action]", "cancel")
+    tablet.click("button[name=index]")
+    expect(notices.locator(f"[data-lecture='{cancelled.pk}']")).to_contain_text("你预约的讲座「认识钟表」已取消。")
+
+    # And the lecturer starts the other in the studio
+    sign_in(starting.lecturer, laptop)
+    laptop.goto(f"{live_stack.url}/lectures/{starting.pk}/studio/")
+    laptop.click("[data-testid=lecture-start]")
+
+    # Then the home page says so, and its way in leads to the live lecture
+    notice = notices.locator(f"[data-lecture='{starting.pk}']")
+    expect(notice).to_contain_text("你预约的讲座「分数的初步认识」开始了。")
+    expect(notices).to_have_attribute("role", "alert")
+    notice.get_by_role("link", name="进入讲座").click()
+    phone.wait_for_url(f"{live_stack.url}/lectures/{starting.pk}/")
+    expect(phone.locator("[data-testid=lecture-status]")).to_have_text("直播中")
+    assert errors == []
+
+
+@pytest.fixture
+def replay(transactional_db: None, media_root: Path) -> Lecture:
+    """A lecture given and ended, its replay rendered and covering a library question (before the live processes
+    start, so that their worker finds the rendering done)."""
+    lecture = lecture_given(title="除法应用题：平均分")
+    lecture.entries.set([EntryFactory(text="24个苹果平均分给6人，每人几个？")])
+    services.lecture_recording_render(recording_id=LectureRecording.objects.get(lecture=lecture).pk)
+    return lecture
+
+
+def test_a_student_replays_a_lecture_by_its_chapters_on_a_cheap_phone_and_the_seconds_played_count(
+    replay: Lecture, live_stack: LiveStack, cheap_phone: Page, sign_in
+) -> None:
+    # Given a student of the lecture's city on a 360 px phone, on the page of the ended lecture
+    student = StudentFactory(profile__school__district__city=replay.city, profile__grade=3)
+    recording = LectureRecording.objects.get(lecture=replay)
+    last_chapter = recording.chapters[-1]["seconds"]
+    errors = page_errors(cheap_phone)
+    sign_in(student, cheap_phone)
+    cheap_phone.goto(f"{live_stack.url}/lectures/{replay.pk}/")
+
+    # Then the replay shows with its chapters and the question it answers, within the screen's width
+    video = cheap_phone.locator("[data-testid=replay-video]")
+    expect(video).to_be_visible()
+    chapters = cheap_phone.locator("[data-testid=chapter]")
+    expect(chapters).to_have_text(
+        [re.compile(r"第 1 页\s*0:00"), re.compile(r"第 2 页\s*0:02"), re.compile(r"第 1 页\s*0:03")]
+    )
+    expect(chapters.first).to_have_attribute("aria-current", "true")
+    expect(cheap_phone.locator("[data-testid=lecture-entry]")).to_contain_text("24个苹果平均分给6人，每人几个？")
+    assert cheap_phone.evaluate("document.documentElement.scrollWidth") <= 360
+
+    # When the student taps the last chapter, the video seeks there and plays to the end; the page reports it
+    with live_stack.logs_on_failure():
+        with cheap_phone.expect_response(re.compile(r"/replay/watched$")) as reported:
+            chapters.nth(2).tap()
+            expect(chapters.nth(2)).to_have_attribute("aria-current", "true")
+            cheap_phone.wait_for_function(
+                "seconds => document.getElementById('replay-video').currentTime >= seconds", arg=last_chapter
+            )
+        assert reported.value.status == 200
+
+    # Then what was played from the chapter on is one fact, and the seconds sum from the facts
+    [fact] = LectureFact.objects.filter(lecture=replay, user=student, kind="replay_watched")
+    [[start, end]] = fact.data["intervals"]
+    assert last_chapter - 0.05 <= start <= last_chapter + 0.5
+    assert abs(end - recording.duration_seconds) < 0.3
+    assert fact.data["seconds"] == round(end - start, 3)
+    assert selectors.lecture_replay_seconds(lecture_id=replay.pk, user_id=student.pk) == fact.data["seconds"]
     assert errors == []

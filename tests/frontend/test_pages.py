@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.catalogue import english_in
-from tests.frontend.conftest import page_errors
+from tests.frontend.conftest import CHEAP_PHONE, page_errors
 from tests.live import REPOSITORY, LiveStack
 from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LECTURE_LIVE, LECTURE_RECORDED
 from tutoring.lectures.models import Lecture
@@ -24,15 +24,7 @@ from tutoring.sessions.models import TutoringSession
 # Committed for real, so the live processes see it; serialized_rollback restores the reference data afterwards.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SCREEN_WIDTH = 360
-CHEAP_PHONE = {
-    "viewport": {"width": SCREEN_WIDTH, "height": 740},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "zh-CN",
-    "timezone_id": "Asia/Shanghai",
-}
+SCREEN_WIDTH = CHEAP_PHONE["viewport"]["width"]
 AXE = REPOSITORY / "node_modules" / "axe-core" / "axe.min.js"
 LAYOUT = (Path(__file__).parent / "layout.js").read_text()
 

@@ -14,6 +14,7 @@ from tests.factories import (
     EntryFactory,
     LectureFactory,
     MatchFactory,
+    PublishedRecordingFactory,
     QuestionFactory,
     StaffFactory,
     StudentFactory,
@@ -22,7 +23,7 @@ from tests.factories import (
     grade_band,
     subject,
 )
-from tutoring.lectures.models import Lecture, LectureSignup
+from tutoring.lectures.models import Lecture, LectureRecording, LectureSignup
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.library.services import question_feedback
 from tutoring.questions.models import Question
@@ -430,6 +431,31 @@ def test_the_student_home_lists_exactly_their_live_and_coming_lectures_with_thei
     assert json_script(html, "signup-labels") == {"signUp": "预约", "signedUp": "已预约", "error": "没有成功，请重试。"}
 
 
+def test_the_student_home_listens_for_the_notices_of_their_lectures() -> None:
+    student = StudentFactory(profile__grade=3)
+    city = student.student_profile.school.district.city
+    live = LectureFactory(city=city, status=Lecture.Status.LIVE)
+    LectureFactory(city=city)
+
+    with translation.override("zh-hans"):
+        html = logged_in(student).get("/").content.decode()
+
+    assert json_script(html, "notice-config") == {
+        "socketPath": "/ws/lectures/notices/",
+        "lectureUrl": "/lectures/{id}/",
+        "liveShown": [live.pk],
+    }
+    assert json_script(html, "notice-labels") == {
+        "started": "你预约的讲座「%(title)s」开始了。",
+        "moved": "你预约的讲座「%(title)s」改到 %(time)s 开始。",
+        "cancelled": "你预约的讲座「%(title)s」已取消。",
+        "join": "进入讲座",
+        "open": "查看讲座",
+    }
+    assert 'id="lecture-notices" class="lecture-notices" role="alert" hidden' in html
+    assert "frontend/js/lecture-notices.js" in html
+
+
 def test_the_student_home_has_no_lecture_section_without_lectures() -> None:
     html = logged_in(StudentFactory()).get("/").content.decode()
 
@@ -477,3 +503,69 @@ def test_the_lecturer_is_linked_to_the_studio_and_a_teacher_observes_without_sig
     assert json_script(teacher_html, "config")["role"] == "observer"
     assert "data-signup-url" not in teacher_html
     assert "studio-link" not in teacher_html
+
+
+def student_of(lecture: Lecture):
+    return StudentFactory(profile__school__district__city=lecture.city, profile__grade=3)
+
+
+def test_an_ended_lecture_shows_its_replay_with_chapters_and_the_library_questions_it_covers() -> None:
+    recording = PublishedRecordingFactory()
+    lecture = recording.lecture
+    private = QuestionFactory(typed_text="我的私人问题")
+    covered = EntryFactory(text="24个苹果平均分给6人，每人几个？", source_question=private)
+    VideoAnswerFactory(entry=covered)
+    withdrawn = EntryFactory(text="已撤下的问题", status=Entry.Status.WITHDRAWN)
+    lecture.entries.set([covered, withdrawn])
+
+    with translation.override("zh-hans"):
+        html = logged_in(student_of(lecture)).get(f"/lectures/{lecture.pk}/").content.decode()
+
+    assert f'src="/api/v1/lectures/{lecture.pk}/recording/video"' in html
+    assert f'poster="/api/v1/lectures/{lecture.pk}/recording/poster"' in html
+    assert 'controls playsinline preload="metadata" aria-label="「' + lecture.title + '」回放"' in html
+    chapters = re.findall(
+        r'data-seconds="([\d.]+)" data-testid="chapter">\s*<span class="chapter-title">(.*?)</span>\s*'
+        r'<span class="chapter-time">(.*?)</span>',
+        html,
+    )
+    assert chapters == [("0", "第 1 页", "0:00"), ("95.5", "第 2 页", "1:36"), ("310.0", "第 3 页", "5:10")]
+    assert json_script(html, "replay-config") == {
+        "watchedUrl": f"/api/v1/lectures/{lecture.pk}/replay/watched",
+        "duration": 600.0,
+    }
+    assert "本讲解答的问题" in html
+    assert covered.text in html
+    assert "讲解视频，3:05" in html
+    assert "12-5=7（个）" in html  # its worked solution
+    assert withdrawn.text not in html
+    assert private.typed_text not in html
+    assert f"/questions/{private.pk}/" not in html
+    assert "frontend/js/lecture-replay.js" in html
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (LectureRecording.Status.PENDING, "回放正在生成，请过几分钟再来看。"),
+        (LectureRecording.Status.RENDERING, "回放正在生成，请过几分钟再来看。"),
+        (LectureRecording.Status.FAILED, "这场讲座的回放未能生成。"),
+    ],
+)
+def test_a_replay_not_yet_published_is_said_so_and_not_shown(status, message) -> None:
+    lecture = PublishedRecordingFactory(status=status).lecture
+
+    with translation.override("zh-hans"):
+        html = logged_in(student_of(lecture)).get(f"/lectures/{lecture.pk}/").content.decode()
+
+    assert re.findall(r'data-testid="replay-state">(.*?)</p>', html) == [message]
+    assert "<video" not in html
+    assert 'id="replay-config"' not in html
+    assert "lecture-replay.js" not in html
+
+
+def test_a_replay_is_not_found_by_a_student_outside_the_lectures_scope() -> None:
+    lecture = PublishedRecordingFactory().lecture
+    elsewhere = StudentFactory(profile__school__district__city=CityFactory(name="杭州市"), profile__grade=3)
+
+    assert logged_in(elsewhere).get(f"/lectures/{lecture.pk}/").status_code == 404

@@ -92,6 +92,9 @@ class LectureFactAdmin(FactAdmin):
         "choice": _("option"),
         "number": _("number"),
         "answers": _("answers"),
+        "viewing": _("viewing key"),
+        "seq": _("report number"),
+        "intervals": _("stretches played (seconds of the video)"),
     }
     detail_values = {
         "role": {LECTURER: _("lecturer"), MODERATOR: _("moderator"), VIEWER: _("viewer"), OBSERVER: _("observer")}

@@ -1,6 +1,7 @@
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -8,7 +9,7 @@ from tutoring.core.api import AuthenticatedRequest
 from tutoring.core.http import stored_file_response
 from tutoring.lectures import selectors, services
 from tutoring.lectures.models import Lecture, LectureRecording
-from tutoring.lectures.serializers import LectureSerializer
+from tutoring.lectures.serializers import LectureSerializer, ReplayWatchedResultSerializer, ReplayWatchedSerializer
 
 
 def _lecture_data(lecture: Lecture, request: AuthenticatedRequest) -> dict:
@@ -46,6 +47,29 @@ class LectureSignupApi(APIView):
         lecture = selectors.access_lecture(request.user, lecture_id)
         services.lecture_signup_withdraw(lecture=lecture, student=request.user)
         return Response(_lecture_data(lecture, request))
+
+
+class ReplayWatchedApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=ReplayWatchedSerializer,
+        responses=ReplayWatchedResultSerializer,
+        summary="The stretches of the replay the user played (sent by the replay page as it plays)",
+    )
+    def post(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        lecture = selectors.access_lecture(request.user, lecture_id)
+        serializer = ReplayWatchedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        fact = services.lecture_replay_watched(
+            lecture=lecture,
+            user=request.user,
+            viewing=data["viewing"],
+            seq=data["seq"],
+            intervals=[(start, end) for start, end in data["intervals"]],
+        )
+        return Response({"seconds": fact.data["seconds"]})
 
 
 @extend_schema(exclude=True)

@@ -13,6 +13,8 @@ from tutoring.core.consumers import BaseConsumer, database_call
 from tutoring.core.errors import ServiceError
 from tutoring.lectures import selectors, services
 from tutoring.lectures.broadcast import LectureHub, hub_enter
+from tutoring.lectures.events import lecture_summary
+from tutoring.routing.events import user_group
 from tutoring.sessions.selectors import ms_since_start
 from tutoring.sessions.transport import (
     AUDIO_FRAMES_PER_SECOND,
@@ -38,6 +40,44 @@ def lecture_enter(user: User, lecture_id: int, channel_name: str) -> tuple[str, 
     role = services.lecture_join(lecture=lecture, user=user, channel_name=channel_name)
     mine = selectors.lecture_mine(lecture_id, user) if role == selectors.VIEWER else None
     return role, selectors.lecture_audience(lecture_id), mine
+
+
+@database_call
+def lectures_live_signed_up(student: User) -> dict[str, Any]:
+    return {
+        "type": "lecture.live",
+        "lectures": [lecture_summary(lecture) for lecture in selectors.lecture_list_signed_up_live(student=student)],
+    }
+
+
+class LectureNoticeConsumer(BaseConsumer):
+    """A student's notices of the lectures they signed up for (``ws/lectures/notices/``, on their home page): the
+    start, a new time, a cancellation (``events.lecture_notice_send``). The socket joins the group of the
+    signed-in student, never one the client names, so each student gets their own notices only. On every
+    (re)connect it first gets the signed-up lectures live now, so a start missed while away still shows."""
+
+    async def connect(self) -> None:
+        if not self.user.is_student:
+            await self.refuse(4403)
+            return
+        self.group = user_group(self.user.pk)
+        # Join first, then read: a start cannot slip between the lectures read and the notices.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(await lectures_live_signed_up(self.user))
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def lecture_started(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def lecture_moved(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def lecture_cancelled(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
 
 
 class LectureConsumer(BaseConsumer):

@@ -6,12 +6,13 @@ recording on demand.
 changed; ``LectureAudioChunk`` the lecturer's voice in chunks at their time. ``LectureRecording`` is the replay
 rendered from both after the end. ``LectureFact`` is the append-only record for teaching-research statistics and
 stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end, the students' questions
-and upvotes, the moderation, the quick checks (polls) and their answers, and the replay's publication. PostgreSQL
-refuses UPDATE and DELETE on the log and the facts.
+and upvotes, the moderation, the quick checks (polls) and their answers, hand-raises and their outcome, the replay's
+publication and the stretches of it played. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
 
 The interaction's live state: ``LectureQuestion`` (a student's question, upvoted by others, answered, pinned or
 hidden by the lecturer or a moderator), ``LectureUpvote`` (one per student and question), ``LecturePoll`` (a quick
-check, at most one open at a time) and ``LecturePollAnswer`` (one per student and poll).
+check, at most one open at a time), ``LecturePollAnswer`` (one per student and poll) and ``LectureHand`` (a raised
+hand, perhaps invited to speak or draw).
 """
 
 from django.conf import settings
@@ -236,6 +237,7 @@ class LectureFact(models.Model):
         HAND_LOWERED = "hand_lowered", _("hand lowered")
         HAND_INVITED = "hand_invited", _("invited to speak or draw")
         HAND_ENDED = "hand_ended", _("turn ended")
+        REPLAY_WATCHED = "replay_watched", _("replay watched")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="facts", verbose_name=_("lecture"))
@@ -249,11 +251,17 @@ class LectureFact(models.Model):
     )
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    # A fact reported by a client carries the client's key of it: the same report sent again appends nothing. NULL
+    # for every other fact: NULLs are distinct in the unique constraint, where empty strings would collide.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("lecture fact")
         verbose_name_plural = _("lecture facts")
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lecture", "user", "idempotency_key"], name="lecture_fact_reported_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.lecture_id}"

@@ -3,7 +3,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, Q, QuerySet, When
+from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Sum, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,13 +15,16 @@ from tutoring.lectures.models import (
     Lecture,
     LectureConnection,
     LectureEvent,
+    LectureFact,
     LectureHand,
     LecturePoll,
     LecturePollAnswer,
     LectureQuestion,
+    LectureRecording,
     LectureSignup,
     LectureUpvote,
 )
+from tutoring.library.models import Answer, Entry
 from tutoring.sessions.selectors import replay_duration_ms
 
 # Who is who in a lecture's room: the lecturer writes (the studio); its moderators (teachers) moderate the
@@ -122,6 +127,15 @@ def lecture_signed_up_ids(*, student: User, lecture_ids: list[int]) -> set[int]:
     )
 
 
+def lecture_list_signed_up_live(*, student: User) -> list[Lecture]:
+    """The lectures live now that the student signed up for and may still see, soonest first."""
+    return list(
+        lecture_visible_queryset(student)
+        .filter(status=Lecture.Status.LIVE, signups__student=student)
+        .order_by("starts_at", "id")
+    )
+
+
 def lecture_events(lecture_id: int, *, after: int = 0) -> list[dict[str, Any]]:
     """The lecture's log after ``after``, in order, as the events the studio's socket relayed."""
     rows = LectureEvent.objects.filter(lecture_id=lecture_id, seq__gt=after).order_by("seq")
@@ -135,15 +149,55 @@ def lecture_replay(lecture: Lecture) -> dict[str, Any]:
     return {"duration_ms": replay_duration_ms(lecture.started_at, lecture.ended_at, log), "events": log}
 
 
+def _chapter(seconds: float, page: int) -> dict[str, Any]:
+    return {"seconds": seconds, "page": page, "title": _("Page %(number)s") % {"number": page + 1}}
+
+
 def lecture_chapters(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The replay's chapters: one at each change of page, with its time in seconds and the page shown."""
     chapters, page = [], 0  # the board opens on the first page
     for event in log:
         if event["type"] == "board.page" and event["page"] != page:
             page = event["page"]
-            title = _("Page %(number)s") % {"number": page + 1}
-            chapters.append({"seconds": event["at"] / 1000, "page": page, "title": title})
+            chapters.append(_chapter(event["at"] / 1000, page))
     return chapters
+
+
+def lecture_recording_get(lecture: Lecture) -> LectureRecording | None:
+    """The lecture's replay, in whatever state its rendering is; None before the lecture ended."""
+    return LectureRecording.objects.filter(lecture=lecture).first()
+
+
+def lecture_replay_chapters(recording: LectureRecording) -> list[dict[str, Any]]:
+    """The chapters a viewer picks from: the recorded ones (page changes), after the first page from the start."""
+    chapters = recording.chapters
+    if chapters and chapters[0]["seconds"] == 0:
+        return chapters
+    return [_chapter(0, 0), *chapters]
+
+
+def lecture_entry_list(lecture: Lecture) -> list[Entry]:
+    """The library's answered questions the lecture covers and that still stand, each with its ready answers
+    (``ready_answers``: videos first). Their texts are the library's, never a student's question."""
+    ready = Answer.objects.filter(status=Answer.Status.READY).order_by("-kind", "id")  # "video" before "solution"
+    return list(
+        lecture.entries.filter(status=Entry.Status.ACTIVE)
+        .select_related("subject", "source_question")
+        .prefetch_related(Prefetch("answers", queryset=ready, to_attr="ready_answers"))
+        .order_by("id")
+    )
+
+
+def lecture_replay_seconds(*, lecture_id: int | None = None, user_id: int | None = None) -> float:
+    """Seconds of replay video played, summed from the facts (each report counted once): of one lecture, of one
+    user, or of one user in one lecture; of every replay without either."""
+    facts = LectureFact.objects.filter(kind=LectureFact.Kind.REPLAY_WATCHED)
+    if lecture_id is not None:
+        facts = facts.filter(lecture_id=lecture_id)
+    if user_id is not None:
+        facts = facts.filter(user_id=user_id)
+    total = facts.aggregate(total=Sum(Cast(KT("data__seconds"), FloatField())))["total"]
+    return round(total or 0.0, 3)
 
 
 def lecture_audience(lecture_id: int) -> int:

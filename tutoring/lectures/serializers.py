@@ -33,3 +33,19 @@ class LectureSerializer(serializers.ModelSerializer):
 
     def get_signed_up(self, lecture: Lecture) -> bool:
         return lecture.pk in self.context.get("signed_up", ())
+
+
+class ReplayWatchedSerializer(serializers.Serializer):
+    """Input of ``POST /api/v1/lectures/<id>/replay/watched``: the ``seq``-th report of one viewing of the replay,
+    the stretches of the video played (``[start, end]`` in seconds)."""
+
+    viewing = serializers.CharField(max_length=64, help_text="A key the page makes when it opens the replay.")
+    seq = serializers.IntegerField(help_text="The report's number in this viewing, from 1.")
+    intervals = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="The stretches played, [start, end] in seconds of the video.",
+    )
+
+
+class ReplayWatchedResultSerializer(serializers.Serializer):
+    seconds = serializers.FloatField(help_text="Seconds played in this report (stored once per viewing and number).")

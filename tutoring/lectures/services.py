@@ -3,6 +3,8 @@ stores the board events here (checked by board protocol v1, ``tutoring.sessions.
 broadcast."""
 
 import logging
+import math
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,6 +51,13 @@ M = TypeVar("M", bound=Model)
 # What the studio may write to the log: the board (its student permissions have no meaning in a lecture, and
 # a lecture has no photos to place until slides come).
 BOARD_TYPES = DRAWING | {"board.page", "board.laser"}
+# A replay page reports what it played every 20 s of playing, on pause and when it is left: one report covers a
+# few stretches of the video and at most this much of it. Players may report a little past the stored duration.
+REPLAY_REPORT_MAX_SECONDS = 120
+REPLAY_REPORT_MAX_INTERVALS = 50
+REPLAY_END_TOLERANCE_SECONDS = 1.0
+REPLAY_MAX_REPORTS = 1_000_000
+_VIEWING = re.compile(r"[0-9A-Za-z-]{8,64}")
 
 
 def _fact(kind: str, lecture: Lecture, *, user_id: int | None = None, at: datetime | None = None, **data: Any) -> None:
@@ -660,16 +669,9 @@ def lecture_recording_render(*, recording_id: int) -> None:
         recording.status, recording.error = LectureRecording.Status.PUBLISHED, ""
         recording.rendered_at = timezone.now()
         recording.save()
-        entry_ids = [_answer_publish(lecture, entry, stored) for entry in _covered_entries(lecture)]
+        entry_ids = [_answer_publish(lecture, entry, stored) for entry in selectors.lecture_entry_list(lecture)]
         _fact(LectureFact.Kind.PUBLISHED, lecture, user_id=lecture.lecturer_id, entries=entry_ids)
     logger.info("lecture.recording_published", extra={"recording_id": recording_id, "entries": entry_ids})
-
-
-def _covered_entries(lecture: Lecture) -> list[Entry]:
-    """The library's answered questions the lecture covers and that still stand."""
-    return list(
-        lecture.entries.filter(status=Entry.Status.ACTIVE).select_related("subject", "source_question").order_by("id")
-    )
 
 
 def _answer_publish(lecture: Lecture, entry: Entry, replay: StoredVideo) -> int:
@@ -688,3 +690,60 @@ def _answer_publish(lecture: Lecture, entry: Entry, replay: StoredVideo) -> int:
         source_question=entry.source_question,
     )
     return published.pk
+
+
+# --- On demand --------------------------------------------------------------------------------
+
+
+def lecture_replay_watched(
+    *, lecture: Lecture, user: User, viewing: str, seq: int, intervals: Sequence[tuple[float, float]]
+) -> LectureFact:
+    """Stretches of the replay that ``user`` played: ``intervals`` of the video in seconds from its start (what
+    the player played, not the time that passed: a skipped part is in none), the ``seq``-th report of one
+    ``viewing`` (a key the page makes when it opens). Appended as one fact with the seconds played; the same
+    report again (a retry) appends nothing and returns the fact already stored, so the facts sum exactly."""
+    recording = selectors.lecture_recording_get(lecture)
+    if recording is None or recording.status != LectureRecording.Status.PUBLISHED:
+        raise ServiceError("no_replay", _("This lecture has no replay yet."), status=409)
+    if not _VIEWING.fullmatch(viewing):
+        raise ServiceError("invalid_viewing", _("The viewing key is not valid."), field="viewing")
+    if not 1 <= seq <= REPLAY_MAX_REPORTS:
+        raise ServiceError("invalid_seq", _("The report number is not valid."), field="seq")
+    if not 1 <= len(intervals) <= REPLAY_REPORT_MAX_INTERVALS:
+        raise ServiceError(
+            "invalid_intervals",
+            _("Report from 1 to %(count)s stretches of the replay.") % {"count": REPLAY_REPORT_MAX_INTERVALS},
+            field="intervals",
+        )
+    limit = (recording.duration_seconds or 0) + REPLAY_END_TOLERANCE_SECONDS
+    for start, end in intervals:
+        if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end <= limit):
+            raise ServiceError(
+                "invalid_interval",
+                _("Each stretch must start before it ends, within the replay's length."),
+                field="intervals",
+            )
+    seconds = round(sum(end - start for start, end in intervals), 3)
+    if seconds > REPLAY_REPORT_MAX_SECONDS:
+        raise ServiceError(
+            "report_too_long",
+            _("One report covers at most %(seconds)s seconds of the replay.") % {"seconds": REPLAY_REPORT_MAX_SECONDS},
+            field="intervals",
+        )
+    key = f"replay:{viewing}:{seq}"
+    data = {
+        "viewing": viewing,
+        "seq": seq,
+        "seconds": seconds,
+        "intervals": [[round(start, 3), round(end, 3)] for start, end in intervals],
+        "role": selectors.lecture_role(lecture, user),
+    }
+    try:
+        with transaction.atomic():
+            fact = LectureFact.objects.create(
+                kind=LectureFact.Kind.REPLAY_WATCHED, lecture=lecture, user=user, idempotency_key=key, data=data
+            )
+    except IntegrityError:  # this report was stored before: its first answer was lost, or it came twice
+        return LectureFact.objects.get(lecture=lecture, user=user, idempotency_key=key)
+    logger.info("lecture.replay_watched", extra={"lecture_id": lecture.pk, "user_id": user.pk, "seconds": seconds})
+    return fact

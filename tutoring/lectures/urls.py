@@ -8,5 +8,6 @@ urlpatterns = [
     path("lectures", api.LectureListApi.as_view(), name="lecture-list"),
     path("lectures/<int:lecture_id>", api.LectureDetailApi.as_view(), name="lecture-detail"),
     path("lectures/<int:lecture_id>/signup", api.LectureSignupApi.as_view(), name="signup"),
+    path("lectures/<int:lecture_id>/replay/watched", api.ReplayWatchedApi.as_view(), name="replay-watched"),
     path("lectures/<int:lecture_id>/recording/<str:variant>", api.recording_file, name="recording-file"),
 ]

@@ -1,4 +1,5 @@
 import asyncio
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -8,7 +9,7 @@ from tests.factories import LectureFactory, StudentFactory, TeacherFactory
 from tests.samples import STROKE
 from tests.sockets import next_of, refused_code, socket
 from tutoring.lectures import broadcast, services
-from tutoring.lectures.models import Lecture, LectureAudioChunk, LectureEvent, LectureFact
+from tutoring.lectures.models import Lecture, LectureAudioChunk, LectureConnection, LectureEvent, LectureFact
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
 
@@ -320,3 +321,90 @@ async def test_joining_and_leaving_are_facts_with_the_seconds_watched():
         ("left", student.pk, "viewer"),
     ]
     assert 0 < left < 5
+
+
+# --- A student's notices (ws/lectures/notices/) -----------------------------------------------
+
+
+async def noticed(user):
+    """A student's notice socket, and the lectures it said were live when it opened."""
+    ws = await socket("/ws/lectures/notices/", user)
+    connected, _ = await ws.connect()
+    assert connected is True
+    live = await ws.receive_json_from(timeout=5)
+    assert live["type"] == "lecture.live"
+    return ws, live["lectures"]
+
+
+async def test_each_student_is_told_of_their_own_lectures_starting_moving_and_being_cancelled():
+    lecture, other = await sync_to_async(LectureFactory)(), await sync_to_async(LectureFactory)()
+    student, classmate = await sync_to_async(StudentFactory)(), await sync_to_async(StudentFactory)()
+    await database_sync_to_async(services.lecture_signup)(lecture=lecture, student=student)
+    await database_sync_to_async(services.lecture_signup)(lecture=other, student=classmate)
+    mine, live_then = await noticed(student)
+    theirs, _ = await noticed(classmate)
+
+    def move() -> None:
+        lecture.starts_at += timedelta(minutes=30)
+        services.lecture_save(lecture=lecture)
+
+    await database_sync_to_async(move)()
+    await database_sync_to_async(services.lecture_start)(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    await database_sync_to_async(services.lecture_cancel)(lecture_id=other.pk, by=other.lecturer)
+    moved, started = await mine.receive_json_from(timeout=5), await mine.receive_json_from(timeout=5)
+    cancelled = await theirs.receive_json_from(timeout=5)  # the classmate's first notice: none of the student's
+    for ws in (mine, theirs):
+        await ws.disconnect()
+
+    assert live_then == []
+    assert (moved["type"], moved["lecture"]["id"], moved["lecture"]["starts_at"]) == (
+        "lecture.moved",
+        lecture.pk,
+        lecture.starts_at.isoformat(),
+    )
+    assert (started["type"], started["lecture"]["id"], started["lecture"]["status"]) == (
+        "lecture.started",
+        lecture.pk,
+        "live",
+    )
+    assert (cancelled["type"], cancelled["lecture"]["id"], cancelled["lecture"]["status"]) == (
+        "lecture.cancelled",
+        other.pk,
+        "cancelled",
+    )
+    told = await stored_log(lambda: list(LectureFact.objects.filter(kind__in=["moved", "started", "cancelled"])))
+    assert [(fact.kind, fact.lecture_id) for fact in told] == [
+        ("moved", lecture.pk),
+        ("started", lecture.pk),
+        ("cancelled", other.pk),
+    ]
+
+
+async def test_a_student_who_reconnects_is_told_which_of_their_lectures_are_live():
+    signed_up, not_signed_up = await sync_to_async(LectureFactory)(), await sync_to_async(LectureFactory)()
+    student = await sync_to_async(StudentFactory)()
+    await database_sync_to_async(services.lecture_signup)(lecture=signed_up, student=student)
+    for lecture in (signed_up, not_signed_up):
+        await database_sync_to_async(services.lecture_start)(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+
+    ws, live = await noticed(student)
+    await ws.disconnect()
+
+    assert [(lecture["id"], lecture["title"], lecture["status"]) for lecture in live] == [
+        (signed_up.pk, signed_up.title, "live")
+    ]
+    assert await stored_log(lambda: LectureConnection.objects.count()) == 0  # told, not watching
+
+
+async def test_only_students_open_a_notice_socket_and_it_takes_no_other_message():
+    teacher, student = await database_sync_to_async(lambda: (TeacherFactory(), StudentFactory()))()
+
+    codes = [await refused_code("/ws/lectures/notices/", teacher), await refused_code("/ws/lectures/notices/")]
+    ws, _ = await noticed(student)
+    await ws.send_json_to({"type": "lecture.started", "lecture": {"id": 1}})
+    answer = await ws.receive_json_from(timeout=5)
+    await ws.disconnect()
+
+    assert codes == [4403, 4401]
+    assert answer == {"type": "error", "code": "unknown_type", "message": "Unknown message type: lecture.started"}
+    assert await stored_log(lambda: LectureFact.objects.count()) == 0

@@ -1,8 +1,6 @@
 import json
-from datetime import timedelta
 
 import pytest
-from django.db.models import F
 from django.urls import reverse
 
 from media.errors import MediaProcessingError
@@ -11,6 +9,9 @@ from tests.factories import (
     EntryFactory,
     LectureFactory,
     StudentFactory,
+    lecture_given,
+    lecture_later,
+    lecture_stroke,
 )
 from tests.media.test_board import ffprobe
 from tutoring.lectures import selectors, services
@@ -20,50 +21,13 @@ from tutoring.library.models import Answer, Entry
 pytestmark = pytest.mark.django_db
 
 
-def stroke(number: int, page: int) -> dict:
-    return {
-        "v": 1,
-        "type": "board.stroke",
-        "stroke": f"t{number}",
-        "page": page,
-        "tool": "pen",
-        "color": "#1a1a1a",
-        "width": 4,
-        "points": [[100, 100, 0], [600, 900, 40]],
-        "end": True,
-    }
-
-
-def page(number: int) -> dict:
-    return {"v": 1, "type": "board.page", "page": number}
-
-
-def later(lecture: Lecture, contents: list[dict]) -> None:
-    """The studio sends ``contents`` a second after what it sent before."""
-    Lecture.objects.filter(pk=lecture.pk).update(started_at=F("started_at") - timedelta(seconds=1))
-    services.lecture_events_append(lecture_id=lecture.pk, contents=contents)
-
-
-def given_lecture(**fields) -> Lecture:
-    """A lecture given over two pages for four seconds, with a second of the lecturer's voice: page 1, page 2,
-    back to page 1 (twice: the second is no change), then ended; its recording is waiting to render."""
-    lecture = LectureFactory(**fields)
-    services.lecture_start(lecturer=lecture.lecturer, lecture_id=lecture.pk)
-    services.lecture_audio_save(lecture_id=lecture.pk, started_ms=500, pcm=b"\x10\x00" * 16_000)
-    later(lecture, [stroke(1, 0)])
-    later(lecture, [page(1), stroke(2, 1)])
-    later(lecture, [page(0), stroke(3, 0), page(0)])
-    later(lecture, [])
-    return services.lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
-
-
 def page_changes(lecture: Lecture) -> list[tuple[int, int]]:
     return list(LectureEvent.objects.filter(lecture=lecture, type="board.page").values_list("at_ms", "seq"))
 
 
 def test_ending_a_lecture_queues_its_recording(redis_client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        lecture = given_lecture()
+        lecture = lecture_given()
 
     recording = LectureRecording.objects.get()
     assert (recording.lecture_id, recording.status, recording.attempts) == (lecture.pk, "pending", 0)
@@ -78,7 +42,7 @@ def test_the_replay_is_rendered_with_chapters_and_answers_the_questions_it_cover
     other = EntryFactory(text="3 + 5 = ?", grade=4)
     withdrawn = EntryFactory(text="7 - 2 = ?", status=Entry.Status.WITHDRAWN)
     EntryFactory(text="9 + 9 = ?")  # not covered
-    lecture = given_lecture()
+    lecture = lecture_given()
     lecture.entries.set([covered, other, withdrawn])
     recording = LectureRecording.objects.get()
 
@@ -125,7 +89,7 @@ def test_the_replay_is_rendered_with_chapters_and_answers_the_questions_it_cover
 
 
 def test_a_second_render_does_nothing():
-    lecture = given_lecture()
+    lecture = lecture_given()
     recording = LectureRecording.objects.get()
     services.lecture_recording_render(recording_id=recording.pk)
     rendered = LectureRecording.objects.values().get()
@@ -140,7 +104,7 @@ def test_a_failed_render_is_recorded_and_can_run_again():
     lecture = LectureFactory()
     lecture.entries.set([EntryFactory()])
     services.lecture_start(lecturer=lecture.lecturer, lecture_id=lecture.pk)
-    later(lecture, [stroke(1, 0)])
+    lecture_later(lecture, [lecture_stroke(1, 0)])
     # A log the renderer cannot read (written by an older server, say): a stroke whose points are not points.
     LectureEvent.objects.create(lecture=lecture, seq=2, at_ms=1500, type="board.stroke", data={"points": "?"})
     services.lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
@@ -168,7 +132,7 @@ def student_in(city):
 )
 def test_the_replay_streams_to_whoever_may_see_the_lecture(client, variant, content_type, start):
     city = CityFactory()
-    lecture = given_lecture(city=city)
+    lecture = lecture_given(city=city)
     services.lecture_recording_render(recording_id=LectureRecording.objects.get().pk)
     url = reverse("lectures:recording-file", args=[lecture.pk, variant])
 
@@ -183,7 +147,7 @@ def test_the_replay_streams_to_whoever_may_see_the_lecture(client, variant, cont
 
 def test_no_replay_is_served_before_it_is_published_nor_an_unknown_file(client):
     city = CityFactory()
-    lecture = given_lecture(city=city)
+    lecture = lecture_given(city=city)
     client.force_login(student_in(city))
 
     assert client.get(reverse("lectures:recording-file", args=[lecture.pk, "video"])).status_code == 404
