@@ -10,7 +10,7 @@ from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
-from tutoring.lectures.models import Lecture
+from tutoring.lectures.models import Lecture, LectureSlide
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
@@ -221,6 +221,19 @@ class LectureFactory(DjangoModelFactory):
     city = factory.SubFactory(CityFactory)
     starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
     planned_minutes = 40
+
+
+class LectureSlideFactory(DjangoModelFactory):
+    """A page of a lecture's slides (its files are whatever the test stores there)."""
+
+    class Meta:
+        model = LectureSlide
+
+    lecture = factory.SubFactory(LectureFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    image = "lectures/slides/page.jpg"
+    thumbnail = "lectures/slides/page-thumbnail.jpg"
+    width, height = 1600, 900
 
 
 class ShiftFactory(DjangoModelFactory):

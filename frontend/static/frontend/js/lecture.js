@@ -21,7 +21,8 @@ const countdown = byId("countdown");
 const notice = byId("lecture-notice");
 const listenButton = byId("listen");
 const voiceNote = byId("voice");
-const board = new Board(byId("board"), {});
+// A page's background is one of the lecture's slides, by its id.
+const board = new Board(byId("board"), { photoUrl: (slide) => `${config.slidesPath}${slide}/image` });
 const startsAt = Date.parse(config.startsAt);
 
 let status = config.status;
