@@ -237,6 +237,7 @@ CELERY_TASK_ROUTES = {
     "tutoring.library.tasks.answer_video_process": {"queue": "media"},
     "tutoring.sessions.tasks.recording_render": {"queue": "media"},
     "tutoring.lectures.tasks.lecture_recording_render": {"queue": "media"},
+    "tutoring.lectures.tasks.lecture_slides_render": {"queue": "media"},
     "tutoring.library.tasks.*": {"queue": "matching"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -276,6 +277,8 @@ class XuewenSettings(TypedDict):
     INDEX_DIR: str
     MATCH_WAIT_SECONDS: float
     MAX_VIDEO_BYTES: int
+    MAX_SLIDES: int
+    MAX_SLIDES_BYTES: int
     LOW_CONFIDENCE: float
     OFFER_SECONDS: int
     DUTY_HEARTBEAT_SECONDS: int
@@ -312,6 +315,9 @@ XUEWEN: XuewenSettings = {
     # How long the match API waits for a matching worker's answer before it answers 503.
     "MATCH_WAIT_SECONDS": float(env("XUEWEN_MATCH_WAIT_SECONDS", "10")),
     "MAX_VIDEO_BYTES": env_int("XUEWEN_MAX_VIDEO_BYTES", 500 * 1024 * 1024),
+    # A lecture's slides: pages in all; the bytes of the PDF, or of the pictures together (each a photo).
+    "MAX_SLIDES": env_int("XUEWEN_MAX_SLIDES", 60),
+    "MAX_SLIDES_BYTES": env_int("XUEWEN_MAX_SLIDES_BYTES", 50 * 1024 * 1024),
     # Below this the student is asked to check the recognised text.
     "LOW_CONFIDENCE": float(env("XUEWEN_LOW_CONFIDENCE", "0.8")),
     # Live routing: how long a teacher has to accept an offer; how often a duty console beats and after how

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
+from tutoring.lectures.api import lecture_slides_data
 from tutoring.lectures.models import MAX_POLL_OPTIONS, Lecture, LectureRecording
 from tutoring.lectures.selectors import (
     access_lecture,
@@ -220,9 +221,14 @@ def lecture_studio(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
         raise Http404
     context = {
         "lecture": lecture,
-        "config": {"socketPath": f"/ws/lectures/{lecture.pk}/"},
+        "config": {
+            "socketPath": f"/ws/lectures/{lecture.pk}/",
+            "slidesUrl": reverse("lectures:slides", args=[lecture.pk]),
+            "slides": lecture_slides_data(lecture),
+        },
         "labels": _studio_labels(),
         "poll_option_numbers": range(1, MAX_POLL_OPTIONS + 1),
+        "max_slides": settings.XUEWEN["MAX_SLIDES"],
         **_board_tool_choices(),
     }
     return render(request, "frontend/studio.html", context)
@@ -245,6 +251,7 @@ def lecture_detail(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
         "config": {
             "role": role,
             "socketPath": f"/ws/lectures/{lecture.pk}/",
+            "slidesPath": f"{reverse('lectures:slides', args=[lecture.pk])}/",
             "status": lecture.status,
             "startsAt": lecture.starts_at.isoformat(),
         },
@@ -555,6 +562,17 @@ def _studio_labels() -> dict[str, str]:
         "error": _("That did not work. Please try again."),
         "error_rate_limited": _("Too fast: wait a moment."),
         "refused": _("The studio is not available. Reload the page."),
+        "error_unknown_slide": _("Only this lecture's slides can be placed."),
+        "slidePage": _("Slide %(number)s"),
+        "slidePhoto": _("Question photo %(number)s"),
+        "slidesNone": _("No slides yet."),
+        "slides_pending": _("The slides are being prepared…"),
+        "slides_rendering": _("The slides are being prepared…"),
+        "slides_ready": _("Tap a slide to put it on this page."),
+        "slides_failed": _("The slides could not be prepared: %(error)s"),
+        "slidesLive": _("Go live first, then put slides on the pages."),
+        "slidesUploading": _("Uploading… %(percent)s%%"),
+        "slidesUploadFailed": _("The upload did not get through. Please try again."),
         **_lecture_socket_labels(),
         **_interaction_labels(),
     }

@@ -21,12 +21,12 @@ class InvalidUpload(_MediaError):
     """An uploaded file was rejected before any processing.
 
     Codes: empty_file, too_large, not_an_image, corrupt_image, too_many_pixels,
-    not_audio.
+    not_audio, not_a_video, not_a_pdf, corrupt_pdf, too_many_pages.
     """
 
 
 class MediaProcessingError(_MediaError):
     """Processing an accepted file failed; ``args`` carry details for the logs.
 
-    Codes: photo_failed, ocr_failed, transcode_failed, asr_failed.
+    Codes: photo_failed, ocr_failed, transcode_failed, asr_failed, pdf_failed.
     """

@@ -1,4 +1,4 @@
-"""Validation of uploaded photos, voice recordings and videos, before they are stored.
+"""Validation of uploaded photos, voice recordings, videos and PDF documents, before they are stored.
 
 Content types come from the file's first bytes only: the name and the type the
 browser claims are never trusted.
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
+import pypdfium2
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile
@@ -37,6 +38,7 @@ _TYPES: dict[str, tuple[str, str | None]] = {
     "video/x-msvideo": (".avi", None),
     "video/mp2t": (".ts", None),
     "video/mpeg": (".mpg", None),
+    "application/pdf": (".pdf", None),
 }
 
 # ISO base media brands of audio recordings (M4A from iPhones, MP4/3GP from
@@ -117,6 +119,11 @@ def sniff_video(head: bytes) -> str | None:
     return None
 
 
+def sniff_document(head: bytes) -> str | None:
+    """Return the content type of a document from its first 16 bytes (a PDF), or None."""
+    return "application/pdf" if head.startswith(b"%PDF-") else None
+
+
 def extension_for(content_type: str) -> str:
     """The file extension (with the dot) to store a sniffed content type under."""
     return _TYPES[content_type][0]
@@ -140,6 +147,13 @@ class VoiceInfo:
 class VideoInfo:
     content_type: str
     size: int
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    content_type: str
+    size: int
+    pages: int
 
 
 def _size_and_type(
@@ -223,3 +237,30 @@ def validate_video(file: IO[bytes], *, max_bytes: int) -> VideoInfo:
     if content_type is None:
         raise InvalidUpload("not_a_video", _("This file is not a video. Please choose an MP4, MOV or WebM video."))
     return VideoInfo(content_type, size)
+
+
+def validate_pdf(file: IO[bytes], *, max_bytes: int, max_pages: int) -> DocumentInfo:
+    """Check that ``file`` is a PDF of at most ``max_bytes`` bytes that PDFium opens (not damaged, not
+    password-protected) with 1 to ``max_pages`` pages. Raises InvalidUpload; leaves the file position at 0."""
+    size, content_type = _size_and_type(file, max_bytes, _("The PDF is larger than {limit} MB."), sniff_document)
+    if content_type is None:
+        raise InvalidUpload("not_a_pdf", _("This file is not a PDF."))
+    try:
+        document = pypdfium2.PdfDocument(file)
+    except pypdfium2.PdfiumError as exc:
+        raise InvalidUpload(
+            "corrupt_pdf", _("The PDF cannot be opened: it is damaged or protected by a password.")
+        ) from exc
+    finally:
+        file.seek(0)
+    try:
+        pages = len(document)
+    finally:
+        document.close()
+        file.seek(0)
+    if pages > max_pages:
+        raise InvalidUpload(
+            "too_many_pages",
+            format_lazy(_("The PDF has {pages} pages; at most {limit} are allowed."), pages=pages, limit=max_pages),
+        )
+    return DocumentInfo(content_type, size, pages)

@@ -12,7 +12,7 @@ from factory.django import DjangoModelFactory
 from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.lectures import services as lectures
-from tutoring.lectures.models import Lecture, LectureRecording
+from tutoring.lectures.models import Lecture, LectureRecording, LectureSlide
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
@@ -283,6 +283,19 @@ def lecture_given(**fields) -> Lecture:
     lecture_later(lecture, [lecture_page(0), lecture_stroke(3, 0), lecture_page(0)])
     lecture_later(lecture, [])
     return lectures.lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+
+
+class LectureSlideFactory(DjangoModelFactory):
+    """A page of a lecture's slides (its files are whatever the test stores there)."""
+
+    class Meta:
+        model = LectureSlide
+
+    lecture = factory.SubFactory(LectureFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    image = "lectures/slides/page.jpg"
+    thumbnail = "lectures/slides/page-thumbnail.jpg"
+    width, height = 1600, 900
 
 
 class ShiftFactory(DjangoModelFactory):

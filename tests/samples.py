@@ -32,6 +32,19 @@ def question_photo(text: str = QUESTION_TEXT, *, size: tuple[int, int] = (900, 2
     return out.getvalue()
 
 
+def slides_pdf(pages: int = 3, *, size: tuple[int, int] = (1280, 720)) -> bytes:
+    """A PDF of ``pages`` slides of ``size`` points (Pillow's PDF writer at 72 dpi), each numbered in a CJK font."""
+    font = ImageFont.truetype(CJK_FONT, 60)
+    images = []
+    for number in range(1, pages + 1):
+        image = Image.new("RGB", size, "white")
+        ImageDraw.Draw(image).text((60, 60), f"第{number}页：两位数乘一位数", font=font, fill="black")
+        images.append(image)
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=72)
+    return out.getvalue()
+
+
 def voice_clip(text: str = "hello world", *, voice: str = "en", codec_args: tuple[str, ...] = ()) -> bytes:
     """Speech by espeak-ng, encoded by ffmpeg (Ogg/Opus by default, as phones record)."""
     with tempfile.TemporaryDirectory() as directory:

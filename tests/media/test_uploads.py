@@ -8,7 +8,17 @@ import pytest
 from PIL import Image
 
 from media.errors import InvalidUpload
-from media.uploads import PhotoInfo, VoiceInfo, extension_for, sniff, validate_photo, validate_voice
+from media.uploads import (
+    DocumentInfo,
+    PhotoInfo,
+    VoiceInfo,
+    extension_for,
+    sniff,
+    validate_pdf,
+    validate_photo,
+    validate_voice,
+)
+from tests.samples import slides_pdf
 
 MB = 1024 * 1024
 LIMITS = {"max_bytes": 10 * MB, "max_pixels": 40_000_000}
@@ -211,3 +221,30 @@ def test_validate_photo_leaves_position_at_zero_after_rejection() -> None:
 )
 def test_extension_for(content_type: str, extension: str) -> None:
     assert extension_for(content_type) == extension
+
+
+def pdf_error(data: bytes, *, max_bytes: int = 1 << 20, max_pages: int = 3) -> str:
+    file = io.BytesIO(data)
+    with pytest.raises(InvalidUpload) as refused:
+        validate_pdf(file, max_bytes=max_bytes, max_pages=max_pages)
+    assert file.tell() == 0
+    return refused.value.code
+
+
+def test_validate_pdf_counts_the_pages_of_a_real_pdf() -> None:
+    data = slides_pdf(3)
+    file = io.BytesIO(data)
+
+    assert validate_pdf(file, max_bytes=len(data), max_pages=3) == DocumentInfo("application/pdf", len(data), 3)
+    assert file.tell() == 0
+
+
+def test_validate_pdf_rejects() -> None:
+    data = slides_pdf(4)
+
+    assert pdf_error(b"") == "empty_file"
+    assert pdf_error(data, max_bytes=len(data) - 1) == "too_large"
+    assert pdf_error(data) == "too_many_pages"
+    assert pdf_error(image_bytes((64, 48), "PNG")) == "not_a_pdf"
+    assert pdf_error(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 then nothing") == "corrupt_pdf"
+    assert pdf_error(data[: len(data) // 3]) == "corrupt_pdf"  # cut off

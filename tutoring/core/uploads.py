@@ -1,4 +1,5 @@
-"""The one way an uploaded photo, voice clip or video gets in, for questions, the library and session chat.
+"""The one way an uploaded photo, voice clip, video or PDF gets in, for questions, the library, session chat and
+lecture slides.
 
 1. ``upload_check``: by the file's content (never its name or claimed type) against the limits in settings,
    before anything is stored. A refusal is a ServiceError with the media check's code and Chinese message,
@@ -28,12 +29,25 @@ from media.errors import InvalidUpload, MediaProcessingError
 from media.ocr import ocr_engine
 from media.photos import photo_process
 from media.recognition import Recognition
-from media.uploads import extension_for, sniff, validate_photo, validate_video, validate_voice
+from media.uploads import (
+    extension_for,
+    sniff,
+    sniff_document,
+    validate_pdf,
+    validate_photo,
+    validate_video,
+    validate_voice,
+)
 from media.video import video_probe, video_transcode
 from media.voice import voice_transcode
 from tutoring.core.errors import ServiceError
 
-PHOTO, VOICE, VIDEO = "photo", "voice", "video"
+PHOTO, VOICE, VIDEO, PDF = "photo", "voice", "video", "pdf"
+# What a file of none of the kinds asked for is told, by the kinds asked for.
+_UNSUPPORTED = {
+    frozenset({PHOTO, VOICE}): _("Send a photo or a voice clip."),
+    frozenset({PHOTO, PDF}): _("Choose a PDF or pictures (JPEG, PNG or WebP)."),
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,9 @@ def upload_check(file: IO[bytes], *, kinds: Collection[str], field: str) -> Chec
             return CheckedUpload(kind, info.content_type)
         if kind == VOICE:
             return CheckedUpload(kind, validate_voice(file, max_bytes=limits["MAX_VOICE_BYTES"]).content_type)
+        if kind == PDF:
+            pdf = validate_pdf(file, max_bytes=limits["MAX_SLIDES_BYTES"], max_pages=limits["MAX_SLIDES"])
+            return CheckedUpload(kind, pdf.content_type)
         content_type = validate_video(file, max_bytes=limits["MAX_VIDEO_BYTES"]).content_type
         _video_readable(file, content_type)
         return CheckedUpload(kind, content_type)
@@ -81,9 +98,11 @@ def upload_check(file: IO[bytes], *, kinds: Collection[str], field: str) -> Chec
 def _kind_sniffed(file: IO[bytes], kinds: Collection[str], field: str) -> str:
     head = file.read(16)
     file.seek(0)
-    kind = {"image": PHOTO, "audio": VOICE}.get((sniff(head) or "").split("/")[0])
+    kind = {"image": PHOTO, "audio": VOICE, "application": PDF}.get(
+        (sniff(head) or sniff_document(head) or "").split("/")[0]
+    )
     if kind is None or kind not in kinds:
-        raise ServiceError("unsupported_file", _("Send a photo or a voice clip."), field=field)
+        raise ServiceError("unsupported_file", _UNSUPPORTED[frozenset(kinds)], field=field)
     return kind
 
 

@@ -2,20 +2,47 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.forms import ModelForm
+from django.forms import FileField, ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.accounts.models import User
-from tutoring.core.admin import FactAdmin, checkbox_choice_overrides
+from tutoring.core.admin import FactAdmin, FileInput, ReadOnlyPermissions, checkbox_choice_overrides
 from tutoring.core.errors import ServiceError
-from tutoring.lectures import services
-from tutoring.lectures.models import Lecture, LectureFact
+from tutoring.lectures import selectors, services
+from tutoring.lectures.models import Lecture, LectureFact, LectureSlide
 from tutoring.lectures.selectors import LECTURER, MODERATOR, OBSERVER, VIEWER
 
 
+class FilesInput(FileInput):
+    allow_multiple_selected = True
+
+
+class SlidesField(FileField):
+    """Several files at once (Django's pattern for ``<input multiple>``): the list chosen, empty for none."""
+
+    widget = FilesInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(SlidesField, self).clean(file, initial) for file in files]
+
+
 class LectureForm(ModelForm):
+    slides = SlidesField(
+        label=_("slides"),
+        required=False,
+        help_text=_(
+            "One PDF, or pictures (JPEG, PNG or WebP) in order; they replace the slides before. Only before the "
+            "lecture starts."
+        ),
+    )
+    user: User  # who fills the form in (set by LectureAdmin.get_form)
+
     class Meta:
         model = Lecture
         fields = [
@@ -44,7 +71,26 @@ class LectureForm(ModelForm):
                 services.lecture_check(Lecture(**scope))
             except ServiceError as error:
                 raise ValidationError(str(error.message), code=error.code) from None
+        if data.get("slides"):
+            try:
+                services.lecture_slides_check(lecture=self.instance, user=self.user, files=data["slides"])
+            except ServiceError as error:
+                self.add_error("slides", ValidationError(str(error.message), code=error.code))
         return data
+
+
+class LectureSlideInline(ReadOnlyPermissions, admin.TabularInline):
+    """The pages of the lecture's slides and the photos of the questions it covers, as the studio offers them."""
+
+    model = LectureSlide
+    extra = 0
+    fields = ["preview", "number", "entry", "width", "height"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, slide: LectureSlide) -> str:
+        url = reverse("lectures:slide-file", args=[slide.lecture_id, slide.pk, "thumbnail"])
+        return format_html('<img src="{}" alt="" height="60">', url)
 
 
 @admin.register(Lecture)
@@ -57,11 +103,35 @@ class LectureAdmin(admin.ModelAdmin):
     search_fields = ["title", "lecturer__display_name", "lecturer__username"]
     autocomplete_fields = ["lecturer", "entries", "moderators"]
     formfield_overrides = checkbox_choice_overrides
+    readonly_fields = ["slides_status"]
+    inlines = [LectureSlideInline]
     actions = ["cancel"]
+
+    def get_form(self, request: HttpRequest, obj: Lecture | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
 
     def save_model(self, request: HttpRequest, obj: Lecture, form: Any, change: bool) -> None:
         # The admin site serves active staff only (AdminSite.has_permission): the user is signed in.
         services.lecture_save(lecture=obj, created_by=cast(User, request.user))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The covered questions are saved here: their photos become slides; then the slides uploaded."""
+        super().save_related(request, form, formsets, change)
+        services.lecture_entry_photos_sync(lecture=form.instance)
+        if form.cleaned_data.get("slides"):
+            services.lecture_slides_upload(
+                lecture=form.instance, user=cast(User, request.user), files=form.cleaned_data["slides"]
+            )
+
+    @admin.display(description=_("slides"))
+    def slides_status(self, lecture: Lecture) -> str:
+        deck = selectors.lecture_slide_deck(lecture)
+        if deck is None:
+            return str(self.get_empty_value_display())
+        if deck.error:
+            return f"{deck.get_status_display()}：{deck.error}"
+        return str(deck.get_status_display())
 
     @admin.action(description=_("Cancel the chosen lectures (the students who signed up are told)"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[Lecture]) -> None:

@@ -1,7 +1,7 @@
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,7 +9,12 @@ from tutoring.core.api import AuthenticatedRequest
 from tutoring.core.http import stored_file_response
 from tutoring.lectures import selectors, services
 from tutoring.lectures.models import Lecture, LectureRecording
-from tutoring.lectures.serializers import LectureSerializer, ReplayWatchedResultSerializer, ReplayWatchedSerializer
+from tutoring.lectures.serializers import (
+    LectureSerializer,
+    LectureSlidesSerializer,
+    ReplayWatchedResultSerializer,
+    ReplayWatchedSerializer,
+)
 
 
 def _lecture_data(lecture: Lecture, request: AuthenticatedRequest) -> dict:
@@ -70,6 +75,48 @@ class ReplayWatchedApi(APIView):
             intervals=[(start, end) for start, end in data["intervals"]],
         )
         return Response({"seconds": fact.data["seconds"]})
+
+
+def lecture_slides_data(lecture: Lecture) -> dict:
+    """The lecture's slides as ``LectureSlidesSerializer`` gives them (the studio's page embeds them too)."""
+    deck = selectors.lecture_slide_deck(lecture)
+    return LectureSlidesSerializer(
+        {
+            "status": deck.status if deck else None,
+            "error": deck.error if deck else "",
+            "slides": selectors.lecture_slide_list(lecture),
+        }
+    ).data
+
+
+class LectureSlidesApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses=LectureSlidesSerializer, summary="The lecture's slides, for its lecturer")
+    def get(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        lecture = selectors.access_lecture(request.user, lecture_id)
+        if not selectors.lecture_slides_editor(lecture, request.user):
+            raise Http404
+        return Response(lecture_slides_data(lecture))
+
+    @extend_schema(
+        request=None,
+        responses={202: LectureSlidesSerializer},
+        summary="Upload the lecture's slides (``files``: one PDF or pictures), replacing any before; rendered later",
+    )
+    def post(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        lecture = selectors.access_lecture(request.user, lecture_id)
+        services.lecture_slides_upload(lecture=lecture, user=request.user, files=request.FILES.getlist("files"))
+        return Response(lecture_slides_data(lecture), status=202)
+
+
+@extend_schema(exclude=True)
+def slide_file(request: HttpRequest, lecture_id: int, slide_id: int, variant: str) -> HttpResponseBase:
+    """A slide's picture or thumbnail, to whoever may see the lecture."""
+    slide = selectors.lecture_slide_get(selectors.access_lecture(request.user, lecture_id), slide_id)
+    if variant not in ("image", "thumbnail"):
+        raise Http404
+    return stored_file_response(request, getattr(slide, variant).name, "image/jpeg")
 
 
 @extend_schema(exclude=True)

@@ -176,7 +176,7 @@ class LectureConsumer(BaseConsumer):
         self.storing.put_nowait((ref if isinstance(ref, str) else None, stored))
 
     receive_board_stroke = receive_board_undo = receive_board_redo = receive_board_clear = _board
-    receive_board_page = receive_board_laser = _board
+    receive_board_page = receive_board_laser = receive_board_background = _board
 
     async def _echo(self) -> None:
         """Each board message of the studio, in order, once stored: back to the studio, or its error."""

@@ -4,10 +4,13 @@ recording on demand.
 ``Lecture`` is the schedule and the live state. ``LectureEvent`` is its log (board protocol v1 of
 ``media/board.py``, written only by the studio), numbered by ``seq``, appended before it is broadcast, never
 changed; ``LectureAudioChunk`` the lecturer's voice in chunks at their time. ``LectureRecording`` is the replay
-rendered from both after the end. ``LectureFact`` is the append-only record for teaching-research statistics and
-stipends: scheduling, sign-ups, joins and leaves (minutes watched), the start, the end, the students' questions
-and upvotes, the moderation, the quick checks (polls) and their answers, hand-raises and their outcome, the replay's
-publication and the stretches of it played. PostgreSQL refuses UPDATE and DELETE on the log and the facts.
+rendered from both after the end. ``LectureSlideDeck`` holds the slides uploaded for a lecture until a
+``media`` task renders them into ``LectureSlide`` pages; the photos of the library questions it covers are
+``LectureSlide``s too, and the studio's ``board.background`` places a slide by its id. ``LectureFact`` is the
+append-only record for teaching-research statistics and stipends: scheduling, sign-ups, joins and leaves (minutes
+watched), the start, the end, the students' questions and upvotes, the moderation, the quick checks (polls) and
+their answers, hand-raises and their outcome, the replay's publication and the stretches of it played. PostgreSQL
+refuses UPDATE and DELETE on the log and the facts.
 
 The interaction's live state: ``LectureQuestion`` (a student's question, upvoted by others, answered, pinned or
 hidden by the lecturer or a moderator), ``LectureUpvote`` (one per student and question), ``LecturePoll`` (a quick
@@ -208,6 +211,78 @@ class LectureRecording(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lecture_id} {self.get_status_display()}"
+
+
+class LectureSlideDeck(models.Model):
+    """The slides uploaded for a lecture (one PDF or several pictures), kept as uploaded only until a ``media``
+    task has rendered them into ``LectureSlide`` pages; replaced by a new upload before the lecture starts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to render")
+        RENDERING = "rendering", _("rendering")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    lecture = models.OneToOneField(
+        Lecture, on_delete=models.CASCADE, related_name="slide_deck", verbose_name=_("lecture")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    uploads = models.JSONField(_("uploaded files"), default=list, blank=True)  # stored names, until rendered
+    error = models.TextField(_("error"), blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lecture slides")
+        verbose_name_plural = _("lecture slides")
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.get_status_display()}"
+
+
+class LectureSlide(models.Model):
+    """A picture the lecturer may put on a page of the board: a page of the lecture's slides (``number`` from
+    1), or the photo of a library question the lecture covers (``entry``). A JPEG without metadata, at most
+    SLIDE_SIDE pixels a side, with a thumbnail."""
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="slides", verbose_name=_("lecture"))
+    number = models.PositiveSmallIntegerField(_("page of the slides"), null=True, blank=True)
+    entry = models.ForeignKey(
+        Entry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered question (its photo)"),
+    )
+    image = models.FileField(_("image"), max_length=255)
+    thumbnail = models.FileField(_("thumbnail"), max_length=255)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+
+    class Meta:
+        verbose_name = _("slide")
+        verbose_name_plural = _("slides")
+        ordering = ["lecture", "number", "entry_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lecture", "number"], name="lecture_slide_unique_number"),
+            models.UniqueConstraint(fields=["lecture", "entry"], name="lecture_slide_unique_entry"),
+            models.CheckConstraint(
+                condition=models.Q(number__isnull=True) ^ models.Q(entry__isnull=True),
+                name="lecture_slide_page_or_photo",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.number if self.number is not None else f'entry {self.entry_id}'}"
 
 
 class LectureFact(models.Model):

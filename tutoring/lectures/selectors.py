@@ -22,6 +22,8 @@ from tutoring.lectures.models import (
     LectureQuestion,
     LectureRecording,
     LectureSignup,
+    LectureSlide,
+    LectureSlideDeck,
     LectureUpvote,
 )
 from tutoring.library.models import Answer, Entry
@@ -91,6 +93,38 @@ def access_lecture(user: User | AnonymousUser, lecture_id: int) -> Lecture:
     if lecture is None:
         raise Http404
     return lecture
+
+
+def lecture_slides_editor(lecture: Lecture, user: User | AnonymousUser) -> bool:
+    """The lecturer and administrators upload a lecture's slides."""
+    return user.is_authenticated and (
+        lecture.lecturer_id == user.pk or user.is_superuser or user.role == User.Role.ADMINISTRATOR
+    )
+
+
+def lecture_slide_deck(lecture: Lecture) -> LectureSlideDeck | None:
+    """The slides uploaded for the lecture and how far their rendering is; None before any upload."""
+    return LectureSlideDeck.objects.filter(lecture=lecture).first()
+
+
+def lecture_slide_list(lecture: Lecture) -> list[LectureSlide]:
+    """What the lecturer may put on a page: the pages of the slides in order, then the photos of the library
+    questions the lecture covers."""
+    return list(LectureSlide.objects.filter(lecture=lecture).order_by("number", "entry_id"))
+
+
+def lecture_slide_get(lecture: Lecture, slide_id: int) -> LectureSlide:
+    """One of the lecture's slides (the lecture already resolved for the user); 404 for any other."""
+    slide = LectureSlide.objects.filter(lecture=lecture, pk=slide_id).first()
+    if slide is None:
+        raise Http404
+    return slide
+
+
+def lecture_slides_placed(lecture: Lecture, log: list[dict[str, Any]]) -> list[LectureSlide]:
+    """The lecture's slides that its log puts on a page: what its replay shows."""
+    placed = {event["attachment"] for event in log if event["type"] == "board.background" and event["attachment"]}
+    return list(LectureSlide.objects.filter(lecture=lecture, pk__in=placed))
 
 
 def lecture_get(lecture_id: int) -> Lecture:

@@ -1,6 +1,8 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tutoring.lectures.models import Lecture
+from tutoring.lectures.models import Lecture, LectureSlide, LectureSlideDeck
 from tutoring.schools.models import Subject
 
 
@@ -49,3 +51,37 @@ class ReplayWatchedSerializer(serializers.Serializer):
 
 class ReplayWatchedResultSerializer(serializers.Serializer):
     seconds = serializers.FloatField(help_text="Seconds played in this report (stored once per viewing and number).")
+
+
+class LectureSlideSerializer(serializers.ModelSerializer):
+    """A slide the lecturer may put on a page (``board.background`` with its id): a page of the slides (``number``)
+    or a covered question's photo (``entry``)."""
+
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LectureSlide
+        fields = ["id", "number", "entry", "width", "height", "url", "thumbnail_url"]
+
+    def _file(self, slide: LectureSlide, variant: str) -> str:
+        return reverse(
+            "lectures:slide-file", kwargs={"lecture_id": slide.lecture_id, "slide_id": slide.pk, "variant": variant}
+        )
+
+    @extend_schema_field(serializers.CharField())
+    def get_url(self, slide: LectureSlide) -> str:
+        return self._file(slide, "image")
+
+    @extend_schema_field(serializers.CharField())
+    def get_thumbnail_url(self, slide: LectureSlide) -> str:
+        return self._file(slide, "thumbnail")
+
+
+class LectureSlidesSerializer(serializers.Serializer):
+    """The lecture's slides: how far the uploaded ones are (null before any upload, else pending, rendering,
+    ready or failed with the reason) and those it may show now."""
+
+    status = serializers.ChoiceField(choices=LectureSlideDeck.Status.choices, allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    slides = LectureSlideSerializer(many=True)

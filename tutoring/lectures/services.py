@@ -5,11 +5,13 @@ broadcast."""
 import logging
 import math
 import re
+import tempfile
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -20,8 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from media.errors import MediaProcessingError
+from media.photos import photo_process
+from media.slides import pdf_pages_render
+from media.uploads import extension_for
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.storage import stored_file_local_copy
+from tutoring.core.uploads import PDF, PHOTO, CheckedUpload, upload_check, upload_store
 from tutoring.lectures import events, selectors
 from tutoring.lectures.models import (
     MAX_POLL_OPTIONS,
@@ -36,6 +43,8 @@ from tutoring.lectures.models import (
     LectureQuestion,
     LectureRecording,
     LectureSignup,
+    LectureSlide,
+    LectureSlideDeck,
     LectureUpvote,
 )
 from tutoring.library.models import Entry
@@ -48,9 +57,10 @@ logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Model)
 
-# What the studio may write to the log: the board (its student permissions have no meaning in a lecture, and
-# a lecture has no photos to place until slides come).
-BOARD_TYPES = DRAWING | {"board.page", "board.laser"}
+# What the studio may write to the log: the board (its student permissions have no meaning in a lecture); a
+# page's background is one of the lecture's slides (``LectureSlide``).
+BOARD_TYPES = DRAWING | {"board.page", "board.laser", "board.background"}
+SLIDE_SIDE = 1600  # pixels, the longer side of a slide: the board's height
 # A replay page reports what it played every 20 s of playing, on pause and when it is left: one report covers a
 # few stretches of the video and at most this much of it. Players may report a little past the stored duration.
 REPLAY_REPORT_MAX_SECONDS = 120
@@ -155,6 +165,163 @@ def lecture_signup_withdraw(*, lecture: Lecture, student: User) -> None:
             _fact(LectureFact.Kind.SIGNUP_WITHDRAWN, lecture, user_id=student.pk)
 
 
+# --- Slides -----------------------------------------------------------------------------------
+
+
+def lecture_slides_check(*, lecture: Lecture, user: User, files: Sequence[IO[bytes]]) -> list[CheckedUpload]:
+    """Slides for ``lecture`` from its lecturer or an administrator, checked by their content before anything is
+    stored: one PDF of at most MAX_SLIDES pages, or at most MAX_SLIDES pictures (each checked like a question's
+    photo), MAX_SLIDES_BYTES in all; only before the lecture starts. Refusals name the field "slides"."""
+    if not selectors.lecture_slides_editor(lecture, user):
+        raise ServiceError("unknown_lecture", _("Unknown lecture."), status=404)
+    if lecture.status != Lecture.Status.SCHEDULED:
+        raise ServiceError(
+            "lecture_started", _("Slides can only be changed before the lecture starts."), status=409, field="slides"
+        )
+    limits = settings.XUEWEN
+    if not files:
+        raise ServiceError("no_slides", _("Choose a PDF or pictures."), field="slides")
+    if len(files) > limits["MAX_SLIDES"]:
+        message = _("At most %(limit)s slides.") % {"limit": limits["MAX_SLIDES"]}
+        raise ServiceError("too_many_pages", message, field="slides")
+    checked = [upload_check(file, kinds={PHOTO, PDF}, field="slides") for file in files]
+    if len(checked) > 1 and any(upload.kind == PDF for upload in checked):
+        raise ServiceError("mixed_slides", _("Upload one PDF, or pictures only."), field="slides")
+    if sum(file.seek(0, 2) for file in files) > limits["MAX_SLIDES_BYTES"]:
+        message = _("The slides are larger than %(limit)s MB in all.") % {
+            "limit": f"{limits['MAX_SLIDES_BYTES'] / 1024 / 1024:.3g}"
+        }
+        raise ServiceError("too_large", message, status=413, field="slides")
+    for file in files:
+        file.seek(0)
+    return checked
+
+
+def lecture_slides_upload(*, lecture: Lecture, user: User, files: Sequence[IO[bytes]]) -> LectureSlideDeck:
+    """The lecture's slides (checked by ``lecture_slides_check``), stored as uploaded and queued for rendering
+    into pages; they replace any slides before. Nothing is stored when a check refuses them."""
+    checked = lecture_slides_check(lecture=lecture, user=user, files=files)
+    folder = f"lectures/{lecture.pk}/slides/uploads"
+    names = [
+        upload_store(file, folder=folder, content_type=upload.content_type)
+        for file, upload in zip(files, checked, strict=True)
+    ]
+    try:
+        with transaction.atomic():
+            locked = Lecture.objects.select_for_update().get(pk=lecture.pk)
+            if locked.status != Lecture.Status.SCHEDULED:
+                raise ServiceError(
+                    "lecture_started",
+                    _("Slides can only be changed before the lecture starts."),
+                    status=409,
+                    field="slides",
+                )
+            deck, _created = LectureSlideDeck.objects.select_for_update().get_or_create(lecture=locked)
+            _files_delete_on_commit([*deck.uploads, *_slides_files(locked.slides.filter(number__isnull=False))])
+            locked.slides.filter(number__isnull=False).delete()
+            deck.status, deck.uploads, deck.error = LectureSlideDeck.Status.PENDING, names, ""
+            deck.uploaded_by, deck.uploaded_at, deck.rendered_at = user, timezone.now(), None
+            deck.save()
+            from tutoring.lectures import tasks
+
+            tasks.lecture_slides_render.delay_on_commit(deck.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+    except ServiceError:
+        for name in names:
+            default_storage.delete(name)
+        raise
+    logger.info("lecture.slides_uploaded", extra={"lecture_id": lecture.pk, "files": len(names)})
+    return deck
+
+
+def _slides_files(slides: Any) -> list[str]:
+    return [name for slide in slides for name in (slide.image.name, slide.thumbnail.name)]
+
+
+def _files_delete_on_commit(names: Sequence[str]) -> None:
+    def delete() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+def lecture_slides_render(*, deck_id: int) -> None:
+    """Render the uploaded slides into pages: each PDF page or picture upright, flattened on white, at most
+    SLIDE_SIDE pixels a side, stripped of metadata, as a JPEG with a thumbnail; then the uploads are deleted.
+    Runs once per upload (a newer upload meanwhile discards this render); a file that cannot be rendered leaves
+    the slides failed with the reason, for the lecturer to upload again."""
+    claimed = LectureSlideDeck.objects.filter(pk=deck_id, status=LectureSlideDeck.Status.PENDING).update(
+        status=LectureSlideDeck.Status.RENDERING
+    )
+    if not claimed:
+        return
+    deck = LectureSlideDeck.objects.get(pk=deck_id)
+    pages: list[dict[str, Any]] = []
+    error = ""
+    try:
+        with tempfile.TemporaryDirectory(prefix="xuewen-slides-") as scratch:
+            directory = Path(scratch)
+            for upload in deck.uploads:
+                source = stored_file_local_copy(upload, directory)
+                is_pdf = source.suffix == extension_for("application/pdf")
+                pictures = pdf_pages_render(source, directory, long_side=SLIDE_SIDE) if is_pdf else [source]
+                pages += [_slide_store(picture, folder=f"lectures/{deck.lecture_id}/slides") for picture in pictures]
+    except MediaProcessingError as failure:
+        error = str(failure.message)
+        logger.warning("lecture.slides_failed", extra={"deck_id": deck_id, "reason": failure.code})
+    made = [name for page in pages for name in (page["image"], page["thumbnail"])]
+    with transaction.atomic():
+        current = LectureSlideDeck.objects.select_for_update().get(pk=deck_id)
+        if current.uploads != deck.uploads:  # replaced while this ran
+            _files_delete_on_commit(made)
+            return
+        if error:
+            _files_delete_on_commit(made)
+            current.status, current.error = LectureSlideDeck.Status.FAILED, error
+        else:
+            LectureSlide.objects.bulk_create(
+                LectureSlide(lecture_id=deck.lecture_id, number=number, **page) for number, page in enumerate(pages, 1)
+            )
+            current.status, current.rendered_at = LectureSlideDeck.Status.READY, timezone.now()
+        current.uploads = []
+        current.save(update_fields=["status", "error", "uploads", "rendered_at"])
+        _files_delete_on_commit(deck.uploads)
+    logger.info("lecture.slides_rendered", extra={"deck_id": deck_id, "pages": len(pages), "failed": bool(error)})
+
+
+def lecture_entry_photos_sync(*, lecture: Lecture) -> None:
+    """The photos of the library questions the lecture covers, as slides it may show: one for each covered
+    question with a photo. Before the lecture starts, those of questions it no longer covers go; after, they stay
+    (its log may place them)."""
+    with transaction.atomic():
+        locked = Lecture.objects.select_for_update().get(pk=lecture.pk)
+        covered = {entry.pk: entry for entry in locked.entries.exclude(photo="").order_by("id")}
+        photos = locked.slides.filter(entry__isnull=False)
+        if locked.status == Lecture.Status.SCHEDULED:
+            gone = photos.exclude(entry_id__in=covered)
+            _files_delete_on_commit(_slides_files(gone))
+            gone.delete()
+        shown = set(photos.values_list("entry_id", flat=True))
+        with tempfile.TemporaryDirectory(prefix="xuewen-slides-") as scratch:
+            for entry_id, entry in covered.items():
+                if entry_id not in shown:
+                    picture = stored_file_local_copy(entry.photo, scratch)
+                    LectureSlide.objects.create(
+                        lecture=locked, entry=entry, **_slide_store(picture, folder=f"lectures/{lecture.pk}/slides")
+                    )
+
+
+def _slide_store(picture: Path, *, folder: str) -> dict[str, Any]:
+    """A picture as a slide: processed like a question's photo (upright, on white, no metadata), stored."""
+    processed = photo_process(picture, max_side=SLIDE_SIDE)
+    return {
+        "image": upload_store(processed.image, folder=folder, content_type="image/jpeg"),
+        "thumbnail": upload_store(processed.thumbnail, folder=folder, content_type="image/jpeg"),
+        "width": processed.width,
+        "height": processed.height,
+    }
+
+
 # --- Live -------------------------------------------------------------------------------------
 
 
@@ -228,6 +395,10 @@ def lecture_events_append(
                 raise ProtocolError("not_allowed", "Not a lecture's board message.")
         except ProtocolError as error:
             outcomes.append(ServiceError(error.code, error.message))
+            continue
+        placed = data["attachment"] if kind == "board.background" else None
+        if placed is not None and not LectureSlide.objects.filter(pk=placed, lecture_id=lecture_id).exists():
+            outcomes.append(ServiceError("unknown_slide", _("Only this lecture's slides can be placed.")))
             continue
         outcomes.append({})
         checked.append((index, kind, data, author))
@@ -652,7 +823,7 @@ def lecture_recording_render(*, recording_id: int) -> None:
             events=replay["events"],
             duration_ms=replay["duration_ms"],
             voices={"lecturer": [(chunk.started_ms, chunk.file) for chunk in lecture.audio_chunks.all()]},
-            backgrounds={},  # lectures have no slides or photos yet
+            backgrounds={slide.pk: slide.image for slide in selectors.lecture_slides_placed(lecture, replay["events"])},
             folder=f"lectures/{lecture.pk}/recording",
         )
     except MediaProcessingError as error:

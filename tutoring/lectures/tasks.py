@@ -14,3 +14,8 @@ from tutoring.sessions.services import RENDER_ATTEMPTS
 )
 def lecture_recording_render(recording_id: int) -> None:
     services.lecture_recording_render(recording_id=recording_id)
+
+
+@shared_task(soft_time_limit=600, time_limit=660)  # 60 pages take well under a minute
+def lecture_slides_render(deck_id: int) -> None:
+    services.lecture_slides_render(deck_id=deck_id)

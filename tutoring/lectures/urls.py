@@ -9,5 +9,7 @@ urlpatterns = [
     path("lectures/<int:lecture_id>", api.LectureDetailApi.as_view(), name="lecture-detail"),
     path("lectures/<int:lecture_id>/signup", api.LectureSignupApi.as_view(), name="signup"),
     path("lectures/<int:lecture_id>/replay/watched", api.ReplayWatchedApi.as_view(), name="replay-watched"),
+    path("lectures/<int:lecture_id>/slides", api.LectureSlidesApi.as_view(), name="slides"),
+    path("lectures/<int:lecture_id>/slides/<int:slide_id>/<str:variant>", api.slide_file, name="slide-file"),
     path("lectures/<int:lecture_id>/recording/<str:variant>", api.recording_file, name="recording-file"),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from tests.admin_pages import admin_url, administrator_client, english_on, visible_text
 from tests.factories import AdministratorFactory, AttachmentFactory, LectureFactory, MatchFactory, opened_session
 from tutoring.core.admin import FileInput
+from tutoring.lectures.admin import FilesInput
 from tutoring.lectures.services import lecture_end, lecture_join, lecture_leave, lecture_start
 from tutoring.library.services import question_feedback
 from tutoring.sessions.services import (
@@ -133,7 +134,8 @@ def test_every_file_input_of_the_admin_is_the_chinese_one(rf):
         if isinstance(field, forms.FileField)
     }
 
-    assert widgets == {("library.Entry", "photo"): FileInput}
+    assert widgets == {("library.Entry", "photo"): FileInput, ("lectures.Lecture", "slides"): FilesInput}
+    assert issubclass(FilesInput, FileInput)  # the same input, choosing several files
 
 
 def test_the_file_input_is_labelled_in_chinese():

@@ -119,3 +119,9 @@ def test_demo_seed_shows_every_role_every_state_and_real_answer_videos_and_is_id
         )
     ) == [(f"lecture-{given.pk}-entry-{covered.pk}", covered.text, "ready")]
     assert User.objects.get(username="teacher1").has_perm("lectures.give_lectures") is True
+    # The live one has three slides, the first on the board's first page.
+    live = Lecture.objects.get(status="live")
+    assert list(live.slides.values_list("number", "width", "height")) == [(number, 1600, 900) for number in (1, 2, 3)]
+    assert list(live.events.values_list("seq", "type", "data__attachment")) == [
+        (1, "board.background", live.slides.get(number=1).pk)
+    ]

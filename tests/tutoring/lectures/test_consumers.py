@@ -5,7 +5,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
-from tests.factories import LectureFactory, StudentFactory, TeacherFactory
+from tests.factories import AttachmentFactory, LectureFactory, LectureSlideFactory, StudentFactory, TeacherFactory
 from tests.samples import STROKE
 from tests.sockets import next_of, refused_code, socket
 from tutoring.lectures import broadcast, services
@@ -226,6 +226,60 @@ async def test_malformed_messages_are_answered_and_nothing_is_stored():
     assert (not_teachers["code"], not_teachers["ref"]) == ("not_allowed", "r2")
     assert (page["seq"], page["ref"]) == (1, "p1")
     assert await stored_log(lambda: list(LectureEvent.objects.values_list("seq", "type"))) == [(1, "board.page")]
+
+
+def background(slide_id: int | None, ref: str) -> dict:
+    placed = {"page": 0, "attachment": slide_id, "x": 0, "y": 0, "width": 1200}
+    return {"v": 1, "type": "board.background", **placed, "ref": ref}
+
+
+async def test_the_lecturer_puts_a_slide_on_a_page_viewers_see_it_and_late_ones_get_it_in_the_snapshot():
+    lecture = await sync_to_async(live_lecture)()
+    slide = await sync_to_async(LectureSlideFactory)(lecture=lecture)
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+    viewer, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+
+    await lecturer.send_json_to(background(slide.pk, "b1"))
+    placed = await next_of(lecturer, "board.background")
+    framed = await framed_until(viewer, 1)
+    late, snapshot = await enter(lecture, await sync_to_async(StudentFactory)())
+    for ws in (viewer, late, lecturer):
+        await ws.disconnect()
+
+    expected = {"page": 0, "attachment": slide.pk, "x": 0, "y": 0, "width": 1200, "type": "board.background"}
+    assert placed == {**expected, "seq": 1, "at": placed["at"], "by": "teacher", "ref": "b1"}
+    assert framed == [placed]
+    assert snapshot["events"] == [
+        {**expected, "seq": 1, "by": "teacher"},
+        {"type": "board.page", "seq": 1, "by": "teacher", "page": 0},
+    ]
+
+
+async def test_only_the_lectures_own_slides_can_be_placed_and_the_studio_stays_connected():
+    lecture = await sync_to_async(live_lecture)()
+    elsewhere = await sync_to_async(LectureSlideFactory)()  # a slide of another lecture
+    photo = await sync_to_async(AttachmentFactory)()  # a question's photo: not the lecture's
+    lecturer, _ = await enter(lecture, lecture.lecturer)
+
+    await lecturer.send_json_to(background(elsewhere.pk, "b1"))
+    other_lecture = await next_of(lecturer, "error")
+    await lecturer.send_json_to(background(photo.pk, "b2"))
+    unknown = await next_of(lecturer, "error")
+    await lecturer.send_json_to(stroke(1))
+    drawn = await next_of(lecturer, "board.stroke")
+    await lecturer.send_json_to(background(None, "b3"))  # taking a background off is fine
+    cleared = await next_of(lecturer, "board.background")
+    await lecturer.disconnect()
+
+    assert [(error["code"], error["ref"]) for error in (other_lecture, unknown)] == [
+        ("unknown_slide", "b1"),
+        ("unknown_slide", "b2"),
+    ]
+    assert (drawn["seq"], cleared["seq"], cleared["attachment"]) == (1, 2, None)
+    assert await stored_log(lambda: list(LectureEvent.objects.values_list("seq", "type"))) == [
+        (1, "board.stroke"),
+        (2, "board.background"),
+    ]
 
 
 async def test_the_lecturers_voice_reaches_viewers_and_is_saved():

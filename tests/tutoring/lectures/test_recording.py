@@ -1,7 +1,10 @@
+import io
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from media.errors import MediaProcessingError
 from tests.factories import (
@@ -13,9 +16,9 @@ from tests.factories import (
     lecture_later,
     lecture_stroke,
 )
-from tests.media.test_board import ffprobe
+from tests.media.test_board import RED, WHITE, color_at, ffprobe, frame_at, near
 from tutoring.lectures import selectors, services
-from tutoring.lectures.models import Lecture, LectureEvent, LectureFact, LectureRecording
+from tutoring.lectures.models import Lecture, LectureEvent, LectureFact, LectureRecording, LectureSlide
 from tutoring.library.models import Answer, Entry
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +89,35 @@ def test_the_replay_is_rendered_with_chapters_and_answers_the_questions_it_cover
         lecture.lecturer_id,
         {"entries": [entry.pk for entry in published]},
     )
+
+
+def red_slide() -> SimpleUploadedFile:
+    image = io.BytesIO()
+    Image.new("RGB", (1600, 900), RED).save(image, format="PNG")
+    return SimpleUploadedFile("slide.png", image.getvalue())
+
+
+def test_the_replay_shows_the_slides_the_lecturer_put_on_the_pages():
+    lecture = LectureFactory()
+    deck = services.lecture_slides_upload(lecture=lecture, user=lecture.lecturer, files=[red_slide()])
+    services.lecture_slides_render(deck_id=deck.pk)
+    slide = LectureSlide.objects.get()
+    services.lecture_start(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    placed = {"v": 1, "type": "board.background", "page": 0, "attachment": slide.pk, "x": 0, "y": 0, "width": 1200}
+    lecture_later(lecture, [placed, lecture_stroke(1, 0)])
+    lecture_later(lecture, [])
+    services.lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    recording = LectureRecording.objects.get()
+
+    services.lecture_recording_render(recording_id=recording.pk)
+
+    recording.refresh_from_db()
+    assert recording.status == "published"
+    frame = frame_at(recording.video.path, 1.5)
+    # 1600x900 pixels shown 1200 units wide at the top left: 675 units high.
+    assert near(color_at(frame, 1000, 300), RED, 40)
+    assert near(color_at(frame, 1000, 640), RED, 40)
+    assert near(color_at(frame, 1000, 720), WHITE)
 
 
 def test_a_second_render_does_nothing():

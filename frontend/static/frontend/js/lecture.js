@@ -22,9 +22,11 @@ const countdown = byId("countdown");
 const notice = byId("lecture-notice");
 const listenButton = byId("listen");
 const voiceNote = byId("voice");
-// Read-only, but for a student the lecturer invites to draw: then their strokes go to the lecture's log.
+// Read-only, but for a student the lecturer invites to draw: then their strokes go to the lecture's log. A
+// page's background is one of the lecture's slides, by its id.
 const board = new Board(byId("board"), {
   role: config.role === "viewer" ? "student" : null,
+  photoUrl: (slide) => `${config.slidesPath}${slide}/image`,
   onMessage: (message) => {
     if (!socket || !socket.send(message)) showError(labels.notConnected);
   },

@@ -1,13 +1,15 @@
 // The lecturer's studio (frontend/studio.html): the board of a lecture, board protocol v1, written here and
 // broadcast to every student watching; the voice from the microphone; going live, ending, and the audience.
 // The lecture socket (ws/lectures/<id>/) stores each board message before it is broadcast and sends it back
-// numbered; a reconnect asks for what came after the last event this page has.
+// numbered; a reconnect asks for what came after the last event this page has. The lecture's slides (the pages
+// uploaded and the photos of the questions it covers) are offered beside the board: a tap puts one on the page
+// in view (board.background with the slide's id); before the start new slides may be uploaded.
 
 import { liveAudioSupported, microphoneStart, voicePlayback } from "./audio.js";
 import { Board } from "./board.js";
 import { boardTools } from "./board-tools.js";
 import { moderationPanel } from "./lecture-interaction.js";
-import { format, pageData, setText, transientMessage } from "./page.js";
+import { apiError, format, pageData, setText, transientMessage, uploadForm } from "./page.js";
 import { connect, connectionNotice } from "./ws.js";
 
 const config = pageData("config");
@@ -19,6 +21,7 @@ const root = byId("studio");
 const startButton = byId("lecture-start");
 const endButton = byId("lecture-end");
 const micButton = byId("mic");
+const showError = transientMessage(byId("studio-error"), 5000);
 
 let lecture = null; // the lecture as the server last told it
 let microphone = null;
@@ -28,9 +31,23 @@ function sendBoard(message) {
   if (!socket.send(message)) showError(labels.notConnected);
 }
 
-const board = new Board(byId("board"), { role: "teacher", onMessage: sendBoard, onChange: () => tools?.render() });
+let slides = config.slides; // {status, error, slides: [{id, number, entry, url, thumbnail_url}]}
+const slideUrl = (id) => slides.slides.find((slide) => slide.id === id)?.url ?? null;
+
+const board = new Board(byId("board"), {
+  role: "teacher",
+  photoUrl: slideUrl,
+  onMessage: sendBoard,
+  onChange: () => tools?.render(),
+});
 const live = () => lecture !== null && lecture.status === "live";
-tools = boardTools(board, { mayDraw: live, pageLimit: () => PAGES, labels, pages: true });
+tools = boardTools(board, {
+  mayDraw: live,
+  pageLimit: () => PAGES,
+  labels,
+  pages: true,
+  onRender: () => (byId("slide-remove").hidden = !live() || !board.currentBackground),
+});
 
 function take(event) {
   if (typeof event.seq === "number" && event.seq > board.seq) board.apply(event);
@@ -52,7 +69,84 @@ function render() {
   micButton.disabled = !live() || !liveAudioSupported();
   tools.apply();
   tools.render();
+  renderSlides();
 }
+
+// --- Slides ----------------------------------------------------------------------------------
+
+let slidesTimer = null;
+
+function renderSlides() {
+  const status = slides.status;
+  const failed = status === "failed" && format(labels.slides_failed, { error: slides.error });
+  const none = slides.slides.length ? "" : labels.slidesNone;
+  setText(byId("slides-status"), failed || labels[`slides_${status}`] || none);
+  let photos = 0;
+  byId("slide-choices").replaceChildren(
+    ...slides.slides.map((slide) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "photo-choice";
+      button.dataset.slide = String(slide.id);
+      const label = slide.number
+        ? format(labels.slidePage, { number: slide.number })
+        : format(labels.slidePhoto, { number: ++photos });
+      button.setAttribute("aria-label", label);
+      const image = document.createElement("img");
+      image.src = slide.thumbnail_url;
+      image.alt = "";
+      image.loading = "lazy";
+      button.append(image);
+      item.append(button);
+      return item;
+    }),
+  );
+  byId("slides-upload").hidden = lecture === null || lecture.status !== "scheduled";
+  clearTimeout(slidesTimer);
+  if (status === "pending" || status === "rendering") slidesTimer = setTimeout(slidesFetch, 2000);
+}
+
+async function slidesFetch() {
+  try {
+    const response = await fetch(config.slidesUrl, { headers: { Accept: "application/json" } });
+    if (response.ok) slides = await response.json();
+  } catch {
+    // offline a moment: the next try comes with the next render
+  }
+  renderSlides();
+}
+
+byId("slide-choices").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-slide]");
+  if (!button) return;
+  if (!live()) showError(labels.slidesLive);
+  else board.placeBackground(Number(button.dataset.slide));
+});
+byId("slide-remove").addEventListener("click", () => board.placeBackground(null));
+renderSlides();
+
+const slidesFile = byId("slides-file");
+slidesFile.addEventListener("change", () => {
+  const files = Array.from(slidesFile.files || []);
+  slidesFile.value = "";
+  if (!files.length) return;
+  const form = new FormData();
+  for (const file of files) form.append("files", file);
+  uploadForm(config.slidesUrl, form, {
+    timeout: 300_000,
+    onProgress: (percent) => setText(byId("slides-status"), format(labels.slidesUploading, { percent })),
+    onLoad: (status, body) => {
+      if (status === 202) slides = body;
+      else showError(apiError(body)?.message || labels.error);
+      renderSlides();
+    },
+    onFailed: () => {
+      showError(labels.slidesUploadFailed);
+      renderSlides();
+    },
+  });
+});
 
 function snapshot(event) {
   lecture = event.lecture;
@@ -66,7 +160,6 @@ function showAudience(count) {
   if (typeof count === "number") setText(byId("audience"), format(labels.audience, { count }));
 }
 
-const showError = transientMessage(byId("studio-error"), 5000);
 
 async function microphoneToggle() {
   if (microphone) {

@@ -286,6 +286,12 @@ LECTURE_LIVE = DemoLecture(
     questions=("竖式里进位的数写在哪里？",),
 )
 LECTURE_MODERATOR = "teacher2"  # moderates the live lecture's questions beside the lecturer
+# The live lecture's slides: each page a title and its lines (a PDF made at seed time).
+LECTURE_LIVE_SLIDES = (
+    ("两位数乘一位数", ("用竖式计算", "从个位乘起，满几十就向十位进几")),
+    ("例题：23 × 4", ("个位：3 × 4 = 12，写 2 进 1", "十位：2 × 4 = 8，8 + 1 = 9", "所以 23 × 4 = 92")),
+    ("练一练", ("① 36 × 2 = ?", "② 47 × 3 = ?", "③ 58 × 6 = ?")),
+)
 
 
 class Command(BaseCommand):
@@ -427,7 +433,13 @@ class Command(BaseCommand):
         live, created = _lecture(LECTURE_LIVE.title, LECTURE_LIVE.description, now - timedelta(minutes=5))
         if created:
             live.moderators.add(User.objects.get(username=LECTURE_MODERATOR))
+            slides = _slides_pdf(LECTURE_LIVE_SLIDES)
+            deck = lectures.lecture_slides_upload(lecture=live, user=live.lecturer, files=[slides])
+            lectures.lecture_slides_render(deck_id=deck.pk)  # now, not by a worker later: the first is shown
             lectures.lecture_start(lecturer=live.lecturer, lecture_id=live.pk)
+            first = live.slides.get(number=1)
+            placed = {"v": 1, "type": "board.background", "page": 0, "attachment": first.pk, "x": 0, "y": 0}
+            lectures.lecture_events_append(lecture_id=live.pk, contents=[{**placed, "width": 1200}])
             student = User.objects.get(username=LECTURE_LIVE.asked_by)
             for question in LECTURE_LIVE.questions:
                 lectures.lecture_question_ask(lecture_id=live.pk, student=student, text=question)
@@ -549,12 +561,36 @@ def _lecture(title: str, description: str, starts_at: Any) -> tuple[Lecture, boo
     return lectures.lecture_save(lecture=lecture, created_by=lecturer), True
 
 
-def _printed_photo(text: str) -> io.BytesIO:
-    """A phone photo of a printed exercise: the text in a CJK font on paper (nothing written: a blank page)."""
+def _cjk_font(size: int) -> ImageFont.FreeTypeFont:
+    """The installed Noto Sans CJK (fonts-noto-cjk) at ``size`` pixels."""
     font_file = subprocess.run(
         ["fc-match", "-f", "%{file}", "Noto Sans CJK SC"], capture_output=True, text=True, check=True
     ).stdout
-    font = ImageFont.truetype(font_file, 50)
+    return ImageFont.truetype(font_file, size)
+
+
+def _slides_pdf(pages: Sequence[tuple[str, Sequence[str]]]) -> io.BytesIO:
+    """Slides as a lecturer brings them: a PDF of 16:9 pages, each a title over its lines in a CJK font."""
+    title_font, line_font = _cjk_font(72), _cjk_font(48)
+    images = []
+    for title, lines in pages:
+        image = Image.new("RGB", (1280, 720), (255, 255, 255))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((0, 0, 1280, 130), fill=(27, 111, 216))
+        draw.text((60, 25), title, font=title_font, fill=(255, 255, 255))
+        for number, line in enumerate(lines):
+            draw.text((80, 200 + number * 110), line, font=line_font, fill=(30, 30, 30))
+        images.append(image)
+    pdf = io.BytesIO()
+    images[0].save(pdf, format="PDF", save_all=True, append_images=images[1:], resolution=96)
+    pdf.seek(0)
+    pdf.name = "slides.pdf"
+    return pdf
+
+
+def _printed_photo(text: str) -> io.BytesIO:
+    """A phone photo of a printed exercise: the text in a CJK font on paper (nothing written: a blank page)."""
+    font = _cjk_font(50)
     image = Image.new("RGB", (1300, 260), (250, 248, 240))
     draw = ImageDraw.Draw(image)
     line, lines = "", []
