@@ -36,8 +36,9 @@ with the first snapshot of each fresh process (which loads the log), and the CPU
 clients and the whole machine meanwhile.
 Targets: 1,000 viewers on one web process at p99 < 250 ms, nothing dropped.
 
-Viewers sending questions and upvotes (the issue's 5 questions and 20 upvotes a second) are not measured:
-the lecture socket has no such messages yet. The soft limit of open files is raised to the hard limit (2,000
+On our server, while the lecturer draws, viewers chosen at random ask 5 questions and upvote 20 a second in all
+(the issue's load; the per-student limits refuse some, counted as such); the bare server gets none of that. The
+soft limit of open files is raised to the hard limit (2,000
 viewers need more than 4,000 sockets, client and server ends). Everything runs on this machine: the clients,
 PostgreSQL and Redis compete with the servers for its cores.
 """
@@ -67,6 +68,8 @@ from websockets.asyncio.client import ClientConnection
 from bench.intake.figures import milliseconds
 from bench.lecture.clients import (
     CHUNK_SECONDS,
+    QUESTIONS_PER_SECOND,
+    UPVOTES_PER_SECOND,
     VOICE_EVERY,
     drain,
     lecturer_draws,
@@ -116,6 +119,7 @@ class Run:
     late: list[float] = field(default_factory=list)
     late_bytes: int = 0
     late_events: int = 0
+    replies: Counter = field(default_factory=Counter)  # the viewers' questions and upvotes: sent, and what came back
 
     @property
     def delivered(self) -> int:
@@ -145,7 +149,14 @@ class Viewers:
     """Viewer sockets opened by worker processes, each worker its share of ``sockets``."""
 
     def __init__(
-        self, sockets: list[tuple[str, dict[str, str]]], *, clients: int, joining: int, phase: int, chunks: int
+        self,
+        sockets: list[tuple[str, dict[str, str]]],
+        *,
+        clients: int,
+        joining: int,
+        phase: int,
+        chunks: int,
+        interact: bool,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self.chunks = chunks
@@ -162,6 +173,7 @@ class Viewers:
                     chunks,
                     chunks // VOICE_EVERY,
                     max(1, joining // clients),
+                    1 / min(clients, len(sockets)) if interact else 0.0,
                 ),
                 daemon=True,
             )
@@ -214,6 +226,7 @@ class Viewers:
             run.duplicates += tally["board_duplicates"] + tally["voice_duplicates"]
             run.frames += tally["frames"]
             run.closed += tally["closed"]
+            run.replies.update(tally["replies"])
             run.board_latency += [ns / 1e9 for ns in array("q", tally["board_latency"])]
             run.voice_latency += [ns / 1e9 for ns in array("q", tally["voice_latency"])]
 
@@ -272,7 +285,12 @@ async def ours_run(platform: Platform, seeded: dict, run: Run, options: argparse
     ]
     chunks = round(options.seconds / CHUNK_SECONDS)
     viewers = Viewers(
-        sockets, clients=options.clients, joining=JOINING_PER_PROCESS * run.processes, phase=phase, chunks=chunks
+        sockets,
+        clients=options.clients,
+        joining=JOINING_PER_PROCESS * run.processes,
+        phase=phase,
+        chunks=chunks,
+        interact=True,
     )
     try:
         await viewers.ready(run)
@@ -321,7 +339,9 @@ async def bare_run(run: Run, options: argparse.Namespace, phase: int) -> None:
         draining = asyncio.create_task(drain(lecturer))
         chunks = round(options.seconds / CHUNK_SECONDS)
         sockets: list[tuple[str, dict[str, str]]] = [(f"{url}/viewer", {})] * run.viewers
-        viewers = Viewers(sockets, clients=options.clients, joining=JOINING_PER_PROCESS, phase=phase, chunks=chunks)
+        viewers = Viewers(
+            sockets, clients=options.clients, joining=JOINING_PER_PROCESS, phase=phase, chunks=chunks, interact=False
+        )
         try:
             await viewers.ready(run)
             await quiet(lambda: process_cpu_seconds(server.pid))
@@ -355,7 +375,8 @@ def report(runs: list[Run], options: argparse.Namespace, seeded: dict | None) ->
         f"\nthe lecturer draws a stroke chunk every {CHUNK_SECONDS * 1000:.0f} ms and speaks a 100 ms voice frame"
         f" every 100 ms for {options.seconds:g} s; viewers in {options.clients} client processes"
         + (f"; the log held {seeded['events']} events ({options.log_minutes:g} minutes)" if seeded else "")
-        + "\nnot measured: viewers sending questions and upvotes (the lecture socket has no such messages yet)\n"
+        + f"\non our server viewers meanwhile ask {QUESTIONS_PER_SECOND} questions and upvote {UPVOTES_PER_SECOND}"
+        " a second in all (none on the bare server)\n"
     )
     rows = []
     for run in runs:
@@ -402,6 +423,10 @@ def report(runs: list[Run], options: argparse.Namespace, seeded: dict | None) ->
         ],
         rows,
     )
+    for run in runs:
+        if run.replies:
+            answered = ", ".join(f"{kind} {count}" for kind, count in sorted(run.replies.items()))
+            print(f"{run.label}, {run.viewers} viewers: questions and upvotes: {answered}")
     print(
         f"targets: 1,000 viewers on one web process at board p99 < {P99_TARGET_MS} ms, 100 % delivered,"
         f" CPU per delivered message ≤ {CPU_RATIO_TARGET} × the bare server's\n"

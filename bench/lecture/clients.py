@@ -1,6 +1,7 @@
 """The lecture bench's sockets: the lecturer, who draws and speaks, and the viewers, opened in worker processes
 of their own (one Python process cannot read the frames of 2,000 sockets as fast as they come) that time every
-board event and voice frame from the lecturer's send.
+board event and voice frame from the lecturer's send, and meanwhile ask questions and upvote others' from
+viewers chosen at random (``QUESTIONS_PER_SECOND`` and ``UPVOTES_PER_SECOND`` in all, shared by the workers).
 
 Send times travel in the messages: a board event's ``ref`` is ``p<phase>-<tick>-<ns>`` and a voice frame
 starts with (phase, frame, ns), ns being ``time.monotonic_ns()`` at the send. CLOCK_MONOTONIC is one clock
@@ -9,9 +10,11 @@ for every process on the machine, so a viewer in another process subtracts it fr
 
 import asyncio
 import json
+import random
 import struct
 import time
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -26,6 +29,8 @@ CHUNKS_PER_STROKE = 20
 VOICE = struct.Struct("<HIq")  # phase, frame, send time (ns)
 CONNECT_ATTEMPTS = 3
 PARSED_KEPT = 256  # frames parsed once per worker: a process sends every socket the same text
+QUESTIONS_PER_SECOND = 5  # the issue's load from the viewers, in all
+UPVOTES_PER_SECOND = 20
 
 
 def socket_options(headers: dict[str, str]) -> dict[str, Any]:
@@ -106,6 +111,8 @@ class Tally:
     waiting: int = 0  # viewers still missing some
     complete: asyncio.Event = field(default_factory=asyncio.Event)
     parsed: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    questions: set[int] = field(default_factory=set)  # ids of the questions the viewers were shown
+    replies: Counter = field(default_factory=Counter)  # what the viewers' questions and upvotes came to
 
     def add_viewer(self) -> int:
         self.board_seen.append(bytearray(self.board_expected))
@@ -130,7 +137,13 @@ class Tally:
         if events is None:
             content = json.loads(message)
             events = []
-            if content.get("type") == "lecture.frame":
+            kind = content.get("type")
+            if kind == "lecture.interaction":
+                self.questions.update(question["id"] for question in content["questions"])
+            elif kind in ("question.asked", "question.upvoted", "error"):
+                self.replies[content.get("code", kind)] += 1
+                return events  # each socket's own: not kept
+            if kind == "lecture.frame":
                 prefix = f"p{self.phase}-"
                 for event in content["events"]:
                     ref = event.get("ref", "")
@@ -155,6 +168,7 @@ class Tally:
             "voice_latency": self.voice_latency.tobytes(),
             "frames": self.frames,
             "closed": self.closed,
+            "replies": dict(self.replies),
         }
 
 
@@ -199,8 +213,37 @@ async def _viewer_open(
         return socket
 
 
+async def viewers_interact(live: list[ClientConnection], tally: Tally, share: float) -> None:
+    """Questions and upvotes from viewers chosen at random, this worker's ``share`` of the load, until cancelled;
+    an upvote goes to a question the viewers were shown."""
+    asked = upvoted = 0
+    started = time.monotonic()
+    while True:
+        elapsed = time.monotonic() - started
+        if asked < elapsed * QUESTIONS_PER_SECOND * share:
+            asked += 1
+            message: dict[str, Any] = {"type": "question.ask", "text": f"第{asked}个问题：为什么这里要进位？"}
+        elif upvoted < elapsed * UPVOTES_PER_SECOND * share and tally.questions:
+            upvoted += 1
+            message = {"type": "question.upvote", "question": random.choice(sorted(tally.questions))}
+        else:
+            await asyncio.sleep(0.01)
+            continue
+        tally.replies["sent"] += 1
+        try:
+            await random.choice(live).send(json.dumps(message))
+        except websockets.ConnectionClosed:
+            tally.replies["send_failed"] += 1
+
+
 async def _viewers(
-    connection: Connection, sockets: list[tuple[str, dict[str, str]]], phase: int, board: int, voice: int, joining: int
+    connection: Connection,
+    sockets: list[tuple[str, dict[str, str]]],
+    phase: int,
+    board: int,
+    voice: int,
+    joining: int,
+    interaction: float,
 ) -> None:
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(joining)
@@ -216,7 +259,10 @@ async def _viewers(
     await asyncio.sleep(0)  # every viewer is counted before the lecturer starts
     failed = [repr(socket) for socket in opened if isinstance(socket, BaseException)]
     connection.send(("ready", len(live), seconds, refused, failed))
+    interacting = [asyncio.create_task(viewers_interact(live, tally, interaction))] if interaction and live else []
     _, deadline_ns = await loop.run_in_executor(None, connection.recv)
+    for task in interacting:  # the lecturer has stopped: so do the questions
+        task.cancel()
     try:
         async with asyncio.timeout(max(0.0, (deadline_ns - time.monotonic_ns()) / 1e9)):
             await tally.complete.wait()
@@ -230,9 +276,16 @@ async def _viewers(
 
 
 def viewers_process(
-    connection: Connection, sockets: list[tuple[str, dict[str, str]]], phase: int, board: int, voice: int, joining: int
+    connection: Connection,
+    sockets: list[tuple[str, dict[str, str]]],
+    phase: int,
+    board: int,
+    voice: int,
+    joining: int,
+    interaction: float,
 ) -> None:
-    """A worker process: open ``sockets`` (url, headers), ``joining`` at a time, tell "ready", count until the
-    lecturer's last event and frame reached every viewer or the deadline sent with "end" passed, send the
-    tally, close on "close"."""
-    asyncio.run(_viewers(connection, sockets, phase, board, voice, joining))
+    """A worker process: open ``sockets`` (url, headers), ``joining`` at a time, tell "ready", ask and upvote
+    (``interaction``: this worker's share of the load; 0 for none) until "end", count until the lecturer's last
+    event and frame reached every viewer or the deadline sent with "end" passed, send the tally, close on
+    "close"."""
+    asyncio.run(_viewers(connection, sockets, phase, board, voice, joining, interaction))

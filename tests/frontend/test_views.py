@@ -474,6 +474,7 @@ def test_a_student_sees_the_page_of_their_lecture() -> None:
     assert json_script(html, "config") == {
         "role": "viewer",
         "socketPath": f"/ws/lectures/{lecture.pk}/",
+        "slidesPath": f"/api/v1/lectures/{lecture.pk}/slides/",
         "status": "scheduled",
         "startsAt": lecture.starts_at.isoformat(),
     }

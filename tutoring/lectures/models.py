@@ -263,7 +263,7 @@ class LectureSlide(models.Model):
         related_name="+",
         verbose_name=_("answered question (its photo)"),
     )
-    image = models.FileField(_("image"), max_length=255)
+    image = models.FileField(_("slide picture"), max_length=255)
     thumbnail = models.FileField(_("thumbnail"), max_length=255)
     width = models.PositiveIntegerField(_("width"))
     height = models.PositiveIntegerField(_("height"))

@@ -95,7 +95,6 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
         sent({ type: "question.upvote", question: question.id }),
       );
       vote.setAttribute("aria-pressed", String(upvoted));
-      vote.setAttribute("aria-label", format(labels.upvoteLabel, { count: question.upvotes }));
       vote.disabled = upvoted;
       item.append(questionText(question, labels), vote);
       return item;
