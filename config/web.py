@@ -6,6 +6,10 @@ Daphne never reads ``args``: it hands the raw body to Django, which parses it ag
 Measured on photo submits, that parsing took a quarter of a web process's CPU and
 stalled every other connection meanwhile. Usage: ``python -m config.web [daphne args]``.
 
+Each websocket's scope also carries its autobahn protocol (the ``xuewen.prepared`` extension,
+``tutoring.lectures.broadcast.PREPARED``), so that a lecture's frame, the same for a thousand viewers, is framed
+once and its bytes written to each socket instead of going through each socket's consumer and daphne.
+
 With the embedded defaults (eager tasks, no broker) no beat process runs, so this process runs the beat
 schedule itself in a background thread: offers still expire and silent duty consoles still go off duty.
 """
@@ -14,8 +18,9 @@ import logging
 import os
 import threading
 import time
+from typing import Any
 
-from daphne import http_protocol
+from daphne import http_protocol, server
 from daphne.cli import CommandLineInterface
 
 logger = logging.getLogger(__name__)
@@ -44,6 +49,18 @@ def embedded_beat() -> None:
         time.sleep(1)
 
 
+def prepared_frames(extension: str) -> None:
+    """Give each websocket application its connection's autobahn protocol under ``extension`` in the scope."""
+    create_application = server.Server.create_application
+
+    def with_wire(self: server.Server, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") == "websocket":
+            scope["extensions"] = {**(scope.get("extensions") or {}), extension: protocol}
+        return create_application(self, protocol, scope)
+
+    server.Server.create_application = with_wire
+
+
 def main() -> None:
     # daphne's HTTPFactory.buildProtocol looks the request class up in its module.
     http_protocol.WebRequest = WebRequest
@@ -52,6 +69,9 @@ def main() -> None:
     from django.conf import settings
 
     django.setup()
+    from tutoring.lectures.broadcast import PREPARED
+
+    prepared_frames(PREPARED)
     if settings.CELERY_TASK_ALWAYS_EAGER:
         threading.Thread(target=embedded_beat, name="embedded-beat", daemon=True).start()
     CommandLineInterface.entrypoint()

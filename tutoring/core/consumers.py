@@ -3,6 +3,7 @@
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from asgiref.typing import ASGISendCallable, ASGISendEvent, WebSocketConnectEvent
@@ -22,11 +23,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def database_call(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """Run a consumer's ORM work on the shared thread pool. Channels' default (thread-sensitive) runs every
-    socket's database work of a web process on one thread, so one slow call holds up every other socket's
-    heartbeat, accept and snapshot, and the events queued behind them."""
-    return database_sync_to_async(function, thread_sensitive=False)
+def database_call(function: Callable[P, R], *, executor: ThreadPoolExecutor | None = None) -> Callable[P, Awaitable[R]]:
+    """Run a consumer's ORM work on the shared thread pool (or on ``executor``). Channels' default
+    (thread-sensitive) runs every socket's database work of a web process on one thread, so one slow call holds
+    up every other socket's heartbeat, accept and snapshot, and the events queued behind them."""
+    return database_sync_to_async(function, thread_sensitive=False, executor=executor)
 
 
 class BaseConsumer(AsyncJsonWebsocketConsumer):

@@ -17,9 +17,15 @@ the frame is written under one lock, and a socket joins under it (its snapshot i
 frame, and it receives every later frame); events are taken in ``seq`` order, a gap (a publish that failed or
 came late) is filled from the log, and what the state already holds is dropped.
 
+Under daphne (``config.web``) each websocket's scope carries its autobahn protocol (the ``PREPARED`` extension):
+a message for many sockets is framed once (``prepareMessage``) and the same bytes written to each socket's
+transport, which is what a socket's write costs once its JSON is made once; without it (another server, the tests'
+communicators) each socket's consumer sends it.
+
 The studio's board messages are stored by the hub of the lecturer's process (``LogWriter``: what arrived while
-the previous write ran goes in one transaction) and published to the group once a batch, its voice once a
-frame.
+the previous write ran goes in one transaction) and published to the group once a batch, its voice once a frame.
+The log is written on threads of its own (``LOG_WRITES``): the audience's questions and upvotes, however many,
+never hold up the board.
 """
 
 import asyncio
@@ -27,6 +33,7 @@ import json
 import logging
 import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -49,10 +56,15 @@ COUNTED_FOR = (selectors.LECTURER, selectors.MODERATOR, selectors.OBSERVER)  # g
 EVERYONE = (selectors.LECTURER, selectors.MODERATOR, selectors.VIEWER, selectors.OBSERVER)
 
 
+LOG_WRITES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lecture-log")
+PREPARED = "xuewen.prepared"  # the ASGI scope extension config.web adds: the socket's autobahn protocol
+
+
 class LectureSocket(Protocol):
     """A websocket consumer of this process in the lecture."""
 
     channel_name: str
+    scope: Any  # its ASGI scope
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
@@ -107,8 +119,10 @@ class LectureHub:
         self.layer, self.lecture_id, self.group = layer, lecture_id, events.lecture_group(lecture_id)
         self.members = 0  # sockets that entered and have not left, snapshot sent or not
         self.sockets: dict[LectureSocket, str] = {}  # by role, once their snapshot is sent
+        self.wires: dict[LectureSocket, Any] = {}  # their autobahn protocols, where the server gives them
         self.state = BoardState()
         self.last_seq = 0  # of the state: the last event framed
+        self.board_json: tuple[int, str] | None = None  # the page in view as of last_seq, for joining sockets
         self.received = 0  # the last event taken from the group (framed or waiting)
         self.waiting: list[dict[str, Any]] = []
         self.summary: dict[str, Any] = {}
@@ -146,7 +160,13 @@ class LectureHub:
     # --- Sockets ---
 
     async def join(
-        self, socket: LectureSocket, role: str, *, after: int, viewers: int, mine: dict[str, Any] | None = None
+        self,
+        socket: LectureSocket,
+        role: str,
+        *,
+        after: int,
+        viewers: int | None,
+        mine: dict[str, Any] | None = None,
     ) -> None:
         """Send ``socket`` its snapshot, then frames from the next one on. ``after`` > 0 (a reconnect): every
         event after it; else, or when this process has not yet seen ``after``, the page in view. ``mine``: a
@@ -163,37 +183,44 @@ class LectureHub:
                 if moderation is not None:  # read while no moderating socket may have been here: brought up to date
                     await self._moderation_set(moderation)
                 if after == 0 or after > self.last_seq:
-                    await self._snapshot(
-                        socket, role, board_events(self.state, self.last_seq), viewers=viewers, mine=mine
-                    )
+                    await self._snapshot(socket, role, self._board_json(), viewers=viewers, mine=mine)
                     return
                 if read >= self.last_seq:  # the log read holds everything up to the state
                     shown = [event for event in log if event["seq"] <= self.last_seq]
-                    await self._snapshot(socket, role, shown, viewers=viewers, mine=mine)
+                    await self._snapshot(socket, role, json.dumps(shown), viewers=viewers, mine=mine)
                     return
             more = await database_call(selectors.lecture_events)(self.lecture_id, after=read)
             log += more
             read = more[-1]["seq"] if more else read
 
-    async def _snapshot(
-        self, socket: LectureSocket, role: str, shown: list[dict[str, Any]], *, viewers: int, mine: Any
-    ) -> None:
-        """Under ``sending``: the snapshot, and the socket takes every later frame and interaction."""
+    async def _snapshot(self, socket: LectureSocket, role: str, shown: str, *, viewers: int | None, mine: Any) -> None:
+        """Under ``sending``: the snapshot (``shown``: its events, as JSON), and the socket takes every later frame
+        and interaction."""
         snapshot = {
             "type": "lecture.snapshot",
             "lecture": {**self.summary, "viewers": viewers},
             "last_seq": self.last_seq,
-            "events": shown,
             "interaction": self.interaction,
             **({"moderation": self.moderation} if role in selectors.MODERATING else {}),
             **({"mine": mine} if mine is not None else {}),
         }
-        await socket.send(text_data=json.dumps(snapshot))
+        await socket.send(text_data=f'{json.dumps(snapshot)[:-1]}, "events": {shown}}}')
         self.sockets[socket] = role
+        wire = (socket.scope.get("extensions") or {}).get(PREPARED)
+        if wire is not None:
+            self.wires[socket] = wire
+
+    def _board_json(self) -> str:
+        """The page in view (``board_events``) as JSON, made once a frame: every socket joining meanwhile gets
+        the same."""
+        if self.board_json is None or self.board_json[0] != self.last_seq:
+            self.board_json = (self.last_seq, json.dumps(board_events(self.state, self.last_seq)))
+        return self.board_json[1]
 
     async def leave(self, socket: LectureSocket) -> None:
         """The socket is gone; with the last one the process leaves the lecture's group."""
         self.sockets.pop(socket, None)
+        self.wires.pop(socket, None)
         self.members -= 1
         if self.members:
             return
@@ -208,12 +235,24 @@ class LectureHub:
     async def _send(
         self, roles: Sequence[str], *, text: str | None = None, pcm: bytes | None = None, but: str | None = None
     ) -> None:
+        """``text`` or ``pcm`` to every socket of ``roles`` but ``but``: framed once for the sockets whose wire
+        the server gives (see the module's docstring), through the consumer for the others."""
+        prepared = None
         for socket, role in list(self.sockets.items()):
-            if role in roles and socket.channel_name != but:
-                try:
+            if role not in roles or socket.channel_name == but:
+                continue
+            try:
+                wire = self.wires.get(socket)
+                if wire is None:
                     await socket.send(text_data=text, bytes_data=pcm)
-                except Exception:  # a socket that closed meanwhile; the others go on
-                    logger.warning("lecture.send_failed", exc_info=True, extra={"lecture": self.lecture_id})
+                    continue
+                if prepared is None:
+                    payload = pcm if pcm is not None else (text or "").encode()
+                    prepared = wire.factory.prepareMessage(payload, isBinary=pcm is not None)
+                if wire.state == wire.STATE_OPEN:  # else closing: its disconnect comes next
+                    wire.sendPreparedMessage(prepared)
+            except Exception:  # a socket that closed meanwhile; the others go on
+                logger.warning("lecture.send_failed", exc_info=True, extra={"lecture": self.lecture_id})
 
     # --- From the group ---
 
@@ -314,7 +353,7 @@ class LectureHub:
     def store(self, content: dict[str, Any]) -> "asyncio.Future[dict[str, Any] | ServiceError]":
         """A board message of the studio: a future of its stored event or its error."""
         if self.writer is None:
-            self.writer = LogWriter(self._append, stored=self._publish)
+            self.writer = LogWriter(self._append, stored=self._publish, executor=LOG_WRITES)
         return self.writer.submit(content)
 
     def _append(self, contents: Sequence[dict[str, Any]]) -> list[dict[str, Any] | ServiceError]:

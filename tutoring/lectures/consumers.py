@@ -30,16 +30,20 @@ STORE_WAIT_SECONDS = 10.0  # a closing studio waits this long at most for its la
 
 
 @database_call
-def lecture_enter(user: User, lecture_id: int, channel_name: str) -> tuple[str, int, dict[str, Any] | None] | None:
-    """Join the lecture: the user's role, the audience now and a student's own part (upvotes, quick-check
-    answer); None when the user may not see it."""
+def lecture_enter(
+    user: User, lecture_id: int, channel_name: str
+) -> tuple[str, int | None, dict[str, Any] | None] | None:
+    """Join the lecture: the user's role, the audience now for those shown it (not students: a thousand joining
+    would count it a thousand times) and a student's own part (upvotes, quick-check answer, hand); None when the
+    user may not see it."""
     try:
         lecture = selectors.access_lecture(user, lecture_id)
     except Http404:
         return None
     role = services.lecture_join(lecture=lecture, user=user, channel_name=channel_name)
-    mine = selectors.lecture_mine(lecture_id, user) if role == selectors.VIEWER else None
-    return role, selectors.lecture_audience(lecture_id), mine
+    if role == selectors.VIEWER:
+        return role, None, selectors.lecture_mine(lecture_id, user)
+    return role, selectors.lecture_audience(lecture_id), None
 
 
 @database_call

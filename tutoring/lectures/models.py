@@ -81,7 +81,7 @@ class Lecture(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="+",
+        related_name="pinned_in",
         verbose_name=_("pinned question"),
     )
     created_by = models.ForeignKey(
@@ -356,13 +356,11 @@ class LectureQuestion(models.Model):
     )
     text = models.CharField(_("text"), max_length=300)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    upvotes = models.PositiveIntegerField(_("upvotes"), default=0)
     created_at = models.DateTimeField(_("asked at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("lecture question")
         verbose_name_plural = _("lecture questions")
-        indexes = [models.Index(fields=["lecture", "status", "-upvotes"], name="lecture_question_rank")]
 
     def __str__(self) -> str:
         return self.text[:40]

@@ -3,7 +3,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, FloatField, Prefetch, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, Sum, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -248,8 +248,15 @@ def lecture_audience(lecture_id: int) -> int:
 
 
 def question_shown(question: LectureQuestion) -> dict[str, Any]:
-    """A question as the lecture shows it: never the student's name."""
-    return {"id": question.pk, "text": question.text, "status": question.status, "upvotes": question.upvotes}
+    """A question as the lecture shows it (from ``questions_counted``): never the student's name."""
+    upvotes = getattr(question, "upvotes")  # noqa: B009  (annotated by questions_counted)
+    return {"id": question.pk, "text": question.text, "status": question.status, "upvotes": upvotes}
+
+
+def questions_counted() -> QuerySet[LectureQuestion]:
+    """Questions with their upvotes counted: an upvote is a row of its own, so that many at once on the same
+    question never wait on one counter."""
+    return LectureQuestion.objects.annotate(upvotes=Count("upvoted_by"))
 
 
 def _poll(poll: LecturePoll, *, counts: bool) -> dict[str, Any]:
@@ -291,21 +298,20 @@ def _ranked(lecture_id: int) -> QuerySet[LectureQuestion]:
         When(status=LectureQuestion.Status.ANSWERED, then=1),
         default=2,
     )
-    questions = LectureQuestion.objects.filter(lecture_id=lecture_id).annotate(rank=rank)
-    return questions.order_by("rank", "-upvotes", "created_at", "id")
+    questions = questions_counted().filter(lecture_id=lecture_id).annotate(rank=rank)
+    return questions.order_by("rank", F("upvotes").desc(), "created_at", "id")
 
 
 def lecture_interaction(lecture_id: int) -> dict[str, Any]:
     """What every viewer sees beside the board: the pinned question, the top questions (hidden ones never), and the
     open quick check (its distribution once closed: the latest closed one stays until the next opens)."""
-    lecture = Lecture.objects.select_related("pinned_question").get(pk=lecture_id)
     shown = _ranked(lecture_id).exclude(status=LectureQuestion.Status.HIDDEN)
     poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
-    pinned = lecture.pinned_question
+    pinned = shown.filter(pinned_in__pk=lecture_id).first()
     on_stage = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED).first()
     return {
         "stage": {"hand": on_stage.pk, "mode": on_stage.mode} if on_stage else None,
-        "pinned": question_shown(pinned) if pinned and pinned.status != LectureQuestion.Status.HIDDEN else None,
+        "pinned": question_shown(pinned) if pinned else None,
         "questions": [question_shown(question) for question in shown[:SHOWN_QUESTIONS]],
         "poll": _poll(poll, counts=poll.status == LecturePoll.Status.CLOSED) if poll else None,
     }

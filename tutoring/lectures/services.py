@@ -541,26 +541,29 @@ def lecture_question_ask(*, lecture_id: int, student: User, text: Any) -> Lectur
             raise ServiceError("rate_limited", _("You are asking too fast; wait a minute."), status=429)
         question = LectureQuestion.objects.create(lecture=lecture, student=student, text=text)
         _fact(LectureFact.Kind.ASKED, lecture, user_id=student.pk, question=question.pk, text=text)
-    return question
+    return selectors.questions_counted().get(pk=question.pk)
 
 
 def lecture_question_upvote(*, lecture_id: int, student: User, question_id: Any) -> LectureQuestion:
-    """A student upvotes another's question, once (again is no change); never a hidden one or their own."""
+    """A student upvotes another's question, once (again, from any tab, is no change); never a hidden one or their
+    own. Nothing is locked: many upvotes on one question at once each add a row."""
     with transaction.atomic():
         lecture = _live(lecture_id, lock=False)
         _watching(lecture, student)
         shown = LectureQuestion.objects.filter(pk=_id(question_id), lecture=lecture)
-        question = _locked(shown.exclude(status=LectureQuestion.Status.HIDDEN), _unknown_question())
+        question = shown.exclude(status=LectureQuestion.Status.HIDDEN).first()
+        if question is None:
+            raise _unknown_question()
         if question.student_id == student.pk:
             raise ServiceError("own_question", _("You cannot upvote your own question."))
-        if LectureUpvote.objects.filter(lecture_question=question, student=student).exists():
-            return question
-        LectureUpvote.objects.create(lecture_question=question, student=student)
-        question.upvotes = F("upvotes") + 1
-        question.save(update_fields=["upvotes"])
-        question.refresh_from_db(fields=["upvotes"])
-        _fact(LectureFact.Kind.UPVOTED, lecture, user_id=student.pk, question=question.pk)
-    return question
+        try:
+            with transaction.atomic():
+                LectureUpvote.objects.create(lecture_question=question, student=student)
+        except IntegrityError:  # upvoted before
+            pass
+        else:
+            _fact(LectureFact.Kind.UPVOTED, lecture, user_id=student.pk, question=question.pk)
+    return selectors.questions_counted().get(pk=question.pk)
 
 
 def _unknown_question() -> ServiceError:
@@ -598,7 +601,7 @@ def lecture_question_moderate(*, lecture_id: int, user: User, question_id: Any, 
             lecture.save(update_fields=["pinned_question"])
         _fact(kind, lecture, user_id=user.pk, question=question.pk)
         events.lecture_interaction_send(lecture.pk)
-    return question
+    return selectors.questions_counted().get(pk=question.pk)
 
 
 def lecture_poll_open(*, lecture_id: int, user: User, kind: Any, prompt: Any, options: Any) -> LecturePoll:

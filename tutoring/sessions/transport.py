@@ -7,6 +7,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, Protocol, TypeVar
 
 from tutoring.core.consumers import database_call
@@ -95,7 +96,7 @@ class LogWriter(Generic[T]):
     that arrived while the previous one ran. At a trickle each message is written alone; under load the batches
     grow instead of the queue. Outcomes come back in the order the messages came in; ``stored``, if given, is
     awaited with each batch's outcomes before the next batch is written (a lecture publishes them there, once
-    a batch)."""
+    a batch). ``executor``: the threads it writes on, if not the shared pool."""
 
     BATCH = 200
     GATHER_SECONDS = 0.01  # a first message waits this long for others to share its write
@@ -105,10 +106,11 @@ class LogWriter(Generic[T]):
         append: Callable[[Sequence[T]], list[Any]],
         *,
         stored: Callable[[list[Any]], Awaitable[None]] | None = None,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
         self.waiting: list[tuple[T, asyncio.Future[Any]]] = []
         self.writing: asyncio.Task[None] | None = None
-        self.append: Callable[[Sequence[T]], Awaitable[list[Any]]] = database_call(append)
+        self.append: Callable[[Sequence[T]], Awaitable[list[Any]]] = database_call(append, executor=executor)
         self.stored = stored
 
     def submit(self, message: T) -> "asyncio.Future[dict[str, Any] | ServiceError]":

@@ -1,14 +1,19 @@
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from channels.layers import get_channel_layer
+from twisted.internet.testing import StringTransport
 
 from media.board import board_replay
 from tests.factories import LectureFactory, StudentFactory
 from tests.samples import STROKE
 from tests.sockets import socket
 from tutoring.lectures import services
-from tutoring.lectures.broadcast import EVENTS, board_events
+from tutoring.lectures.broadcast import EVENTS, PREPARED, WATCHERS, LectureHub, board_events
 from tutoring.lectures.events import lecture_group
+from tutoring.lectures.selectors import VIEWER
 
 
 def stored(*contents: dict) -> list[dict]:
@@ -97,3 +102,53 @@ async def test_events_published_within_a_frame_reach_a_socket_as_one_frame_once_
     assert first == {"type": "lecture.frame", "events": log[:3]}
     assert second == {"type": "lecture.frame", "events": log[3:]}
     assert repeated is True
+
+
+class Socket:
+    """A socket of this process as the hub sees it: its scope (with its wire, where the server gives it) and what
+    went through its consumer."""
+
+    def __init__(self, name: str, wire=None) -> None:
+        self.channel_name = name
+        self.scope = (
+            {"type": "websocket", "extensions": {PREPARED: wire}} if wire is not None else {"type": "websocket"}
+        )
+        self.sent: list = []
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        self.sent.append(text_data if text_data is not None else bytes_data)
+
+
+def wire() -> tuple[WebSocketServerProtocol, StringTransport]:
+    """An open autobahn server connection (daphne's kind) writing to a transport that keeps the bytes."""
+    factory = WebSocketServerFactory()
+    factory.protocol = WebSocketServerProtocol
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport()
+    protocol.makeConnection(transport)
+    protocol.state = protocol.STATE_OPEN
+    return protocol, transport
+
+
+@pytest.mark.asyncio
+async def test_a_message_for_many_sockets_is_framed_once_for_their_wires_and_sent_by_the_others_consumers():
+    hub = LectureHub(get_channel_layer(), 1)
+    hub.ready.cancel()  # no lecture behind it: only the writing is tested
+    (first, first_bytes), (second, second_bytes), (closing, closing_bytes) = wire(), wire(), wire()
+    sockets = [Socket("a", first), Socket("b", second), Socket("c"), Socket("d", closing)]
+    for local in sockets:
+        await hub._snapshot(local, VIEWER, [], viewers=0, mine=None)
+    snapshots = [local.sent.pop() for local in sockets]
+    closing.state = closing.STATE_CLOSING
+
+    await hub._send(WATCHERS, text='{"type": "lecture.frame"}')
+    await hub._send(WATCHERS, pcm=b"\x01\x02", but="a")  # a student's voice: never back to them
+
+    frame = b'\x81\x19{"type": "lecture.frame"}'
+    assert [json.loads(snapshot)["type"] for snapshot in snapshots] == ["lecture.snapshot"] * 4
+    assert (first_bytes.value(), second_bytes.value(), closing_bytes.value()) == (
+        frame,
+        frame + b"\x82\x02\x01\x02",
+        b"",
+    )
+    assert [socket.sent for socket in sockets] == [[], [], ['{"type": "lecture.frame"}', b"\x01\x02"], []]
