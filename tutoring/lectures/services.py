@@ -366,7 +366,9 @@ def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
         )
         for poll in LecturePoll.objects.select_for_update().filter(lecture=lecture, status=LecturePoll.Status.OPEN):
             _poll_close(lecture, poll, None)
-        for hand in LectureHand.objects.select_for_update().filter(lecture=lecture, status__in=selectors.UP):
+        for hand in (
+            LectureHand.objects.select_for_update().filter(lecture=lecture, status__in=selectors.UP).order_by("id")
+        ):
             _hand_end(lecture, hand, by=None, outcome="lecture_ended")
         recording = LectureRecording.objects.create(lecture=lecture)
         from tutoring.lectures import tasks
@@ -747,15 +749,8 @@ def lecture_hand_lower(*, lecture_id: int, student: User) -> None:
     with transaction.atomic():
         lecture = _live(lecture_id, lock=True)
         _watching(lecture, student)
-        hand = (
-            LectureHand.objects.select_for_update()
-            .filter(
-                lecture=lecture, student=student, status__in=(LectureHand.Status.RAISED, LectureHand.Status.INVITED)
-            )
-            .first()
-        )
-        if hand is None:
-            raise ServiceError("no_hand", _("Your hand is not raised."), status=409)
+        hands = LectureHand.objects.filter(lecture=lecture, student=student, status__in=selectors.UP)
+        hand = _locked(hands, ServiceError("no_hand", _("Your hand is not raised."), status=409))
         invited = hand.status == LectureHand.Status.INVITED
         _hand_end(lecture, hand, by=student, outcome="lowered")
         if invited:
@@ -787,15 +782,8 @@ def lecture_hand_end(*, lecture_id: int, user: User, hand_id: Any) -> None:
     with transaction.atomic():
         lecture = _live(lecture_id, lock=True)
         _moderating(lecture, user)
-        hand = (
-            LectureHand.objects.select_for_update()
-            .filter(
-                pk=_id(hand_id), lecture=lecture, status__in=(LectureHand.Status.RAISED, LectureHand.Status.INVITED)
-            )
-            .first()
-        )
-        if hand is None:
-            raise ServiceError("no_hand", _("This hand is no longer raised."), status=409)
+        up = LectureHand.objects.filter(pk=_id(hand_id), lecture=lecture, status__in=selectors.UP)
+        hand = _locked(up, _hand_down())
         _hand_end(lecture, hand, by=user, outcome="taken_back")
         events.lecture_interaction_send(lecture.pk)
 
