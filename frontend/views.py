@@ -648,6 +648,8 @@ def _interaction_labels() -> dict[str, str]:
         "unpin": _("Unpin"),
         "hide": _("Hide"),
         "notConnected": _("Not connected. Wait a moment and try again."),
+        "chatOn": _("Switch the chat on"),
+        "chatOff": _("Switch the chat off"),
         "handRaise": _("Raise my hand"),
         "handLower": _("Lower my hand"),
         "handDone": _("I am done"),

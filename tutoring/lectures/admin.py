@@ -162,6 +162,7 @@ class LectureFactAdmin(FactAdmin):
         "choice": _("option"),
         "number": _("number"),
         "answers": _("answers"),
+        "open": _("chat open"),
         "viewing": _("viewing key"),
         "seq": _("report number"),
         "intervals": _("stretches played (seconds of the video)"),

@@ -109,6 +109,8 @@ class LectureConsumer(BaseConsumer):
             "hand.lower",
             "hand.invite",
             "hand.end",
+            "chat.switch",
+            "chat.send",
         }
     )
 
@@ -258,6 +260,12 @@ class LectureConsumer(BaseConsumer):
     async def receive_hand_end(self, content: dict[str, Any]) -> None:
         await self._act("hand.ended", _nothing(services.lecture_hand_end), user=self.user, hand_id=content.get("hand"))
 
+    async def receive_chat_switch(self, content: dict[str, Any]) -> None:
+        await self._act("chat.switched", _chat_switched, user=self.user, open=content.get("open"))
+
+    async def receive_chat_send(self, content: dict[str, Any]) -> None:
+        await self._act("chat.sent", _chat_sent, student=self.user, text=content.get("text"))
+
     async def receive_poll_answer(self, content: dict[str, Any]) -> None:
         await self._act(
             "poll.answered",
@@ -352,3 +360,12 @@ def _nothing(service: Any) -> Any:
         return {}
 
     return done
+
+
+def _chat_switched(**kwargs: Any) -> dict[str, Any]:
+    return {"open": services.lecture_chat_switch(**kwargs).chat_open}
+
+
+def _chat_sent(**kwargs: Any) -> dict[str, Any]:
+    message = services.lecture_chat_send(**kwargs)
+    return {"message": {"id": message.pk, "text": message.text}}

@@ -76,6 +76,7 @@ class Lecture(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     last_seq = models.PositiveIntegerField(_("last event number"), default=0)
+    chat_open = models.BooleanField(_("chat open"), default=False)
     pinned_question = models.ForeignKey(
         "LectureQuestion",
         on_delete=models.SET_NULL,
@@ -312,6 +313,7 @@ class LectureFact(models.Model):
         HAND_LOWERED = "hand_lowered", _("hand lowered")
         HAND_INVITED = "hand_invited", _("invited to speak or draw")
         HAND_ENDED = "hand_ended", _("turn ended")
+        CHAT_SWITCHED = "chat_switched", _("chat switched on or off")
         REPLAY_WATCHED = "replay_watched", _("replay watched")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -484,3 +486,23 @@ class LectureHand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lecture_id} {self.student_id} {self.status}"
+
+
+class LectureChatMessage(models.Model):
+    """A student's short message in the lecture's chat, while the lecturer has it switched on; shown to everyone
+    without a name."""
+
+    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="chat", verbose_name=_("lecture"))
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    text = models.CharField(_("text"), max_length=100)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
+        indexes = [models.Index(fields=["lecture", "-created_at"], name="lecture_chat_recent")]
+
+    def __str__(self) -> str:
+        return self.text[:40]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from tutoring.accounts.models import User
 from tutoring.lectures.models import (
     Lecture,
+    LectureChatMessage,
     LectureConnection,
     LectureEvent,
     LectureFact,
@@ -36,6 +37,7 @@ LECTURER, MODERATOR, VIEWER, OBSERVER = "lecturer", "moderator", "viewer", "obse
 MODERATING = (LECTURER, MODERATOR)
 SHOWN_QUESTIONS = 10  # the top questions every viewer sees
 MODERATED_QUESTIONS = 200  # the questions the lecturer and the moderators see, ranked
+CHAT_SHOWN = 30  # the latest chat messages everyone sees
 HANDS_SHOWN = 50  # the raised hands the lecturer and the moderators see, first raised first
 UP = (LectureHand.Status.RAISED, LectureHand.Status.INVITED)
 _GRACE = timedelta(hours=1)  # a lecture whose lecturer is late still shows for an hour
@@ -309,7 +311,10 @@ def lecture_interaction(lecture_id: int) -> dict[str, Any]:
     poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
     pinned = shown.filter(pinned_in__pk=lecture_id).first()
     on_stage = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED).first()
+    chat_open = Lecture.objects.filter(pk=lecture_id, chat_open=True).exists()
+    chat = LectureChatMessage.objects.filter(lecture_id=lecture_id).order_by("-created_at", "-id")[:CHAT_SHOWN]
     return {
+        "chat": {"open": chat_open, "messages": [{"id": m.pk, "text": m.text} for m in reversed(chat)]},
         "stage": {"hand": on_stage.pk, "mode": on_stage.mode} if on_stage else None,
         "pinned": question_shown(pinned) if pinned else None,
         "questions": [question_shown(question) for question in shown[:SHOWN_QUESTIONS]],
@@ -330,6 +335,7 @@ def lecture_moderation(lecture_id: int) -> dict[str, Any]:
             for hand in hands.order_by("status", "raised_at", "id")[:HANDS_SHOWN]  # "invited" before "raised"
         ],
         "raised": hands.count(),
+        "chat_open": lecture.chat_open,
         "pinned": lecture.pinned_question_id,
         "questions": [question_shown(q) for q in questions],
         "poll": _poll(poll, counts=True) if poll else None,

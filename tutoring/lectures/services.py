@@ -34,6 +34,7 @@ from tutoring.lectures.models import (
     MAX_POLL_OPTIONS,
     Lecture,
     LectureAudioChunk,
+    LectureChatMessage,
     LectureConnection,
     LectureEvent,
     LectureFact,
@@ -786,6 +787,50 @@ def lecture_hand_end(*, lecture_id: int, user: User, hand_id: Any) -> None:
         hand = _locked(up, _hand_down())
         _hand_end(lecture, hand, by=user, outcome="taken_back")
         events.lecture_interaction_send(lecture.pk)
+
+
+# --- Chat ---------------------------------------------------------------------------------------
+
+MAX_CHAT_CHARS = LectureChatMessage._meta.get_field("text").max_length or 100
+CHAT_PER_MINUTE = 6
+
+
+def lecture_chat_switch(*, lecture_id: int, user: User, open: Any) -> Lecture:
+    """The lecturer or a moderator switches the students' chat on or off; everyone's page follows at once."""
+    if not isinstance(open, bool):
+        raise ServiceError("invalid_message", _("Say whether the chat is on or off."))
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=True)
+        _moderating(lecture, user)
+        if lecture.chat_open != open:
+            lecture.chat_open = open
+            lecture.save(update_fields=["chat_open"])
+            _fact(LectureFact.Kind.CHAT_SWITCHED, lecture, user_id=user.pk, open=open)
+            events.lecture_interaction_send(lecture.pk)
+    return lecture
+
+
+def lecture_chat_send(*, lecture_id: int, student: User, text: Any) -> LectureChatMessage:
+    """A student's chat message, while the chat is on: at most CHAT_PER_MINUTE a minute. Everyone sees it at the
+    next tick."""
+    if not isinstance(text, str) or not text.strip():
+        raise ServiceError("empty_message", _("Write your message first."))
+    text = " ".join(text.split())
+    if len(text) > MAX_CHAT_CHARS:
+        raise ServiceError(
+            "message_too_long", _("A chat message has at most %(count)s characters.") % {"count": MAX_CHAT_CHARS}
+        )
+    with transaction.atomic():
+        lecture = _live(lecture_id, lock=False)
+        _watching(lecture, student)
+        if not lecture.chat_open:
+            raise ServiceError("chat_closed", _("The teacher has switched the chat off."), status=409)
+        recent = LectureChatMessage.objects.filter(
+            lecture=lecture, student=student, created_at__gte=timezone.now() - timedelta(minutes=1)
+        )
+        if recent.count() >= CHAT_PER_MINUTE:
+            raise ServiceError("rate_limited", _("You are sending too fast; wait a minute."), status=429)
+        return LectureChatMessage.objects.create(lecture=lecture, student=student, text=text)
 
 
 def lecture_audio_save(*, lecture_id: int, started_ms: int, pcm: bytes) -> LectureAudioChunk:

@@ -60,7 +60,14 @@ async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_na
     for ws in (lecturer, moderator, asker, voter, late):
         await ws.disconnect()
 
-    assert snapshot["moderation"] == {"hands": [], "raised": 0, "pinned": None, "questions": [], "poll": None}
+    assert snapshot["moderation"] == {
+        "hands": [],
+        "raised": 0,
+        "chat_open": False,
+        "pinned": None,
+        "questions": [],
+        "poll": None,
+    }
     assert asked == {"id": asked["id"], "text": "为什么 要进位？", "status": "open", "upvotes": 0}
     assert (upvoted["question"]["upvotes"], again["question"]["upvotes"]) == (1, 1)
     assert own["code"] == "own_question"
@@ -68,7 +75,7 @@ async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_na
     assert pinned["pinned"] == {**asked, "upvotes": 1}
     assert [q["id"] for q in hidden["questions"]] == [asked["id"]]
     assert answered["pinned"]["status"] == "answered"
-    assert late_snapshot["interaction"] == {k: answered[k] for k in ("stage", "pinned", "questions", "poll")}
+    assert late_snapshot["interaction"] == {k: answered[k] for k in ("chat", "stage", "pinned", "questions", "poll")}
     assert late_snapshot["mine"] == {"hand": None, "upvoted": [asked["id"]], "answered": None}
     assert "moderation" not in late_snapshot
     assert "student" not in str(answered) and asker_user.username not in str(answered)
@@ -263,4 +270,38 @@ async def test_a_raised_hand_is_invited_to_draw_then_to_speak_one_at_a_time_and_
         ("hand_ended", "next", "draw"),
         ("hand_invited", None, "speak"),
         ("hand_ended", "taken_back", "speak"),
+    ]
+
+
+async def test_the_chat_is_open_only_while_the_lecturer_switches_it_on_and_shows_without_names():
+    lecture = await sync_to_async(live_lecture)()
+    lecturer, snapshot = await enter(lecture, lecture.lecturer)
+    talker_user = await sync_to_async(StudentFactory)()
+    talker, _ = await enter(lecture, talker_user)
+    reader, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+
+    await talker.send_json_to({"type": "chat.send", "text": "老师好"})
+    closed = await next_of(talker, "error")
+    await talker.send_json_to({"type": "chat.switch", "open": True})
+    not_theirs = await next_of(talker, "error")
+    await lecturer.send_json_to({"type": "chat.switch", "open": True})
+    await until(talker, "lecture.interaction", lambda m: m["chat"]["open"])
+    await talker.send_json_to({"type": "chat.send", "text": "  老师  好 "})
+    sent = await next_of(talker, "chat.sent")
+    shown = await until(reader, "lecture.interaction", lambda m: m["chat"]["messages"])
+    await lecturer.send_json_to({"type": "chat.switch", "open": False})
+    switched_off = await until(reader, "lecture.interaction", lambda m: not m["chat"]["open"])
+    await talker.send_json_to({"type": "chat.send", "text": "还在吗"})
+    after = await next_of(talker, "error")
+    for ws in (lecturer, talker, reader):
+        await ws.disconnect()
+
+    assert snapshot["moderation"]["chat_open"] is False
+    assert (closed["code"], not_theirs["code"], after["code"]) == ("chat_closed", "not_allowed", "chat_closed")
+    assert shown["chat"] == {"open": True, "messages": [{"id": sent["message"]["id"], "text": "老师 好"}]}
+    assert switched_off["chat"]["messages"] == shown["chat"]["messages"]
+    assert talker_user.username not in str(shown)
+    assert await stored_log(lambda: [(kind, data) for kind, data in facts(lecture.pk) if kind == "chat_switched"]) == [
+        ("chat_switched", {"open": True}),
+        ("chat_switched", {"open": False}),
     ]

@@ -59,7 +59,11 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
   const list = root.querySelector("[data-questions]");
   const form = root.querySelector("[data-ask]");
   const text = form.querySelector("textarea");
-  let state = { stage: null, pinned: null, questions: [], poll: null };
+  const chatBox = root.querySelector("[data-chat]");
+  const chatList = root.querySelector("[data-chat-messages]");
+  const chatForm = root.querySelector("[data-chat-form]");
+  const chatText = chatForm.querySelector("input");
+  let state = { chat: { open: false, messages: [] }, stage: null, pinned: null, questions: [], poll: null };
   let mine = { hand: null, upvoted: [], answered: null };
   let onStageNow = null; // the mode this student was last told they are invited to
 
@@ -136,7 +140,15 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
     }
   }
 
+  function renderChat() {
+    chatBox.hidden = !state.chat.open;
+    chatList.replaceChildren(
+      ...state.chat.messages.map((message) => element("li", { className: "lecture-question-text", text: message.text })),
+    );
+  }
+
   function render() {
+    renderChat();
     renderHand();
     renderPinned();
     renderQuestions();
@@ -144,6 +156,10 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
   }
 
   handButton.addEventListener("click", () => sent({ type: mine.hand ? "hand.lower" : "hand.raise" }));
+  chatForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (chatText.value.trim()) sent({ type: "chat.send", text: chatText.value.trim() });
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -179,6 +195,9 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
         mine.answered = { poll: event.poll, choice: event.choice, number: event.number };
         renderPoll();
       },
+      "chat.sent": () => {
+        chatText.value = "";
+      },
       "hand.raised": (event) => {
         mine.hand = event.hand;
         renderHand();
@@ -197,7 +216,15 @@ export function moderationPanel(root, { send, labels, showError }) {
   const pollBox = root.querySelector("[data-poll-live]");
   const pollForm = root.querySelector("[data-poll-form]");
   const handList = root.querySelector("[data-hands]");
-  let state = { hands: [], raised: 0, pinned: null, questions: [], poll: null };
+  const chatSwitch = root.querySelector("[data-chat-switch]");
+  let state = { hands: [], raised: 0, chat_open: false, pinned: null, questions: [], poll: null };
+
+  function renderChatSwitch() {
+    chatSwitch.setAttribute("aria-pressed", String(state.chat_open));
+    setText(chatSwitch, state.chat_open ? labels.chatOff : labels.chatOn);
+  }
+
+  chatSwitch.addEventListener("click", () => sent({ type: "chat.switch", open: !state.chat_open }));
 
   function sent(message) {
     if (!send(message)) showError(labels.notConnected);
@@ -272,6 +299,7 @@ export function moderationPanel(root, { send, labels, showError }) {
   return {
     snapshot(event) {
       state = event.moderation;
+      renderChatSwitch();
       renderHands();
       renderQuestions();
       renderPoll();
@@ -279,6 +307,7 @@ export function moderationPanel(root, { send, labels, showError }) {
     handlers: {
       "lecture.moderation": (event) => {
         state = event;
+        renderChatSwitch();
         renderHands();
         renderQuestions();
         renderPoll();
