@@ -17,10 +17,10 @@ the frame is written under one lock, and a socket joins under it (its snapshot i
 frame, and it receives every later frame); events are taken in ``seq`` order, a gap (a publish that failed or
 came late) is filled from the log, and what the state already holds is dropped.
 
-Under daphne (``config.web``) each websocket's scope carries its autobahn protocol (the ``PREPARED`` extension):
-a message for many sockets is framed once (``prepareMessage``) and the same bytes written to each socket's
-transport, which is what a socket's write costs once its JSON is made once; without it (another server, the tests'
-communicators) each socket's consumer sends it.
+Under daphne (``config.web``) each websocket's scope carries a ``Wire`` to its connection (the ``PREPARED``
+extension): a message for many sockets is framed once and the same bytes written to each socket, most often
+straight into the kernel's buffer, which is what a socket's write costs once its JSON is made once; without it
+(another server, the tests' communicators) each socket's consumer sends it.
 
 The studio's board messages are stored by the hub of the lecturer's process (``LogWriter``: what arrived while
 the previous write ran goes in one transaction) and published to the group once a batch, its voice once a frame.
@@ -57,7 +57,16 @@ EVERYONE = (selectors.LECTURER, selectors.MODERATOR, selectors.VIEWER, selectors
 
 
 LOG_WRITES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lecture-log")
-PREPARED = "xuewen.prepared"  # the ASGI scope extension config.web adds: the socket's autobahn protocol
+PREPARED = "xuewen.prepared"  # the ASGI scope extension config.web adds: the socket's Wire
+
+
+class Wire(Protocol):
+    """A socket's connection as the server holds it (``config.web.Wire``): a message framed once, written to
+    many."""
+
+    def frame(self, payload: bytes, *, binary: bool) -> Any: ...
+
+    def write(self, frame: Any) -> None: ...
 
 
 class LectureSocket(Protocol):
@@ -119,7 +128,7 @@ class LectureHub:
         self.layer, self.lecture_id, self.group = layer, lecture_id, events.lecture_group(lecture_id)
         self.members = 0  # sockets that entered and have not left, snapshot sent or not
         self.sockets: dict[LectureSocket, str] = {}  # by role, once their snapshot is sent
-        self.wires: dict[LectureSocket, Any] = {}  # their autobahn protocols, where the server gives them
+        self.wires: dict[LectureSocket, Wire] = {}  # their connections, where the server gives them
         self.state = BoardState()
         self.last_seq = 0  # of the state: the last event framed
         self.board_json: tuple[int, str] | None = None  # the page in view as of last_seq, for joining sockets
@@ -146,9 +155,8 @@ class LectureHub:
         lecture = await database_call(selectors.lecture_get)(self.lecture_id)
         log = await database_call(selectors.lecture_events)(self.lecture_id)
         self.summary = events.lecture_summary(lecture)
-        self.interaction = await database_call(selectors.lecture_interaction)(self.lecture_id)
-        self.stage = await database_call(selectors.lecture_stage)(self.lecture_id)
-        self.moderation = await database_call(selectors.lecture_moderation)(self.lecture_id)
+        live = await database_call(selectors.lecture_live)(self.lecture_id, moderating=True)
+        self.interaction, self.stage, self.moderation = live.interaction, live.stage, live.moderation or {}
         self.shown = {
             "interaction": json.dumps({"type": INTERACTION, **self.interaction}),
             "moderation": json.dumps({"type": MODERATION, **self.moderation}),
@@ -237,7 +245,7 @@ class LectureHub:
     ) -> None:
         """``text`` or ``pcm`` to every socket of ``roles`` but ``but``: framed once for the sockets whose wire
         the server gives (see the module's docstring), through the consumer for the others."""
-        prepared = None
+        frame = None
         for socket, role in list(self.sockets.items()):
             if role not in roles or socket.channel_name == but:
                 continue
@@ -246,11 +254,10 @@ class LectureHub:
                 if wire is None:
                     await socket.send(text_data=text, bytes_data=pcm)
                     continue
-                if prepared is None:
-                    payload = pcm if pcm is not None else (text or "").encode()
-                    prepared = wire.factory.prepareMessage(payload, isBinary=pcm is not None)
-                if wire.state == wire.STATE_OPEN:  # else closing: its disconnect comes next
-                    wire.sendPreparedMessage(prepared)
+                if frame is None:
+                    binary = pcm is not None
+                    frame = wire.frame(pcm if pcm is not None else (text or "").encode(), binary=binary)
+                wire.write(frame)
             except Exception:  # a socket that closed meanwhile; the others go on
                 logger.warning("lecture.send_failed", exc_info=True, extra={"lecture": self.lecture_id})
 
@@ -326,15 +333,14 @@ class LectureHub:
         """Read the interaction (and, with a moderating socket here, the moderation) once for the process; send
         what changed."""
         async with self.reading:
-            interaction = await database_call(selectors.lecture_interaction)(self.lecture_id)
-            self.stage = await database_call(selectors.lecture_stage)(self.lecture_id)
             moderating = any(role in selectors.MODERATING for role in self.sockets.values())
-            moderation = await database_call(selectors.lecture_moderation)(self.lecture_id) if moderating else None
+            live = await database_call(selectors.lecture_live)(self.lecture_id, moderating=moderating)
+            self.stage = live.stage
             async with self.sending:
-                self.interaction = interaction
-                await self._changed("interaction", EVERYONE, {"type": INTERACTION, **interaction})
-                if moderation is not None:
-                    await self._moderation_set(moderation)
+                self.interaction = live.interaction
+                await self._changed("interaction", EVERYONE, {"type": INTERACTION, **live.interaction})
+                if live.moderation is not None:
+                    await self._moderation_set(live.moderation)
 
     async def _moderation_set(self, moderation: dict[str, Any]) -> None:
         """Under ``sending``."""

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -304,17 +305,12 @@ def _ranked(lecture_id: int) -> QuerySet[LectureQuestion]:
     return questions.order_by("rank", F("upvotes").desc(), "created_at", "id")
 
 
-def lecture_interaction(lecture_id: int) -> dict[str, Any]:
-    """What every viewer sees beside the board: the pinned question, the top questions (hidden ones never), and the
-    open quick check (its distribution once closed: the latest closed one stays until the next opens)."""
-    shown = _ranked(lecture_id).exclude(status=LectureQuestion.Status.HIDDEN)
-    poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
-    pinned = shown.filter(pinned_in__pk=lecture_id).first()
-    on_stage = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED).first()
-    chat_open = Lecture.objects.filter(pk=lecture_id, chat_open=True).exists()
-    chat = LectureChatMessage.objects.filter(lecture_id=lecture_id).order_by("-created_at", "-id")[:CHAT_SHOWN]
+def _interaction(lecture: Lecture, poll: LecturePoll | None, on_stage: LectureHand | None) -> dict[str, Any]:
+    shown = _ranked(lecture.pk).exclude(status=LectureQuestion.Status.HIDDEN)
+    pinned = shown.filter(pk=lecture.pinned_question_id).first() if lecture.pinned_question_id else None
+    chat = LectureChatMessage.objects.filter(lecture_id=lecture.pk).order_by("-created_at", "-id")[:CHAT_SHOWN]
     return {
-        "chat": {"open": chat_open, "messages": [{"id": m.pk, "text": m.text} for m in reversed(chat)]},
+        "chat": {"open": lecture.chat_open, "messages": [{"id": m.pk, "text": m.text} for m in reversed(chat)]},
         "stage": {"hand": on_stage.pk, "mode": on_stage.mode} if on_stage else None,
         "pinned": question_shown(pinned) if pinned else None,
         "questions": [question_shown(question) for question in shown[:SHOWN_QUESTIONS]],
@@ -322,13 +318,8 @@ def lecture_interaction(lecture_id: int) -> dict[str, Any]:
     }
 
 
-def lecture_moderation(lecture_id: int) -> dict[str, Any]:
-    """What the lecturer and the moderators see: every question ranked (open ones first, then answered, then
-    hidden), the pinned one, and the quick check with its live distribution."""
-    lecture = Lecture.objects.get(pk=lecture_id)
-    questions = _ranked(lecture_id)[:MODERATED_QUESTIONS]
-    poll = LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
-    hands = LectureHand.objects.filter(lecture_id=lecture_id, status__in=UP).select_related("student")
+def _moderation(lecture: Lecture, poll: LecturePoll | None) -> dict[str, Any]:
+    hands = LectureHand.objects.filter(lecture_id=lecture.pk, status__in=UP).select_related("student")
     return {
         "hands": [
             {"id": hand.pk, "name": str(hand.student), "status": hand.status, "mode": hand.mode}
@@ -337,15 +328,42 @@ def lecture_moderation(lecture_id: int) -> dict[str, Any]:
         "raised": hands.count(),
         "chat_open": lecture.chat_open,
         "pinned": lecture.pinned_question_id,
-        "questions": [question_shown(q) for q in questions],
+        "questions": [question_shown(q) for q in _ranked(lecture.pk)[:MODERATED_QUESTIONS]],
         "poll": _poll(poll, counts=True) if poll else None,
     }
 
 
-def lecture_stage(lecture_id: int) -> tuple[int, str] | None:
-    """The student invited to speak or draw now, and to which: what their socket may send."""
-    invited = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED)
-    return invited.values_list("student_id", "mode").first()
+def _latest_poll(lecture_id: int) -> LecturePoll | None:
+    return LecturePoll.objects.filter(lecture_id=lecture_id).order_by("-opened_at", "-id").first()
+
+
+def lecture_moderation(lecture_id: int) -> dict[str, Any]:
+    """What the lecturer and the moderators see: every question ranked (open ones first, then answered, then
+    hidden), the pinned one, the hands up, the chat switch and the quick check with its live distribution."""
+    return _moderation(Lecture.objects.get(pk=lecture_id), _latest_poll(lecture_id))
+
+
+@dataclass(frozen=True)
+class LectureLive:
+    """What a lecture's hub reads for its process (``lecture_live``)."""
+
+    interaction: dict[str, Any]  # what every viewer sees beside the board
+    stage: tuple[int, str] | None  # the student invited to speak or draw now (user id) and to which
+    moderation: dict[str, Any] | None  # what the moderating see, when asked for
+
+
+def lecture_live(lecture_id: int, *, moderating: bool) -> LectureLive:
+    """The interaction: the pinned question, the top questions (hidden ones never), the stage, the chat and the
+    latest quick check (its distribution once closed: the latest closed one stays until the next opens); the
+    student on stage; and, when ``moderating``, the moderation (``lecture_moderation``); each row read once."""
+    lecture = Lecture.objects.get(pk=lecture_id)
+    poll = _latest_poll(lecture_id)
+    on_stage = LectureHand.objects.filter(lecture_id=lecture_id, status=LectureHand.Status.INVITED).first()
+    return LectureLive(
+        interaction=_interaction(lecture, poll, on_stage),
+        stage=(on_stage.student_id, on_stage.mode) if on_stage else None,
+        moderation=_moderation(lecture, poll) if moderating else None,
+    )
 
 
 def lecture_mine(lecture_id: int, user: User) -> dict[str, Any]:

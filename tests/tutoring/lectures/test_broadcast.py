@@ -6,6 +6,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from channels.layers import get_channel_layer
 from twisted.internet.testing import StringTransport
 
+from config.web import Wire
 from media.board import board_replay
 from tests.factories import LectureFactory, StudentFactory
 from tests.samples import STROKE
@@ -119,15 +120,16 @@ class Socket:
         self.sent.append(text_data if text_data is not None else bytes_data)
 
 
-def wire() -> tuple[WebSocketServerProtocol, StringTransport]:
-    """An open autobahn server connection (daphne's kind) writing to a transport that keeps the bytes."""
+def wire() -> tuple[Wire, StringTransport]:
+    """The wire of an open autobahn server connection (daphne's kind) writing to a transport that keeps the
+    bytes."""
     factory = WebSocketServerFactory()
     factory.protocol = WebSocketServerProtocol
     protocol = factory.buildProtocol(None)
     transport = StringTransport()
     protocol.makeConnection(transport)
     protocol.state = protocol.STATE_OPEN
-    return protocol, transport
+    return Wire(protocol), transport
 
 
 @pytest.mark.asyncio
@@ -139,7 +141,7 @@ async def test_a_message_for_many_sockets_is_framed_once_for_their_wires_and_sen
     for local in sockets:
         await hub._snapshot(local, VIEWER, [], viewers=0, mine=None)
     snapshots = [local.sent.pop() for local in sockets]
-    closing.state = closing.STATE_CLOSING
+    closing.protocol.state = closing.protocol.STATE_CLOSING
 
     await hub._send(WATCHERS, text='{"type": "lecture.frame"}')
     await hub._send(WATCHERS, pcm=b"\x01\x02", but="a")  # a student's voice: never back to them
