@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tutoring.routing",
     "tutoring.sessions",
     "tutoring.lectures",
+    "tutoring.stipends",
     "frontend",
 ]
 
@@ -295,6 +296,8 @@ class XuewenSettings(TypedDict):
     LECTURE_QUESTIONS_PER_MINUTE: int
     LECTURE_QUESTIONS_PER_LECTURE: int
     LECTURE_ACTIONS_PER_SECOND: int
+    LEDGER_IDLE_GAP_SECONDS: int
+    LEDGER_MIN_SESSION_SECONDS: int
 
 
 XUEWEN: XuewenSettings = {
@@ -344,6 +347,11 @@ XUEWEN: XuewenSettings = {
     "LECTURE_QUESTIONS_PER_MINUTE": env_int("XUEWEN_LECTURE_QUESTIONS_PER_MINUTE", 2),
     "LECTURE_QUESTIONS_PER_LECTURE": env_int("XUEWEN_LECTURE_QUESTIONS_PER_LECTURE", 10),
     "LECTURE_ACTIONS_PER_SECOND": env_int("XUEWEN_LECTURE_ACTIONS_PER_SECOND", 3),
+    # The workload ledger's counting (tutoring/stipends/services.py): a pause in a session longer than this
+    # between two board, voice or chat activities is not counted; a session counting less than this counts
+    # nothing and is flagged.
+    "LEDGER_IDLE_GAP_SECONDS": env_int("XUEWEN_LEDGER_IDLE_GAP_SECONDS", 300),
+    "LEDGER_MIN_SESSION_SECONDS": env_int("XUEWEN_LEDGER_MIN_SESSION_SECONDS", 60),
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -378,5 +386,9 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-sweep": {
         "task": "tutoring.sessions.tasks.sessions_sweep",
         "schedule": 30.0,
+    },
+    "ledger-build": {  # the workload ledger of the last days, anew from the facts
+        "task": "tutoring.stipends.tasks.ledger_build_recent",
+        "schedule": 3600.0,
     },
 }
