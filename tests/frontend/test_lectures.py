@@ -19,12 +19,14 @@ from tests.factories import (
 )
 from tests.frontend.conftest import draw, expect_ink, page_errors
 from tests.live import LiveStack
+from tests.samples import question_photo
 from tutoring.lectures import selectors, services
 from tutoring.lectures.models import (
     Lecture,
     LectureEvent,
     LectureFact,
     LecturePollAnswer,
+    LectureQuestion,
     LectureRecording,
     LectureSignup,
 )
@@ -66,14 +68,27 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
             expect(page.locator("[data-testid=live]")).to_be_visible()
             expect_ink(page, "#board", (0.5, 0.3))
 
-    # And a question asked on the phone is upvoted on the tablet, seen ranked in the studio and marked answered
+    # And a question asked on the phone with a photo is upvoted on the tablet, seen ranked in the studio with the
+    # photo's thumbnail (tapped, it shows large) and marked answered
     phone.fill("#ask-text", "为什么要进位？")
+    phone.set_input_files(
+        "#ask-photo", files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": question_photo()}]
+    )
+    expect(phone.locator("[data-testid=ask-preview]")).to_be_visible()
     phone.click("[data-testid=ask-send]")
+    expect(phone.locator("[data-testid=ask-preview]")).to_be_hidden()
     question = tablet.locator("[data-testid=questions] li", has_text="为什么要进位？")
+    expect(question.locator("[data-testid=question-photo] img")).to_have_js_property("naturalWidth", 320)
     question.get_by_role("button", name="我也想问（已有 0 人）").click()
     expect(question.get_by_role("button", name="我也想问（已有 1 人）")).to_be_disabled()
     moderated = laptop.locator("[data-testid=moderated-questions] li", has_text="为什么要进位？")
     expect(moderated).to_contain_text("1 ▲")
+    expect(moderated.locator("[data-testid=question-photo] img")).to_have_js_property("naturalWidth", 320)
+    moderated.locator("[data-testid=question-photo]").click()
+    viewer = laptop.locator("[data-testid=photo-viewer]")
+    expect(viewer.locator("img")).to_have_js_property("naturalWidth", 900)
+    viewer.get_by_role("button").click()
+    expect(viewer).to_be_hidden()
     moderated.get_by_role("button", name="已解答").click()
     expect(phone.locator("[data-testid=questions] li", has_text="为什么要进位？")).to_contain_text("已解答")
 
@@ -124,6 +139,7 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
         ("upvoted", second.pk),
         ("question_answered", lecture.lecturer_id),
     ]
+    assert LectureQuestion.objects.get().photo.student_id == first.pk
     assert sorted(LecturePollAnswer.objects.values_list("student_id", "choice")) == sorted(
         [(first.pk, 1), (second.pk, 0)]
     )

@@ -2,6 +2,7 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
@@ -475,10 +476,13 @@ def test_a_student_sees_the_page_of_their_lecture() -> None:
         "role": "viewer",
         "socketPath": f"/ws/lectures/{lecture.pk}/",
         "slidesPath": f"/api/v1/lectures/{lecture.pk}/slides/",
+        "questionPhotosUrl": f"/api/v1/lectures/{lecture.pk}/questions/photos",
+        "maxPhotoBytes": settings.XUEWEN["MAX_PHOTO_BYTES"],
         "status": "scheduled",
         "startsAt": lecture.starts_at.isoformat(),
     }
     assert f'data-signup-url="/api/v1/lectures/{lecture.pk}/signup"' in html
+    assert 'id="ask-photo" class="visually-hidden" name="photo" type="file" accept="image/*"' in html
     assert "studio-link" not in html
 
 

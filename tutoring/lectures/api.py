@@ -1,15 +1,18 @@
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tutoring.core.api import AuthenticatedRequest
+from tutoring.core.errors import ServiceError
 from tutoring.core.http import stored_file_response
 from tutoring.lectures import selectors, services
 from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.lectures.serializers import (
+    LectureQuestionPhotoSerializer,
     LectureSerializer,
     LectureSlidesSerializer,
     ReplayWatchedResultSerializer,
@@ -117,6 +120,33 @@ def slide_file(request: HttpRequest, lecture_id: int, slide_id: int, variant: st
     if variant not in ("image", "thumbnail"):
         raise Http404
     return stored_file_response(request, getattr(slide, variant).name, "image/jpeg")
+
+
+class LectureQuestionPhotoApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request=None,
+        responses={201: LectureQuestionPhotoSerializer},
+        summary="A student's photo (``photo``) to ask with in the live lecture: its id goes with ``question.ask``",
+    )
+    def post(self, request: AuthenticatedRequest, lecture_id: int) -> Response:
+        lecture = selectors.access_lecture(request.user, lecture_id)
+        upload = request.FILES.get("photo")
+        if upload is None:
+            raise ServiceError("no_file", _("Please choose a photo."), field="photo")
+        photo = services.lecture_question_photo_add(lecture_id=lecture.pk, student=request.user, file=upload)
+        return Response(LectureQuestionPhotoSerializer(photo).data, status=201)
+
+
+@extend_schema(exclude=True)
+def question_photo_file(request: HttpRequest, lecture_id: int, question_id: int, variant: str) -> HttpResponseBase:
+    """The photo asked with a question, or its thumbnail, to whoever may see it (``lecture_question_photo_get``)."""
+    if variant not in ("image", "thumbnail"):
+        raise Http404
+    lecture = selectors.access_lecture(request.user, lecture_id)
+    photo = selectors.lecture_question_photo_get(lecture, request.user, question_id)
+    return stored_file_response(request, getattr(photo, variant).name, "image/jpeg")
 
 
 @extend_schema(exclude=True)

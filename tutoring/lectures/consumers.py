@@ -88,10 +88,10 @@ class LectureConsumer(BaseConsumer):
     """A socket in a lecture (``ws/lectures/<id>/?after=<seq>``). The lecturer's (the studio) writes the board,
     speaks, starts and ends the lecture, and gets each board message back once stored, or its error; viewers,
     moderators and observers watch: frames of board events and the voice from this process's hub
-    (``broadcast``). Students ask, upvote, answer quick checks and raise their hand; the one the lecturer invites
-    speaks (heard live by everyone, not recorded: they are minors) or draws (stored in the log like the
-    lecturer's strokes). Every socket gets the snapshot first, then the lecture's status; the lecturer,
-    moderators and observers the audience."""
+    (``broadcast``). Students ask (naming a photo uploaded over HTTP first, if any: ``api``), upvote, answer
+    quick checks and raise their hand; the one the lecturer invites speaks (heard live by everyone, not recorded:
+    they are minors) or draws (stored in the log like the lecturer's strokes). Every socket gets the snapshot
+    first, then the lecture's status; the lecturer, moderators and observers the audience."""
 
     inbound_types = frozenset(
         {
@@ -227,7 +227,8 @@ class LectureConsumer(BaseConsumer):
         await self.send_json({"type": reply, **outcome})
 
     async def receive_question_ask(self, content: dict[str, Any]) -> None:
-        await self._act("question.asked", _asked, student=self.user, text=content.get("text"))
+        fields = {"text": content.get("text"), "photo_id": content.get("photo")}
+        await self._act("question.asked", _asked, student=self.user, **fields)
 
     async def receive_question_upvote(self, content: dict[str, Any]) -> None:
         await self._act("question.upvoted", _upvoted, student=self.user, question_id=content.get("question"))

@@ -12,10 +12,10 @@ watched), the start, the end, the students' questions and upvotes, the moderatio
 their answers, hand-raises and their outcome, the replay's publication and the stretches of it played. PostgreSQL
 refuses UPDATE and DELETE on the log and the facts.
 
-The interaction's live state: ``LectureQuestion`` (a student's question, upvoted by others, answered, pinned or
-hidden by the lecturer or a moderator), ``LectureUpvote`` (one per student and question), ``LecturePoll`` (a quick
-check, at most one open at a time), ``LecturePollAnswer`` (one per student and poll) and ``LectureHand`` (a raised
-hand, perhaps invited to speak or draw).
+The interaction's live state: ``LectureQuestion`` (a student's question, perhaps with a ``LectureQuestionPhoto``,
+upvoted by others, answered, pinned or hidden by the lecturer or a moderator), ``LectureUpvote`` (one per student
+and question), ``LecturePoll`` (a quick check, at most one open at a time), ``LecturePollAnswer`` (one per student
+and poll) and ``LectureHand`` (a raised hand, perhaps invited to speak or draw).
 """
 
 from django.conf import settings
@@ -344,6 +344,31 @@ class LectureFact(models.Model):
         return f"{self.get_kind_display()} {self.lecture_id}"
 
 
+class LectureQuestionPhoto(models.Model):
+    """A photo a student sends with a question: uploaded first, checked and processed like a question's photo at
+    intake (upright, no metadata, with a thumbnail), then named by the question asked with it. One never asked
+    with is deleted when the lecture ends."""
+
+    lecture = models.ForeignKey(
+        Lecture, on_delete=models.CASCADE, related_name="question_photos", verbose_name=_("lecture")
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    image = models.FileField(_("photo"), max_length=255)
+    thumbnail = models.FileField(_("thumbnail"), max_length=255)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lecture question photo")
+        verbose_name_plural = _("lecture question photos")
+
+    def __str__(self) -> str:
+        return f"{self.lecture_id} {self.student_id} #{self.pk}"
+
+
 class LectureQuestion(models.Model):
     """A student's question in the lecture's stream: shown to the others without a name, ranked by upvotes."""
 
@@ -357,6 +382,14 @@ class LectureQuestion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
     )
     text = models.CharField(_("text"), max_length=300)
+    photo = models.OneToOneField(
+        LectureQuestionPhoto,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="question",
+        verbose_name=_("photo"),
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(_("asked at"), default=timezone.now)
 

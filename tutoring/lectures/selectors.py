@@ -8,6 +8,7 @@ from django.db.models import Case, Count, F, FloatField, Prefetch, Q, QuerySet, 
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,7 @@ from tutoring.lectures.models import (
     LecturePoll,
     LecturePollAnswer,
     LectureQuestion,
+    LectureQuestionPhoto,
     LectureRecording,
     LectureSignup,
     LectureSlide,
@@ -251,9 +253,34 @@ def lecture_audience(lecture_id: int) -> int:
 
 
 def question_shown(question: LectureQuestion) -> dict[str, Any]:
-    """A question as the lecture shows it (from ``questions_counted``): never the student's name."""
+    """A question as the lecture shows it (from ``questions_counted``): never the student's name. Its photo, if
+    it has one, by the addresses that serve it to whoever may see it (``lecture_question_photo_get``)."""
     upvotes = getattr(question, "upvotes")  # noqa: B009  (annotated by questions_counted)
-    return {"id": question.pk, "text": question.text, "status": question.status, "upvotes": upvotes}
+    photo = None
+    if question.photo_id is not None:
+        photo = {
+            key: reverse("lectures:question-photo", args=[question.lecture_id, question.pk, variant])
+            for key, variant in (("url", "image"), ("thumbnail_url", "thumbnail"))
+        }
+    return {"id": question.pk, "text": question.text, "status": question.status, "upvotes": upvotes, "photo": photo}
+
+
+def lecture_question_photo_get(lecture: Lecture, user: User | AnonymousUser, question_id: int) -> LectureQuestionPhoto:
+    """The photo asked with one of the lecture's questions (the lecture already resolved for ``user``): to the
+    lecturer and the moderators, to the student who asked, and to the others who see the lecture while the
+    question is not hidden; 404 for anyone else and any other question."""
+    question = (
+        LectureQuestion.objects.filter(lecture=lecture, pk=question_id, photo__isnull=False)
+        .select_related("photo")
+        .first()
+    )
+    if question is None or question.photo is None:
+        raise Http404
+    hidden = question.status == LectureQuestion.Status.HIDDEN
+    moderating = user.is_authenticated and lecture_role(lecture, user) in MODERATING
+    if hidden and question.student_id != user.pk and not moderating:
+        raise Http404
+    return question.photo
 
 
 def questions_counted() -> QuerySet[LectureQuestion]:

@@ -2,7 +2,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tutoring.lectures.models import Lecture, LectureSlide, LectureSlideDeck
+from tutoring.lectures.models import Lecture, LectureQuestionPhoto, LectureSlide, LectureSlideDeck
 from tutoring.schools.models import Subject
 
 
@@ -51,6 +51,14 @@ class ReplayWatchedSerializer(serializers.Serializer):
 
 class ReplayWatchedResultSerializer(serializers.Serializer):
     seconds = serializers.FloatField(help_text="Seconds played in this report (stored once per viewing and number).")
+
+
+class LectureQuestionPhotoSerializer(serializers.ModelSerializer):
+    """A photo uploaded to ask with: the student's ``question.ask`` names its ``id`` as ``photo``."""
+
+    class Meta:
+        model = LectureQuestionPhoto
+        fields = ["id", "width", "height"]
 
 
 class LectureSlideSerializer(serializers.ModelSerializer):

@@ -28,7 +28,17 @@ from media.uploads import extension_for
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.core.storage import stored_file_local_copy
-from tutoring.core.uploads import PDF, PHOTO, CheckedUpload, upload_check, upload_store
+from tutoring.core.uploads import (
+    PDF,
+    PHOTO,
+    CheckedUpload,
+    upload_check,
+    upload_files_store,
+    upload_local_copy,
+    upload_process,
+    upload_refusal,
+    upload_store,
+)
 from tutoring.lectures import events, selectors
 from tutoring.lectures.models import (
     MAX_POLL_OPTIONS,
@@ -42,6 +52,7 @@ from tutoring.lectures.models import (
     LecturePoll,
     LecturePollAnswer,
     LectureQuestion,
+    LectureQuestionPhoto,
     LectureRecording,
     LectureSignup,
     LectureSlide,
@@ -218,7 +229,7 @@ def lecture_slides_upload(*, lecture: Lecture, user: User, files: Sequence[IO[by
                     field="slides",
                 )
             deck, _created = LectureSlideDeck.objects.select_for_update().get_or_create(lecture=locked)
-            _files_delete_on_commit([*deck.uploads, *_slides_files(locked.slides.filter(number__isnull=False))])
+            _files_delete_on_commit([*deck.uploads, *_picture_files(locked.slides.filter(number__isnull=False))])
             locked.slides.filter(number__isnull=False).delete()
             deck.status, deck.uploads, deck.error = LectureSlideDeck.Status.PENDING, names, ""
             deck.uploaded_by, deck.uploaded_at, deck.rendered_at = user, timezone.now(), None
@@ -234,8 +245,9 @@ def lecture_slides_upload(*, lecture: Lecture, user: User, files: Sequence[IO[by
     return deck
 
 
-def _slides_files(slides: Any) -> list[str]:
-    return [name for slide in slides for name in (slide.image.name, slide.thumbnail.name)]
+def _picture_files(pictures: Any) -> list[str]:
+    """The stored names of slides' or question photos' pictures and thumbnails."""
+    return [name for picture in pictures for name in (picture.image.name, picture.thumbnail.name)]
 
 
 def _files_delete_on_commit(names: Sequence[str]) -> None:
@@ -300,7 +312,7 @@ def lecture_entry_photos_sync(*, lecture: Lecture) -> None:
         photos = locked.slides.filter(entry__isnull=False)
         if locked.status == Lecture.Status.SCHEDULED:
             gone = photos.exclude(entry_id__in=covered)
-            _files_delete_on_commit(_slides_files(gone))
+            _files_delete_on_commit(_picture_files(gone))
             gone.delete()
         shown = set(photos.values_list("entry_id", flat=True))
         with tempfile.TemporaryDirectory(prefix="xuewen-slides-") as scratch:
@@ -350,7 +362,8 @@ def lecture_start(*, lecturer: User, lecture_id: int) -> Lecture:
 
 
 def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
-    """The lecturer ends the lecture: its recording is queued for rendering."""
+    """The lecturer ends the lecture: its recording is queued for rendering; the photos uploaded to ask with but
+    never asked with are deleted."""
     with transaction.atomic():
         refusal = ServiceError("not_live", _("This lecture is not live."), status=409)
         lecture = _lecture_moving(lecturer, lecture_id, status=Lecture.Status.LIVE, refusal=refusal)
@@ -371,6 +384,9 @@ def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
             LectureHand.objects.select_for_update().filter(lecture=lecture, status__in=selectors.UP).order_by("id")
         ):
             _hand_end(lecture, hand, by=None, outcome="lecture_ended")
+        unasked = LectureQuestionPhoto.objects.filter(lecture=lecture, question__isnull=True)
+        _files_delete_on_commit(_picture_files(unasked))
+        unasked.delete()
         recording = LectureRecording.objects.create(lecture=lecture)
         from tutoring.lectures import tasks
 
@@ -514,8 +530,73 @@ def _id(value: Any) -> int:
 MAX_QUESTION_CHARS = LectureQuestion._meta.get_field("text").max_length or 300
 
 
-def lecture_question_ask(*, lecture_id: int, student: User, text: Any) -> LectureQuestion:
-    """A student's question to the lecture's stream, within the per-student limits."""
+def _asking_check(lecture: Lecture, student: User) -> None:
+    """The student may ask now: fewer than LECTURE_QUESTIONS_PER_LECTURE questions in the lecture, and fewer than
+    LECTURE_QUESTIONS_PER_MINUTE in the last minute."""
+    asked = LectureQuestion.objects.filter(lecture=lecture, student=student)
+    limits = settings.XUEWEN
+    if asked.count() >= limits["LECTURE_QUESTIONS_PER_LECTURE"]:
+        raise ServiceError(
+            "too_many_questions",
+            _("You have asked %(count)s questions in this lecture, the most there can be.")
+            % {"count": limits["LECTURE_QUESTIONS_PER_LECTURE"]},
+            status=429,
+        )
+    if (
+        asked.filter(created_at__gte=timezone.now() - timedelta(minutes=1)).count()
+        >= limits["LECTURE_QUESTIONS_PER_MINUTE"]
+    ):
+        raise ServiceError("rate_limited", _("You are asking too fast; wait a minute."), status=429)
+
+
+def lecture_question_photo_add(*, lecture_id: int, student: User, file: IO[bytes]) -> LectureQuestionPhoto:
+    """A photo for the student's next question in the live lecture, checked like a question's photo at intake
+    (size, a real picture, pixels) and processed before anything is stored: turned upright (EXIF), stripped of
+    every metadata field, downscaled, with a thumbnail. The student then asks with its id
+    (``lecture_question_ask``). Only while the student may ask (the questions' limits), and at most
+    LECTURE_QUESTIONS_PER_LECTURE photos a lecture; a refusal stores nothing."""
+    lecture = _live(lecture_id, lock=False)
+    _watching(lecture, student)
+    _asking_check(lecture, student)
+    most = settings.XUEWEN["LECTURE_QUESTIONS_PER_LECTURE"]
+    if LectureQuestionPhoto.objects.filter(lecture=lecture, student=student).count() >= most:
+        raise ServiceError(
+            "too_many_photos",
+            _("You have sent %(count)s photos in this lecture, the most there can be.") % {"count": most},
+            status=429,
+            field="photo",
+        )
+    upload_check(file, kinds={PHOTO}, field="photo")
+    with tempfile.TemporaryDirectory(prefix="xuewen-lecture-photo-") as scratch:
+        directory = Path(scratch)
+        try:
+            processed = upload_process(upload_local_copy(file, directory / "upload"), kind=PHOTO, directory=directory)
+        except MediaProcessingError as error:
+            raise upload_refusal(error, "photo") from error
+    names = upload_files_store(processed, folder=f"lectures/{lecture.pk}/questions")
+    assert processed.width is not None and processed.height is not None  # a processed photo has its size
+    try:
+        with transaction.atomic():
+            _live(lecture_id, lock=True)  # ordered with the end, which deletes the photos never asked with
+            photo = LectureQuestionPhoto.objects.create(
+                lecture=lecture,
+                student=student,
+                image=names["processed"],
+                thumbnail=names["thumbnail"],
+                width=processed.width,
+                height=processed.height,
+            )
+    except Exception:
+        for name in names.values():
+            default_storage.delete(name)
+        raise
+    logger.info("lecture.question_photo_added", extra={"lecture_id": lecture.pk, "photo_id": photo.pk})
+    return photo
+
+
+def lecture_question_ask(*, lecture_id: int, student: User, text: Any, photo_id: Any = None) -> LectureQuestion:
+    """A student's question to the lecture's stream, within the per-student limits; with ``photo_id``, the photo
+    the student uploaded for it (``lecture_question_photo_add``), with one question only."""
     if not isinstance(text, str) or not text.strip():
         raise ServiceError("empty_question", _("Write your question first."), field="text")
     text = " ".join(text.split())
@@ -528,22 +609,17 @@ def lecture_question_ask(*, lecture_id: int, student: User, text: Any) -> Lectur
     with transaction.atomic():
         lecture = _live(lecture_id, lock=False)
         _watching(lecture, student)
-        asked = LectureQuestion.objects.filter(lecture=lecture, student=student)
-        limits = settings.XUEWEN
-        if asked.count() >= limits["LECTURE_QUESTIONS_PER_LECTURE"]:
-            raise ServiceError(
-                "too_many_questions",
-                _("You have asked %(count)s questions in this lecture, the most there can be.")
-                % {"count": limits["LECTURE_QUESTIONS_PER_LECTURE"]},
-                status=429,
-            )
-        if (
-            asked.filter(created_at__gte=timezone.now() - timedelta(minutes=1)).count()
-            >= limits["LECTURE_QUESTIONS_PER_MINUTE"]
-        ):
-            raise ServiceError("rate_limited", _("You are asking too fast; wait a minute."), status=429)
-        question = LectureQuestion.objects.create(lecture=lecture, student=student, text=text)
-        _fact(LectureFact.Kind.ASKED, lecture, user_id=student.pk, question=question.pk, text=text)
+        _asking_check(lecture, student)
+        photo = None
+        if photo_id is not None:
+            refusal = ServiceError("unknown_photo", _("Choose the photo again."), field="photo")
+            photos = LectureQuestionPhoto.objects.filter(pk=_id(photo_id), lecture=lecture, student=student)
+            photo = _locked(photos, refusal)  # the same photo sent twice at once: the second waits, then is refused
+            if LectureQuestion.objects.filter(photo=photo).exists():
+                raise refusal
+        question = LectureQuestion.objects.create(lecture=lecture, student=student, text=text, photo=photo)
+        with_photo: dict[str, Any] = {"photo": photo.pk} if photo else {}
+        _fact(LectureFact.Kind.ASKED, lecture, user_id=student.pk, question=question.pk, text=text, **with_photo)
     return selectors.questions_counted().get(pk=question.pk)
 
 

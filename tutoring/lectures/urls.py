@@ -12,4 +12,10 @@ urlpatterns = [
     path("lectures/<int:lecture_id>/slides", api.LectureSlidesApi.as_view(), name="slides"),
     path("lectures/<int:lecture_id>/slides/<int:slide_id>/<str:variant>", api.slide_file, name="slide-file"),
     path("lectures/<int:lecture_id>/recording/<str:variant>", api.recording_file, name="recording-file"),
+    path("lectures/<int:lecture_id>/questions/photos", api.LectureQuestionPhotoApi.as_view(), name="question-photos"),
+    path(
+        "lectures/<int:lecture_id>/questions/<int:question_id>/photo/<str:variant>",
+        api.question_photo_file,
+        name="question-photo",
+    ),
 ]

@@ -2,11 +2,13 @@
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import StudentFactory, TeacherFactory
-from tests.samples import STROKE
+from tests.samples import STROKE, question_photo
 from tests.sockets import next_of
 from tests.tutoring.lectures.test_consumers import enter, framed_until, live_lecture, stored_log
+from tutoring.lectures import services
 from tutoring.lectures.models import LectureEvent, LectureFact, LecturePollAnswer, LectureQuestion, LectureUpvote
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
@@ -68,7 +70,7 @@ async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_na
         "questions": [],
         "poll": None,
     }
-    assert asked == {"id": asked["id"], "text": "为什么 要进位？", "status": "open", "upvotes": 0}
+    assert asked == {"id": asked["id"], "text": "为什么 要进位？", "status": "open", "upvotes": 0, "photo": None}
     assert (upvoted["question"]["upvotes"], again["question"]["upvotes"]) == (1, 1)
     assert own["code"] == "own_question"
     assert [(q["id"], q["upvotes"]) for q in ranked["questions"]] == [(asked["id"], 1), (spam["id"], 0)]
@@ -86,6 +88,34 @@ async def test_questions_are_upvoted_moderated_and_reach_every_screen_without_na
         ("question_pinned", {"question": asked["id"]}),
         ("question_hidden", {"question": spam["id"]}),
         ("question_answered", {"question": asked["id"]}),
+    ]
+
+
+async def test_a_question_asked_with_a_photo_reaches_the_moderators_and_the_viewers_with_it_once():
+    lecture, moderator_user = await sync_to_async(live_lecture_with_moderator)()
+    moderator, _ = await enter(lecture, moderator_user)
+    asker_user = await sync_to_async(StudentFactory)()
+    asker, _ = await enter(lecture, asker_user)
+    viewer, _ = await enter(lecture, await sync_to_async(StudentFactory)())
+    photo = await sync_to_async(services.lecture_question_photo_add)(
+        lecture_id=lecture.pk, student=asker_user, file=SimpleUploadedFile("IMG_0001.jpg", question_photo())
+    )
+
+    await asker.send_json_to({"type": "question.ask", "text": "看图：这道题怎么做？", "photo": photo.pk})
+    asked = (await next_of(asker, "question.asked"))["question"]
+    await asker.send_json_to({"type": "question.ask", "text": "再问一次", "photo": photo.pk})
+    again = await next_of(asker, "error")
+    moderated = await until(moderator, "lecture.moderation", lambda m: m["questions"])
+    shown = await until(viewer, "lecture.interaction", lambda m: m["questions"])
+    for ws in (moderator, asker, viewer):
+        await ws.disconnect()
+
+    base = f"/api/v1/lectures/{lecture.pk}/questions/{asked['id']}/photo"
+    assert asked["photo"] == {"url": f"{base}/image", "thumbnail_url": f"{base}/thumbnail"}
+    assert (moderated["questions"], shown["questions"]) == ([asked], [asked])
+    assert again["code"] == "unknown_photo"
+    assert await stored_log(lambda: facts(lecture.pk)) == [
+        ("asked", {"question": asked["id"], "text": "看图：这道题怎么做？", "photo": photo.pk})
     ]
 
 

@@ -6,8 +6,13 @@
 // its distribution once closed) to everyone and `moderation` (every question, the live distribution) to the
 // lecturer and the moderators, in the snapshot and whenever it changes. A student's own part (`mine`: their
 // upvotes and their answer) comes in the snapshot and with the replies to what they send.
+//
+// A question may go with a photo: the page uploads it first (POST, checked and processed like a question's photo
+// at intake), then asks with its id. A question's photo shows as a thumbnail that opens it large.
 
-import { format, setText } from "./page.js";
+import { apiError, format, setText, uploadForm } from "./page.js";
+
+const PHOTO_UPLOAD_TIMEOUT_MS = 120_000;
 
 function element(tag, { className, text, attributes = {} } = {}) {
   const node = document.createElement(tag);
@@ -47,11 +52,40 @@ function questionText(question, labels) {
   return text;
 }
 
+/** A dialog that shows a question's photo large, made once for the page; returns `open(url)`. */
+function photoViewer(labels) {
+  const dialog = element("dialog", { className: "photo-viewer", attributes: { "aria-label": labels.photoLarge, "data-testid": "photo-viewer" } });
+  const image = element("img", { attributes: { alt: labels.photoLarge } });
+  dialog.append(image, button(labels.photoClose, "button-secondary", () => dialog.close()));
+  dialog.addEventListener("click", (event) => {
+    if (event.target === dialog) dialog.close(); // a tap beside the photo
+  });
+  dialog.addEventListener("close", () => image.removeAttribute("src"));
+  document.body.append(dialog);
+  return (url) => {
+    image.src = url;
+    dialog.showModal();
+  };
+}
+
+/** The thumbnail of a question's photo, a button that opens it large; null for a question without one. */
+function questionPhoto(question, labels, open) {
+  if (!question.photo) return null;
+  const thumbnail = element("button", {
+    className: "lecture-question-photo",
+    attributes: { type: "button", "aria-label": labels.photoOpen, "data-testid": "question-photo" },
+  });
+  thumbnail.append(element("img", { attributes: { src: question.photo.thumbnail_url, alt: "", decoding: "async" } }));
+  thumbnail.addEventListener("click", () => open(question.photo.url));
+  return thumbnail;
+}
+
 /**
  * A student's side: `send(message)` returns false when the socket is down; `showError(message)`;
- * `onStage(mode)` when the lecturer invites this student to "speak" or "draw", and with null when the turn ends.
+ * `onStage(mode)` when the lecturer invites this student to "speak" or "draw", and with null when the turn ends;
+ * `photos`: where a photo to ask with is uploaded (`url`) and its largest size (`maxBytes`).
  */
-export function viewerPanel(root, { send, labels, showError, onStage }) {
+export function viewerPanel(root, { send, labels, showError, onStage, photos }) {
   const pinned = root.querySelector("[data-pinned]");
   const handButton = root.querySelector("[data-hand]");
   const handNote = root.querySelector("[data-hand-note]");
@@ -59,6 +93,12 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
   const list = root.querySelector("[data-questions]");
   const form = root.querySelector("[data-ask]");
   const text = form.querySelector("textarea");
+  const askNote = root.querySelector("[data-ask-note]");
+  const askButton = form.querySelector("[type=submit]");
+  const photoInput = form.querySelector("input[type=file]");
+  const photoName = document.getElementById(photoInput.dataset.fileName);
+  const preview = form.querySelector("[data-ask-preview]");
+  const openPhoto = photoViewer(labels);
   const chatBox = root.querySelector("[data-chat]");
   const chatList = root.querySelector("[data-chat-messages]");
   const chatForm = root.querySelector("[data-chat-form]");
@@ -66,6 +106,7 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
   let state = { chat: { open: false, messages: [] }, stage: null, pinned: null, questions: [], poll: null };
   let mine = { hand: null, upvoted: [], answered: null };
   let onStageNow = null; // the mode this student was last told they are invited to
+  let photo = null; // the photo for the next question: { file, preview (a local URL), id once uploaded }
 
   function sent(message) {
     if (!send(message)) showError(labels.notConnected);
@@ -88,7 +129,10 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
   function renderPinned() {
     pinned.hidden = !state.pinned;
     pinned.replaceChildren();
-    if (state.pinned) pinned.append(element("strong", { text: labels.pinned }), questionText(state.pinned, labels));
+    if (!state.pinned) return;
+    pinned.append(element("strong", { text: labels.pinned }), questionText(state.pinned, labels));
+    const thumbnail = questionPhoto(state.pinned, labels, openPhoto);
+    if (thumbnail) pinned.append(thumbnail);
   }
 
   function renderQuestions() {
@@ -100,7 +144,8 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
       );
       vote.setAttribute("aria-pressed", String(upvoted));
       vote.disabled = upvoted;
-      item.append(questionText(question, labels), vote);
+      const thumbnail = questionPhoto(question, labels, openPhoto);
+      item.append(questionText(question, labels), ...(thumbnail ? [thumbnail] : []), vote);
       return item;
     });
     list.replaceChildren(...items);
@@ -161,6 +206,56 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
     if (chatText.value.trim()) sent({ type: "chat.send", text: chatText.value.trim() });
   });
 
+  function photoSet(file) {
+    if (photo) URL.revokeObjectURL(photo.preview);
+    photo = file ? { file, preview: URL.createObjectURL(file), id: null } : null;
+    preview.hidden = !photo;
+    const image = preview.querySelector("img");
+    if (photo) image.src = photo.preview;
+    else image.removeAttribute("src");
+    setText(photoName, photo ? file.name : labels.noFile);
+  }
+
+  photoInput.addEventListener("change", () => {
+    const file = photoInput.files[0];
+    photoInput.value = "";
+    if (!file) return;
+    if (file.size > photos.maxBytes) showError(labels.photoTooLarge);
+    else photoSet(file);
+  });
+  preview.querySelector("[data-ask-photo-remove]").addEventListener("click", () => photoSet(null));
+
+  function ask(question) {
+    sent({ type: "question.ask", text: question, ...(photo ? { photo: photo.id } : {}) });
+  }
+
+  /** Upload the chosen photo, then ask with it; an uploaded one is kept for another try if the asking fails. */
+  function askWithPhoto(question) {
+    const uploading = photo;
+    const body = new FormData();
+    body.append("photo", uploading.file, uploading.file.name);
+    askButton.disabled = true;
+    const done = (error) => {
+      askButton.disabled = false;
+      setText(askNote, "");
+      if (error) showError(error);
+    };
+    uploadForm(photos.url, body, {
+      timeout: PHOTO_UPLOAD_TIMEOUT_MS,
+      onProgress: (percent) => setText(askNote, format(labels.photoSending, { percent })),
+      onLoad: (status, answer) => {
+        if (status !== 201) {
+          done(apiError(answer)?.message || labels.photoNotSent);
+          return;
+        }
+        done(null);
+        uploading.id = answer.id;
+        if (photo === uploading) ask(question); // not removed meanwhile
+      },
+      onFailed: () => done(labels.photoNotSent),
+    });
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const question = text.value.trim();
@@ -168,7 +263,8 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
       showError(labels.emptyQuestion);
       return;
     }
-    sent({ type: "question.ask", text: question });
+    if (photo && photo.id === null) askWithPhoto(question);
+    else ask(question);
   });
 
   return {
@@ -184,7 +280,8 @@ export function viewerPanel(root, { send, labels, showError, onStage }) {
       },
       "question.asked": () => {
         text.value = "";
-        setText(root.querySelector("[data-ask-note]"), labels.asked);
+        photoSet(null);
+        setText(askNote, labels.asked);
       },
       "question.upvoted": (event) => {
         if (!mine.upvoted.includes(event.question.id)) mine.upvoted.push(event.question.id);
@@ -217,6 +314,7 @@ export function moderationPanel(root, { send, labels, showError }) {
   const pollForm = root.querySelector("[data-poll-form]");
   const handList = root.querySelector("[data-hands]");
   const chatSwitch = root.querySelector("[data-chat-switch]");
+  const openPhoto = photoViewer(labels);
   let state = { hands: [], raised: 0, chat_open: false, pinned: null, questions: [], poll: null };
 
   function renderChatSwitch() {
@@ -247,7 +345,8 @@ export function moderationPanel(root, { send, labels, showError }) {
         actions.append(button(pinnedHere ? labels.unpin : labels.pin, "button-secondary", act(pinnedHere ? "unpin" : "pin")));
         actions.append(button(labels.hide, "button-danger", act("hide")));
       }
-      item.append(head, actions);
+      const thumbnail = questionPhoto(question, labels, openPhoto);
+      item.append(head, ...(thumbnail ? [thumbnail] : []), actions);
       return item;
     });
     list.replaceChildren(...items);

@@ -77,7 +77,13 @@ function onStage(mode) {
 
 speakButton?.addEventListener("click", speakToggle);
 
-const panelOptions = { send: (message) => socket !== null && socket.send(message), labels, showError, onStage };
+const panelOptions = {
+  send: (message) => socket !== null && socket.send(message),
+  labels,
+  showError,
+  onStage,
+  photos: { url: config.questionPhotosUrl, maxBytes: config.maxPhotoBytes },
+};
 const panel =
   config.role === "viewer"
     ? viewerPanel(panelRoot, panelOptions)
