@@ -347,7 +347,7 @@ XUEWEN: XuewenSettings = {
     "LECTURE_QUESTIONS_PER_MINUTE": env_int("XUEWEN_LECTURE_QUESTIONS_PER_MINUTE", 2),
     "LECTURE_QUESTIONS_PER_LECTURE": env_int("XUEWEN_LECTURE_QUESTIONS_PER_LECTURE", 10),
     "LECTURE_ACTIONS_PER_SECOND": env_int("XUEWEN_LECTURE_ACTIONS_PER_SECOND", 3),
-    # The workload ledger's counting (tutoring/stipends/services.py): a pause in a session longer than this
+    # The workload ledger's counting (tutoring/stipends/ledger.py): a pause in a session longer than this
     # between two board, voice or chat activities is not counted; a session counting less than this counts
     # nothing and is flagged.
     "LEDGER_IDLE_GAP_SECONDS": env_int("XUEWEN_LEDGER_IDLE_GAP_SECONDS", 300),

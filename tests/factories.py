@@ -1,7 +1,7 @@
 """factory_boy factories for every model the tests create."""
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import factory
 from django.contrib.auth.models import Permission
@@ -16,10 +16,11 @@ from tutoring.lectures.models import Lecture, LectureRecording, LectureSlide
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
-from tutoring.routing.models import Offer, Shift
+from tutoring.routing.models import Offer, RoutingFact, Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
-from tutoring.sessions.models import TutoringSession
+from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact, TutoringSession
 from tutoring.sessions.services import Message, session_messages_append, session_start
+from tutoring.stipends.models import StipendRule
 
 PASSWORD = "correct-horse-battery"
 
@@ -331,3 +332,78 @@ def message_append(*, session_id: int, user: User, role: str, content: dict) -> 
     if isinstance(outcome, ServiceError):
         raise outcome
     return outcome
+
+
+def session_held(
+    teacher,
+    *,
+    start,
+    board: tuple[tuple[float, str], ...] = (),
+    voice: tuple[tuple[float, float, str], ...] = (),
+    end=None,
+    rating: int | None = None,
+    student=None,
+) -> tuple[TutoringSession, list[int]]:
+    """A session as its facts record it (for what reads the facts, such as the workload ledger): started at
+    ``start``, board or chat events at (minutes, role), voice stretches at (minutes, seconds, role), ended and
+    rated when given; and its facts' ids."""
+    student = student or StudentFactory()
+    question = QuestionFactory(student=student, status=Question.Status.WAITING_TEACHER)
+    session = TutoringSession.objects.create(
+        question=question,
+        ticket=routing.ticket_enqueue(question=question),
+        teacher=teacher,
+        student=student,
+        started_at=start,
+    )
+    facts = [SessionFact.objects.create(kind=SessionFact.Kind.STARTED, session=session, user=teacher, at=start).pk]
+    for seq, (minute, role) in enumerate(board, start=1):
+        SessionEvent.objects.create(
+            session=session, seq=seq, at_ms=int(minute * 60_000), role=role, type="board.stroke", data={}
+        )
+    for minute, seconds, role in voice:
+        AudioChunk.objects.create(
+            session=session, role=role, started_ms=int(minute * 60_000), samples=int(seconds * 16_000), file="a"
+        )
+    if end is not None:
+        facts.append(SessionFact.objects.create(kind=SessionFact.Kind.ENDED, session=session, at=end).pk)
+    if rating is not None:
+        rated = SessionFact.objects.create(
+            kind=SessionFact.Kind.RATED, session=session, user=session.student, at=end, data={"score": rating}
+        )
+        facts.append(rated.pk)
+    return session, facts
+
+
+def presence(teacher, kind: str, when) -> int:
+    """A "went on duty" or "went off duty" fact of the teacher at ``when``."""
+    return RoutingFact.objects.create(kind=kind, teacher=teacher, at=when).pk
+
+
+class StipendRuleFactory(DjangoModelFactory):
+    """A city's rule version in force from October 2026: 40-minute class hours at 60 yuan (weekday daytime),
+    70 (weekday evening from 17:00), 80 (weekend), 90 (holiday, 1 October); 5 yuan a session; lectures 50 / 100 /
+    200 yuan from 0 / 100 / 500 students; full rate at a mean rating of 4.5 (80-120 %); 2 credit points a
+    session and 1 a good rating."""
+
+    class Meta:
+        model = StipendRule
+
+    city = factory.SubFactory(CityFactory)
+    effective_from = date(2026, 10, 1)
+    status = StipendRule.Status.ACTIVE
+    class_hour_minutes = 40
+    evening_from_hour = 17
+    weekday_fen = 6000
+    evening_fen = 7000
+    weekend_fen = 8000
+    holiday_fen = 9000
+    holidays = ["2026-10-01"]
+    session_fen = 500
+    lecture_bands = [[0, 5000], [100, 10000], [500, 20000]]
+    quality_reference_tenths = 45
+    quality_floor_permille = 800
+    quality_cap_permille = 1200
+    credit_session = 2
+    credit_good_rating = 1
+    created_by = factory.SubFactory(AdministratorFactory)

@@ -1,23 +1,64 @@
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any, cast
 
-from tutoring.stipends.models import LedgerLine
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from tutoring.accounts.models import User
+from tutoring.core.admin import ReadOnlyAdmin, ReadOnlyPermissions
+from tutoring.core.errors import ServiceError
+from tutoring.stipends import services
+from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
 
 
 @admin.register(LedgerLine)
-class LedgerLineAdmin(admin.ModelAdmin):
-    """Read-only: a line is a reading of the facts, rebuilt by ``ledger_build``, never edited."""
+class LedgerLineAdmin(ReadOnlyAdmin):
+    """A line is a reading of the facts, rebuilt by ``ledger_build``, never edited."""
 
     list_display = ("day", "teacher", "kind", "source", "counted_ms", "students", "rating", "flag")
     list_filter = ("kind", "flag", "day")
     search_fields = ("teacher__username", "source")
     date_hierarchy = "day"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: LedgerLine | None = None) -> bool:
-        return False
+@admin.register(StipendRule)
+class StipendRuleAdmin(admin.ModelAdmin):
+    """Drafts are written here and put in force by the action; a version in force is read only."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: LedgerLine | None = None) -> bool:
-        return False
+    list_display = ("__str__", "effective_from", "status", "class_hour_minutes", "evening_fen", "activated_at")
+    list_filter = ("status",)
+    actions = ["activate"]
+    exclude = ("created_by", "status", "activated_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: StipendRule | None = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.status == StipendRule.Status.DRAFT)
+
+    def has_delete_permission(self, request: HttpRequest, obj: StipendRule | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.status == StipendRule.Status.DRAFT)
+
+    def save_model(self, request: HttpRequest, obj: StipendRule, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = cast(User, request.user)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Put the chosen draft versions in force"))
+    def activate(self, request: HttpRequest, queryset: QuerySet[StipendRule]) -> None:
+        for rule in queryset:
+            try:
+                services.rule_activate(rule=rule, user=cast(User, request.user))
+            except ServiceError as error:
+                self.message_user(request, f"{rule}: {error.message}", level="error")
+
+
+class StatementDayInline(ReadOnlyPermissions, admin.TabularInline):
+    model = StatementDay
+    extra = 0
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    list_display = ("month", "school", "teacher", "workload_ms", "amount_fen", "credit", "built_at")
+    list_filter = ("month",)
+    search_fields = ("teacher__username",)
+    inlines = [StatementDayInline]

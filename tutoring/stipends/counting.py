@@ -71,3 +71,17 @@ def active_spans(start: datetime, activity: Sequence[Interval], idle_gap: timede
     if activity:
         spans.append((span_start, reached))
     return [(low, high) for low, high in spans if low < high]
+
+
+def by_hour(intervals: Iterable[Interval], zone: tzinfo) -> dict[int, int]:
+    """The milliseconds of ``intervals`` in each local hour of the day (0-23): what time slots are priced by."""
+    hours: dict[int, int] = {}
+    for start, end in union(intervals):
+        cursor = start.astimezone(zone)
+        end = end.astimezone(zone)
+        while cursor < end:
+            next_hour = cursor.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            step = min(next_hour, end)
+            hours[cursor.hour] = hours.get(cursor.hour, 0) + milliseconds(step - cursor)
+            cursor = step
+    return dict(sorted(hours.items()))

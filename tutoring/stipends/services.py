@@ -1,261 +1,306 @@
-"""Building the workload ledger from the facts (see ``models``).
+"""Rule versions and monthly statements.
 
-``ledger_build(day)`` reads, for one local day, the facts of every teacher's work and writes the day's lines anew
-in one transaction; building a day twice over the same facts writes the same lines. The counting rules:
-
-- **A session** belongs to the day it started on. It counts from its start to its last activity (a board or chat
-  event or a voice frame, of either side), leaving out every pause longer than ``LEDGER_IDLE_GAP_SECONDS``
-  between two activities. A session with no board, voice or chat from the teacher, or whose counted time is
-  under ``LEDGER_MIN_SESSION_SECONDS``, counts nothing and is flagged. Its line carries the student served and
-  the student's rating.
-- **Duty time** counts while the teacher was on duty (from "went on duty" to "went off duty", a silent console
-  going off at its last heartbeat), cut to the day, less the time of the teacher's sessions (from start to end),
-  so that no minute counts twice.
-- **A lecture** belongs to the day it started on: from its start to its end, with its audience (the students who
-  joined it).
-- **A published video** (a session's or a lecture's replay) is a line on the day it was published.
+A statement prices a teacher's month from the workload ledger (``ledger``): each day by the rule version in force
+that day for the teacher's school (``rule_in_force``), its time by the slot of each hour, its sessions and its
+lectures; the month's sum by version, times that version's quality factor (from the month's ratings), floored.
+``statement_compute`` does the arithmetic on plain lines, so that ``statements_verify`` recomputes a month from
+the facts themselves (not from the stored ledger) the same way and compares every figure.
 """
 
+import calendar
+import hashlib
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from tutoring.lectures.models import Lecture, LectureFact
-from tutoring.routing.models import RoutingFact
-from tutoring.sessions.models import AudioChunk, Role, SessionEvent, SessionFact, TutoringSession
-from tutoring.sessions.services import AUDIO_SAMPLE_RATE
-from tutoring.stipends import counting
-from tutoring.stipends.counting import Interval
-from tutoring.stipends.models import LedgerLine
+from tutoring.accounts.models import TeacherProfile, User
+from tutoring.core.errors import ServiceError
+from tutoring.schools.models import School
+from tutoring.stipends import ledger, pricing
+from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
 
 logger = logging.getLogger(__name__)
 
-PRESENCE = (RoutingFact.Kind.PRESENCE_STARTED, RoutingFact.Kind.PRESENCE_ENDED)
-PRESENCE_LOOKBACK = timedelta(days=31)  # a duty presence open longer than this counts from this far back only
-SESSION_LOOKBACK = timedelta(days=1)  # a session started the day before may run past midnight into this day
+LINE_FIELDS = ("teacher_id", "day", "kind", "source", "counted_ms", "students", "rating", "flag", "details")
+DAY_FIGURES = (
+    "duty_ms",
+    "session_ms",
+    "sessions",
+    "flagged",
+    "students",
+    "lectures",
+    "audience",
+    "videos",
+    "helped",
+    "ratings",
+    "rating_sum",
+    "good_ratings",
+)
+PRICED = ("time_fen", "session_fen", "lecture_fen", "credit")
 
 
-def counting_settings() -> dict[str, int]:
-    """The counting rules' settings, as written on each line."""
-    return {
-        "idle_gap_seconds": settings.XUEWEN["LEDGER_IDLE_GAP_SECONDS"],
-        "min_session_seconds": settings.XUEWEN["LEDGER_MIN_SESSION_SECONDS"],
-    }
+def month_days(month: date) -> list[date]:
+    first = month.replace(day=1)
+    return [first + timedelta(days=n) for n in range(calendar.monthrange(first.year, first.month)[1])]
+
+
+# --- Rule versions ------------------------------------------------------------------------------
+
+
+class Rules:
+    """The active rule versions, read once: which one is in force for a school on a day."""
+
+    def __init__(self, versions: Iterable[StipendRule]) -> None:
+        self.by_place: dict[tuple[str, int], list[StipendRule]] = defaultdict(list)
+        for version in versions:
+            self.by_place[place_of(version)].append(version)
+        for place in self.by_place.values():
+            place.sort(key=lambda version: version.effective_from, reverse=True)
+
+    @classmethod
+    def active(cls) -> "Rules":
+        return cls(StipendRule.objects.filter(status=StipendRule.Status.ACTIVE))
+
+    def in_force(self, school: School, day: date) -> StipendRule | None:
+        """The school's version in force on ``day``; else its district's; else its city's."""
+        for place in (("school", school.pk), ("district", school.district_id), ("city", school.district.city_id)):
+            version = next((v for v in self.by_place.get(place, []) if v.effective_from <= day), None)
+            if version is not None:
+                return version
+        return None
+
+
+def place_of(rule: StipendRule) -> tuple[str, int]:
+    """The place a version is for: its school, else its district, else its city."""
+    if rule.school_id:
+        return ("school", rule.school_id)
+    if rule.district_id:
+        return ("district", rule.district_id)
+    return ("city", rule.city_id)
+
+
+def rule_activate(*, rule: StipendRule, user: User) -> StipendRule:
+    """Put a draft version in force. Refused: a version that does not start on a month's first day, one that
+    starts in a month already stated for the place (a new version never changes a built month), and a second
+    version of the place from the same day."""
+    if rule.status != StipendRule.Status.DRAFT:
+        raise ServiceError("rule_not_draft", _("Only a draft rule version can be put in force."), status=409)
+    if rule.effective_from.day != 1:
+        raise ServiceError(
+            "rule_not_month_start", _("A rule version starts on the first day of a month."), field="effective_from"
+        )
+    with transaction.atomic():
+        rivals = StipendRule.objects.select_for_update().filter(
+            city_id=rule.city_id, status=StipendRule.Status.ACTIVE, effective_from=rule.effective_from
+        )
+        if any(place_of(rival) == place_of(rule) for rival in rivals):
+            raise ServiceError(
+                "rule_overlaps",
+                _("This place already has a rule version in force from that month."),
+                field="effective_from",
+            )
+        if _stated(rule).exists():
+            raise ServiceError(
+                "rule_backdated",
+                _("Statements of that month or a later one already exist; start the version after them."),
+                field="effective_from",
+            )
+        rule.status = StipendRule.Status.ACTIVE
+        rule.activated_at = timezone.now()
+        rule.save(update_fields=["status", "activated_at"])
+    logger.info("stipends.rule_activated", extra={"rule_id": rule.pk, "user_id": user.pk})
+    return rule
+
+
+def _stated(rule: StipendRule) -> Any:
+    """The statements of the rule's place from its first month on."""
+    statements = Statement.objects.filter(month__gte=rule.effective_from)
+    if rule.school_id:
+        return statements.filter(school_id=rule.school_id)
+    if rule.district_id:
+        return statements.filter(school__district_id=rule.district_id)
+    return statements.filter(school__district__city_id=rule.city_id)
+
+
+# --- Statements ---------------------------------------------------------------------------------
 
 
 @dataclass
-class _Session:
-    """A session as its facts tell it."""
+class Computed:
+    """A statement's figures before they are stored: the month's, and each day's (with its rule version)."""
 
-    id: int
-    teacher_id: int
-    started_at: datetime
-    facts: list[int] = field(default_factory=list)
-    ended_at: datetime | None = None
-    rating: int | None = None
-    student_id: int | None = None
-    activity: list[Interval] = field(default_factory=list)
-    teacher_active: bool = False
-    events: int = 0
-    voice_frames: int = 0
-
-    def span(self) -> Interval:
-        """From its start to its end; to its last activity while it has none."""
-        last = max((end for _, end in self.activity), default=self.started_at)
-        return self.started_at, self.ended_at or last
+    figures: dict[str, Any]
+    days: list[dict[str, Any]]
 
 
-def _sessions(bounds: Interval) -> dict[int, _Session]:
-    """The sessions started from a day before ``bounds`` to its end, with their facts and their activity."""
-    low, high = bounds
-    sessions: dict[int, _Session] = {}
-    started = SessionFact.objects.filter(kind=SessionFact.Kind.STARTED, at__gte=low - SESSION_LOOKBACK, at__lt=high)
-    for fact_id, session_id, teacher_id, at in started.values_list("id", "session_id", "user_id", "at"):
-        sessions[session_id] = _Session(id=session_id, teacher_id=teacher_id, started_at=at, facts=[fact_id])
-    later = SessionFact.objects.filter(
-        session_id__in=sessions, kind__in=(SessionFact.Kind.ENDED, SessionFact.Kind.RATED)
-    ).order_by("at", "id")
-    for fact_id, session_id, kind, at, data in later.values_list("id", "session_id", "kind", "at", "data"):
-        session = sessions[session_id]
-        session.facts.append(fact_id)
-        if kind == SessionFact.Kind.ENDED:
-            session.ended_at = at
-        else:  # the latest rating stands
-            session.rating = data.get("score")
-    for session_id, student_id in TutoringSession.objects.filter(pk__in=sessions).values_list("id", "student_id"):
-        sessions[session_id].student_id = student_id
-    for session_id, at_ms, role in SessionEvent.objects.filter(session_id__in=sessions).values_list(
-        "session_id", "at_ms", "role"
-    ):
-        session = sessions[session_id]
-        moment = session.started_at + timedelta(milliseconds=at_ms)
-        session.activity.append((moment, moment))
-        session.events += 1
-        session.teacher_active |= role == Role.TEACHER
-    for session_id, started_ms, samples, role in AudioChunk.objects.filter(session_id__in=sessions).values_list(
-        "session_id", "started_ms", "samples", "role"
-    ):
-        session = sessions[session_id]
-        begin = session.started_at + timedelta(milliseconds=started_ms)
-        session.activity.append((begin, begin + timedelta(seconds=samples / AUDIO_SAMPLE_RATE)))
-        session.voice_frames += 1
-        session.teacher_active |= role == Role.TEACHER
-    return sessions
-
-
-def _session_line(session: _Session, day: date, rules: dict[str, int]) -> dict[str, Any]:
-    spans = counting.active_spans(session.started_at, session.activity, timedelta(seconds=rules["idle_gap_seconds"]))
-    counted = counting.total_ms(spans)
-    flag = LedgerLine.Flag.NONE
-    if not session.teacher_active:
-        flag = LedgerLine.Flag.NO_TEACHER_ACTIVITY
-    elif counted < rules["min_session_seconds"] * 1000:
-        flag = LedgerLine.Flag.SHORT
-    start, end = session.span()
-    return {
-        "teacher_id": session.teacher_id,
-        "day": day,
-        "kind": LedgerLine.Kind.SESSION,
-        "source": f"session:{session.id}",
-        "counted_ms": 0 if flag else counted,
-        "span_ms": counting.milliseconds(end - start),
-        "students": 1 if session.student_id else 0,
-        "rating": session.rating,
-        "flag": flag,
-        "facts": {"session": session.facts},
-        "details": {
-            "student": session.student_id,
-            "events": session.events,
-            "voice_frames": session.voice_frames,
-            "active_ms": counted,
-        },
+def statement_compute(*, school: School, month: date, lines: Sequence[Mapping[str, Any]], rules: Rules) -> Computed:
+    """Price one teacher's lines of a month (dicts of ``LedgerLine`` fields). A day with work and no rule version
+    in force is refused."""
+    by_day: dict[date, list[Mapping[str, Any]]] = defaultdict(list)
+    for line in lines:
+        by_day[line["day"]].append(line)
+    days: list[dict[str, Any]] = []
+    base: dict[int, int] = defaultdict(int)  # by rule version
+    rated: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # rule version → [sum, count]
+    versions: dict[int, StipendRule] = {}
+    for day in sorted(by_day):
+        rule = rules.in_force(school, day)
+        if rule is None:
+            raise ServiceError(
+                "no_rule",
+                _("No rule version is in force for %(school)s on %(day)s.") % {"school": school, "day": day},
+            )
+        versions[rule.pk] = rule
+        totals = pricing.day_totals(by_day[day])
+        priced = pricing.day_priced(day, totals, rule)
+        days.append({"day": day, "rule_id": rule.pk, **{key: totals[key] for key in DAY_FIGURES}, **priced})
+        base[rule.pk] += priced["time_fen"] + priced["session_fen"] + priced["lecture_fen"]
+        rated[rule.pk][0] += totals["rating_sum"]
+        rated[rule.pk][1] += totals["ratings"]
+    quality = {}
+    amount = 0
+    for rule_id in sorted(versions):
+        permille = pricing.quality_permille(rated[rule_id][0], rated[rule_id][1], versions[rule_id])
+        paid = base[rule_id] * permille // 1000
+        quality[str(rule_id)] = {"base_fen": base[rule_id], "permille": permille, "amount_fen": paid}
+        amount += paid
+    figures = {
+        "month": month.replace(day=1).isoformat(),
+        "school": school.pk,
+        "workload_ms": sum(day["duty_ms"] + day["session_ms"] for day in days),
+        "base_fen": sum(base.values()),
+        "amount_fen": amount,
+        "credit": sum(day["credit"] for day in days),
+        "quality": quality,
     }
+    return Computed(figures=figures, days=days)
 
 
-def _presence(bounds: Interval, now: datetime) -> dict[int, tuple[list[Interval], list[int]]]:
-    """Each teacher's time on duty within ``bounds`` (until ``now`` at most), with the facts it was read from."""
-    low, high = bounds
-    high = min(high, now)
-    facts = RoutingFact.objects.filter(kind__in=PRESENCE)
-    before = (
-        facts.filter(at__gte=low - PRESENCE_LOOKBACK, at__lt=low)
-        .values("teacher_id")
-        .annotate(last=Max("id"))
-        .values_list("last", flat=True)
+def content_hash(figures: Mapping[str, Any], days: Sequence[Mapping[str, Any]]) -> str:
+    """SHA-256 of a statement's figures and days, in a canonical JSON."""
+    canonical = json.dumps(
+        {"figures": figures, "days": [{**day, "day": day["day"].isoformat()} for day in days]},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
-    duty: dict[int, tuple[list[Interval], list[int]]] = {}
-    opened: dict[int, datetime] = {}
-    # In the order the duty's state changed (a silent console's end is dated back to its last heartbeat).
-    read = facts.filter(id__in=list(before)) | facts.filter(at__gte=low, at__lt=high)
-    for fact_id, teacher_id, kind, at in read.order_by("id").values_list("id", "teacher_id", "kind", "at"):
-        started = kind == RoutingFact.Kind.PRESENCE_STARTED
-        if started == (teacher_id in opened):  # already on, or already off: the fact changes nothing
-            continue
-        intervals, used = duty.setdefault(teacher_id, ([], []))
-        used.append(fact_id)
-        if started:
-            opened[teacher_id] = max(at, low)
-        else:
-            intervals.append((opened.pop(teacher_id), max(min(at, high), low)))
-    for teacher_id, start in opened.items():
-        duty[teacher_id][0].append((start, high))
-    return duty
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _lectures(bounds: Interval, day: date, now: datetime) -> Iterable[dict[str, Any]]:
-    low, high = bounds
-    started = LectureFact.objects.filter(kind=LectureFact.Kind.STARTED, at__gte=low, at__lt=high)
-    for fact_id, lecture_id, at in started.values_list("id", "lecture_id", "at"):
-        lecture = Lecture.objects.get(pk=lecture_id)
-        ended = LectureFact.objects.filter(lecture_id=lecture_id, kind=LectureFact.Kind.ENDED).order_by("at").first()
-        joined = LectureFact.objects.filter(lecture_id=lecture_id, kind=LectureFact.Kind.JOINED, data__role="viewer")
-        end = ended.at if ended else now
-        span = counting.milliseconds(end - at)
-        yield {
-            "teacher_id": lecture.lecturer_id,
-            "day": day,
-            "kind": LedgerLine.Kind.LECTURE,
-            "source": f"lecture:{lecture_id}",
-            "counted_ms": span,
-            "span_ms": span,
-            "students": joined.values("user_id").distinct().count(),
-            "facts": {"lecture": [fact_id, *([ended.pk] if ended else [])]},
-            "details": {"joins": joined.count(), "live": ended is None},
-        }
+def _schools(teacher_ids: Iterable[int]) -> dict[int, School]:
+    profiles = TeacherProfile.objects.filter(user_id__in=teacher_ids).select_related("school__district")
+    return {profile.user_id: profile.school for profile in profiles}
 
 
-def _videos(bounds: Interval, day: date) -> Iterable[dict[str, Any]]:
-    low, high = bounds
-    sessions = SessionFact.objects.filter(kind=SessionFact.Kind.PUBLISHED, at__gte=low, at__lt=high)
-    for fact_id, session_id, teacher_id, data in sessions.values_list("id", "session_id", "user_id", "data"):
-        yield {
-            "teacher_id": teacher_id,
-            "day": day,
-            "kind": LedgerLine.Kind.VIDEO,
-            "source": f"session-video:{session_id}",
-            "facts": {"session": [fact_id]},
-            "details": {"entry": data.get("entry_id")},
-        }
-    lectures = LectureFact.objects.filter(kind=LectureFact.Kind.PUBLISHED, at__gte=low, at__lt=high)
-    for fact_id, lecture_id, lecturer_id, data in lectures.values_list("id", "lecture_id", "user_id", "data"):
-        yield {
-            "teacher_id": lecturer_id,
-            "day": day,
-            "kind": LedgerLine.Kind.VIDEO,
-            "source": f"lecture-video:{lecture_id}",
-            "facts": {"lecture": [fact_id]},
-            "details": {"entries": data.get("entries", [])},
-        }
-
-
-def _local(moment: datetime) -> str:
-    return timezone.localtime(moment).isoformat()
-
-
-def ledger_lines(day: date, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The day's lines as the facts give them now (not stored)."""
-    now = now or timezone.now()
-    bounds = counting.day_bounds(day, timezone.get_current_timezone())
-    rules = counting_settings()
-    sessions = _sessions(bounds)
-    lines = [_session_line(s, day, rules) for s in sessions.values() if bounds[0] <= s.started_at < bounds[1]]
-    busy: dict[int, list[Interval]] = defaultdict(list)
-    for session in sessions.values():
-        busy[session.teacher_id].append(session.span())
-    for teacher_id, (intervals, used) in _presence(bounds, now).items():
-        duty = counting.subtract(counting.clip(intervals, bounds), busy[teacher_id])
-        on_duty = counting.total_ms(counting.clip(intervals, bounds))
-        lines.append(
-            {
-                "teacher_id": teacher_id,
-                "day": day,
-                "kind": LedgerLine.Kind.DUTY,
-                "source": "duty",
-                "counted_ms": counting.total_ms(duty),
-                "span_ms": on_duty,
-                "facts": {"routing": used},
-                "details": {"intervals": [[_local(start), _local(end)] for start, end in duty]},
-            }
-        )
-    lines += _lectures(bounds, day, now)
-    lines += _videos(bounds, day)
-    return [{**line, "counting": rules} for line in lines]
-
-
-def ledger_build(day: date, *, now: datetime | None = None) -> int:
-    """Write the day's ledger anew from the facts; the number of lines."""
+def statements_build(month: date, *, now: Any = None) -> int:
+    """Build the month's ledger anew from the facts, then every teacher's statement of the month with work in
+    it; the number of statements. All or nothing: a day without a rule version in force refuses the month."""
+    month = month.replace(day=1)
     built_at = now or timezone.now()
-    lines = ledger_lines(day, now=built_at)
+    for day in month_days(month):
+        ledger.ledger_build(day, now=built_at)
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = LedgerLine.objects.filter(day__gte=month, day__lte=month_days(month)[-1]).values(*LINE_FIELDS)
+    for line in rows.order_by("teacher_id", "day", "source"):
+        lines[line["teacher_id"]].append(line)
+    schools = _schools(lines)
+    rules = Rules.active()
     with transaction.atomic():
-        LedgerLine.objects.filter(day=day).delete()
-        LedgerLine.objects.bulk_create([LedgerLine(**line, built_at=built_at) for line in lines])
-    logger.info("ledger.built", extra={"day": day.isoformat(), "lines": len(lines)})
-    return len(lines)
+        Statement.objects.filter(month=month).delete()
+        for teacher_id in sorted(lines):
+            if teacher_id not in schools:  # no teacher profile (an administrator who lectured): not paid here
+                continue
+            computed = statement_compute(school=schools[teacher_id], month=month, lines=lines[teacher_id], rules=rules)
+            _store(teacher_id, month, computed, built_at)
+    logger.info("stipends.statements_built", extra={"month": month.isoformat(), "teachers": len(lines)})
+    return Statement.objects.filter(month=month).count()
+
+
+def _store(teacher_id: int, month: date, computed: Computed, built_at: Any) -> Statement:
+    figures = computed.figures
+    statement = Statement.objects.create(
+        teacher_id=teacher_id,
+        month=month,
+        school_id=figures["school"],
+        workload_ms=figures["workload_ms"],
+        base_fen=figures["base_fen"],
+        amount_fen=figures["amount_fen"],
+        credit=figures["credit"],
+        quality=figures["quality"],
+        content_hash=content_hash(figures, computed.days),
+        built_at=built_at,
+    )
+    StatementDay.objects.bulk_create([StatementDay(statement=statement, **day) for day in computed.days])
+    return statement
+
+
+def statement_stored(statement: Statement) -> Computed:
+    """A stored statement's figures and days, in the form ``statement_compute`` gives them."""
+    figures = {
+        "month": statement.month.isoformat(),
+        "school": statement.school_id,
+        "workload_ms": statement.workload_ms,
+        "base_fen": statement.base_fen,
+        "amount_fen": statement.amount_fen,
+        "credit": statement.credit,
+        "quality": statement.quality,
+    }
+    fields = ("day", "rule_id", *DAY_FIGURES, *PRICED)
+    days = list(statement.days.order_by("day").values(*fields))
+    return Computed(figures=figures, days=days)
+
+
+def statements_verify(month: date) -> list[str]:
+    """Recompute the month from the facts (the ledger's lines read anew, not the stored ones) and compare it
+    with the stored statements, figure by figure: the differences, each a line of text; none when equal."""
+    month = month.replace(day=1)
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for day in month_days(month):
+        for line in ledger.ledger_lines(day):
+            lines[line["teacher_id"]].append({key: line.get(key) for key in LINE_FIELDS})
+    schools = _schools(lines)
+    rules = Rules.active()
+    stored = {statement.teacher_id: statement for statement in Statement.objects.filter(month=month)}
+    differences: list[str] = []
+    for teacher_id in sorted(set(lines) | set(stored)):
+        recomputed = (
+            statement_compute(school=schools[teacher_id], month=month, lines=lines[teacher_id], rules=rules)
+            if teacher_id in schools and teacher_id in lines
+            else None
+        )
+        statement = stored.get(teacher_id)
+        if statement is None or recomputed is None:
+            differences.append(
+                f"teacher {teacher_id}: stored {statement is not None}, from the facts {recomputed is not None}"
+            )
+            continue
+        differences += _differences(teacher_id, statement_stored(statement), recomputed)
+        if statement.content_hash != content_hash(recomputed.figures, recomputed.days):
+            differences.append(f"teacher {teacher_id}: content hash")
+    return differences
+
+
+def _differences(teacher_id: int, stored: Computed, recomputed: Computed) -> list[str]:
+    found = [
+        f"teacher {teacher_id}: {key} stored {stored.figures[key]!r}, from the facts {recomputed.figures[key]!r}"
+        for key in recomputed.figures
+        if stored.figures.get(key) != recomputed.figures[key]
+    ]
+    stored_days = {day["day"]: day for day in stored.days}
+    for day in recomputed.days:
+        kept = stored_days.pop(day["day"], {})
+        found += [
+            f"teacher {teacher_id} {day['day']}: {key} stored {kept.get(key)!r}, from the facts {value!r}"
+            for key, value in day.items()
+            if kept.get(key) != value
+        ]
+    found += [f"teacher {teacher_id} {day}: stored, not in the facts" for day in stored_days]
+    return found

@@ -1,7 +1,7 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tutoring.stipends.counting import active_spans, clip, day_bounds, milliseconds, subtract, total_ms, union
+from tutoring.stipends.counting import active_spans, by_hour, clip, day_bounds, milliseconds, subtract, total_ms, union
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -56,3 +56,12 @@ def test_active_spans_leave_out_pauses_longer_than_the_gap_and_stop_at_the_last_
 def test_active_spans_count_nothing_without_activity_and_a_long_wait_before_the_first():
     assert active_spans(at(0), [], timedelta(minutes=5)) == []
     assert active_spans(at(0), [(at(10), at(10)), (at(11), at(11))], timedelta(minutes=5)) == [(at(10), at(11))]
+
+
+def test_by_hour_splits_at_each_local_hour_and_sums_to_the_total():
+    intervals = [(at(-30), at(10)), (at(50), at(125.5))]
+
+    hours = by_hour(intervals, ZONE)
+
+    assert hours == {18: 1_800_000, 19: 600_000 + 600_000, 20: 3_600_000, 21: 330_000}
+    assert sum(hours.values()) == total_ms(intervals)

@@ -2,290 +2,179 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.test import override_settings
-from django.utils import timezone
+from django.core.management.base import CommandError
 
-from tests.factories import LectureFactory, QuestionFactory, StudentFactory, TeacherFactory, message_append
-from tests.factories import opened_session as session_opened
-from tests.samples import STROKE
-from tutoring.lectures.models import LectureFact
-from tutoring.questions.models import Question
-from tutoring.routing import services as routing
-from tutoring.routing.models import RoutingFact, Ticket
-from tutoring.sessions import services as sessions
-from tutoring.sessions.models import AudioChunk, SessionEvent, SessionFact, TutoringSession
+from tests.factories import StipendRuleFactory, TeacherFactory, presence, session_held
+from tutoring.core.errors import ServiceError
+from tutoring.routing.models import RoutingFact
 from tutoring.stipends import services
-from tutoring.stipends.models import LedgerLine
-from tutoring.stipends.selectors import ledger_days
+from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
 
 pytestmark = pytest.mark.django_db
 
 ZONE = ZoneInfo("Asia/Shanghai")
-DAY = date(2026, 11, 2)
-RULES = {"idle_gap_seconds": 300, "min_session_seconds": 60}
-BUILT = datetime(2026, 11, 10, 12, 0, tzinfo=ZONE)
+OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)
+MINUTE = 60_000
 
 
-def at(hour: int, minute: float = 0) -> datetime:
-    return datetime(2026, 11, 2, 0, 0, tzinfo=ZONE) + timedelta(hours=hour, minutes=minute)
+def at(day: date, hour: int, minute: float = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZONE) + timedelta(hours=hour, minutes=minute)
 
 
-def session_held(
-    teacher,
-    *,
-    start: datetime,
-    board: tuple[tuple[float, str], ...] = (),
-    voice: tuple[tuple[float, float, str], ...] = (),
-    end: datetime | None = None,
-    rating: int | None = None,
-    student=None,
-) -> tuple[TutoringSession, list[int]]:
-    """A session as its facts record it: started at ``start``, board or chat events at (minutes, role), voice
-    stretches at (minutes, seconds, role), ended and rated when given; and its facts' ids."""
-    student = student or StudentFactory()
-    question = QuestionFactory(student=student, status=Question.Status.WAITING_TEACHER)
-    session = TutoringSession.objects.create(
-        question=question,
-        ticket=routing.ticket_enqueue(question=question),
-        teacher=teacher,
-        student=student,
-        started_at=start,
-    )
-    facts = [SessionFact.objects.create(kind=SessionFact.Kind.STARTED, session=session, user=teacher, at=start).pk]
-    for seq, (minute, role) in enumerate(board, start=1):
-        SessionEvent.objects.create(
-            session=session, seq=seq, at_ms=int(minute * 60_000), role=role, type="board.stroke", data={}
-        )
-    for minute, seconds, role in voice:
-        AudioChunk.objects.create(
-            session=session, role=role, started_ms=int(minute * 60_000), samples=int(seconds * 16_000), file="a"
-        )
-    if end is not None:
-        facts.append(SessionFact.objects.create(kind=SessionFact.Kind.ENDED, session=session, at=end).pk)
-    if rating is not None:
-        rated = SessionFact.objects.create(
-            kind=SessionFact.Kind.RATED, session=session, user=session.student, at=end, data={"score": rating}
-        )
-        facts.append(rated.pk)
-    return session, facts
+def on_duty(teacher, day: date, start: tuple[int, int], end: tuple[int, int]) -> None:
+    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(day, *start))
+    presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, at(day, *end))
 
 
-def presence(teacher, kind: str, when: datetime) -> int:
-    return RoutingFact.objects.create(kind=kind, teacher=teacher, at=when).pk
-
-
-def lines(**filters) -> list[tuple]:
-    return list(
-        LedgerLine.objects.filter(**filters)
-        .order_by("source")
-        .values_list("source", "counted_ms", "span_ms", "students", "rating", "flag", "facts")
-    )
-
-
-def test_a_session_counts_to_its_last_activity_without_its_long_pauses():
+def month_of_work():
+    """A teacher's October and November: the city's version (StipendRuleFactory) for October, their school's
+    own from November (evening 75 yuan)."""
     teacher = TeacherFactory()
-    session, facts = session_held(
-        teacher,
-        start=at(19),
-        board=((0.5, "teacher"), (2, "student"), (10, "teacher"), (12, "teacher")),  # 8 min pause left out
-        voice=((12, 30, "teacher"),),  # to 12:30
-        end=at(19, 20),
-        rating=5,
+    school = teacher.teacher_profile.school
+    city_rule = StipendRuleFactory(city=school.district.city)
+    school_rule = StipendRuleFactory(
+        city=school.district.city, school=school, effective_from=NOVEMBER, evening_fen=7500
     )
-
-    assert services.ledger_build(DAY, now=BUILT) == 1
-
-    line = LedgerLine.objects.get()
-    assert (line.teacher_id, line.day, line.kind, line.built_at) == (teacher.pk, DAY, "session", BUILT)
-    assert lines() == [(f"session:{session.pk}", 120_000 + 150_000, 1_200_000, 1, 5, "", {"session": facts})]
-    assert line.details == {"student": session.student_id, "events": 4, "voice_frames": 1, "active_ms": 270_000}
-    assert line.counting == RULES
+    on_duty(teacher, date(2026, 10, 30), (19, 0), (19, 40))  # a Friday evening: 40 min at 70 yuan
+    monday = date(2026, 11, 2)
+    on_duty(teacher, monday, (18, 0), (20, 0))
+    session_held(teacher, start=at(monday, 19), board=((1, "teacher"), (3, "teacher")), end=at(monday, 19, 5), rating=5)
+    on_duty(teacher, date(2026, 11, 7), (10, 0), (10, 30))  # a Saturday
+    return teacher, school, city_rule, school_rule
 
 
-@override_settings(XUEWEN={**settings.XUEWEN, "LEDGER_IDLE_GAP_SECONDS": 600})
-def test_the_idle_gap_is_a_setting_written_on_the_line():
-    teacher = TeacherFactory()
-    session_held(teacher, start=at(19), board=((0.5, "teacher"), (10, "teacher"), (12, "teacher")), end=at(19, 20))
+def test_a_month_is_priced_day_by_day_by_the_version_in_force_and_the_quality_factor():
+    teacher, school, city_rule, school_rule = month_of_work()
 
-    services.ledger_build(DAY, now=BUILT)
+    assert services.statements_build(OCTOBER) == 1
+    assert services.statements_build(NOVEMBER) == 1
 
-    assert LedgerLine.objects.values_list("counted_ms", "counting").get() == (
-        720_000,
-        {"idle_gap_seconds": 600, "min_session_seconds": 60},
+    october = Statement.objects.get(month=OCTOBER)
+    assert (october.teacher_id, october.school_id, october.workload_ms, october.base_fen, october.amount_fen) == (
+        teacher.pk,
+        school.pk,
+        40 * MINUTE,
+        7000,
+        7000,
     )
+    november = Statement.objects.get(month=NOVEMBER)
+    # Monday: duty 18:00-20:00 less the session's 5 minutes (115 min) and the session's 3 counted minutes, all
+    # after 17:00: 118 min at 75 yuan / 40 min = 22125 fen, and 500 fen for the session; Saturday: 30 min at 80
+    # yuan / 40 min = 6000. The mean rating 5 against 4.5: 1111 ‰.
+    assert (november.workload_ms, november.base_fen, november.amount_fen, november.credit) == (
+        (115 + 3 + 30) * MINUTE,
+        22125 + 500 + 6000,
+        28625 * 1111 // 1000,
+        2 + 1,
+    )
+    assert november.quality == {str(school_rule.pk): {"base_fen": 28625, "permille": 1111, "amount_fen": 31802}}
+    days = StatementDay.objects.filter(statement=november).order_by("day")
+    assert list(days.values_list("day", "rule_id", "duty_ms", "session_ms", "sessions", "time_fen", "session_fen")) == [
+        (date(2026, 11, 2), school_rule.pk, 115 * MINUTE, 3 * MINUTE, 1, 22125, 500),
+        (date(2026, 11, 7), school_rule.pk, 30 * MINUTE, 0, 0, 6000, 0),
+    ]
+    assert StatementDay.objects.get(statement=october).rule_id == city_rule.pk
+    assert len(november.content_hash) == 64
 
 
-def test_a_session_without_the_teacher_or_too_short_counts_nothing_and_is_flagged():
+def test_a_month_with_work_and_no_version_in_force_is_refused_and_nothing_is_stored():
     teacher = TeacherFactory()
-    silent, _ = session_held(teacher, start=at(8), board=((0.5, "student"), (3, "student")), end=at(8, 5))
-    short, _ = session_held(teacher, start=at(9), board=((0.2, "teacher"), (0.9, "teacher")), end=at(9, 1))
-    enough, _ = session_held(teacher, start=at(10), board=((0.2, "teacher"), (1, "teacher")), end=at(10, 2))
+    on_duty(teacher, date(2026, 9, 30), (19, 0), (19, 40))
+    StipendRuleFactory(city=teacher.teacher_profile.school.district.city)  # from October only
 
-    services.ledger_build(DAY, now=BUILT)
+    with pytest.raises(ServiceError) as refused:
+        services.statements_build(date(2026, 9, 1))
 
-    assert [line[:6] for line in lines()] == [
-        (f"session:{silent.pk}", 0, 300_000, 1, None, "no_teacher_activity"),
-        (f"session:{short.pk}", 0, 60_000, 1, None, "short"),
-        (f"session:{enough.pk}", 60_000, 120_000, 1, None, ""),
+    assert refused.value.code == "no_rule"
+    assert Statement.objects.count() == 0
+
+
+def test_the_facts_and_the_stored_statements_agree_until_one_changes():
+    month_of_work()
+    services.statements_build(NOVEMBER)
+
+    assert services.statements_verify(NOVEMBER) == []
+
+    StatementDay.objects.filter(day=date(2026, 11, 7)).update(time_fen=6001)
+    teacher_id = Statement.objects.get().teacher_id
+    assert services.statements_verify(NOVEMBER) == [
+        f"teacher {teacher_id} 2026-11-07: time_fen stored 6001, from the facts 6000"
     ]
 
 
-def test_duty_counts_while_on_duty_within_the_day_less_its_sessions():
-    teacher = TeacherFactory()
-    started = presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(-1))  # the evening before
-    ended = presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, at(2))
-    again = presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(20))
-    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(20, 30))  # already on: changes nothing
-    session, _ = session_held(teacher, start=at(21), board=((1, "teacher"), (5, "teacher")), end=at(21, 10))
+def test_a_fact_that_arrives_after_the_statement_shows_as_a_difference():
+    teacher, *_ = month_of_work()
+    services.statements_build(NOVEMBER)
 
-    services.ledger_build(DAY, now=BUILT)
+    on_duty(teacher, date(2026, 11, 9), (19, 0), (19, 20))
 
-    duty = LedgerLine.objects.get(source="duty")
-    # 00:00-02:00 and 20:00-24:00 (still on at midnight), less the session's 10 minutes.
-    assert (duty.counted_ms, duty.span_ms, duty.facts) == (
-        (2 * 60 + 4 * 60 - 10) * 60_000,
-        6 * 3_600_000,
-        {"routing": [started, ended, again]},
-    )
-    assert duty.details["intervals"] == [
-        [at(0).isoformat(), at(2).isoformat()],
-        [at(20).isoformat(), at(21).isoformat()],
-        [at(21, 10).isoformat(), at(24).isoformat()],
-    ]
-    assert lines(kind="session")[0][:2] == (f"session:{session.pk}", 300_000)
-
-
-def test_duty_of_a_silent_console_ends_at_its_last_heartbeat_even_when_recorded_later():
-    teacher = TeacherFactory()
-    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(18))
-    presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, at(18, 45))  # dated back by the sweep
-    off_before = TeacherFactory()
-    presence(off_before, RoutingFact.Kind.PRESENCE_STARTED, at(-3))
-    presence(off_before, RoutingFact.Kind.PRESENCE_ENDED, at(-2))
-
-    services.ledger_build(DAY, now=BUILT)
-
-    assert lines() == [("duty", 45 * 60_000, 45 * 60_000, 0, None, "", {"routing": lines_facts(teacher)})]
-
-
-def lines_facts(teacher) -> list[int]:
-    return list(RoutingFact.objects.filter(teacher=teacher).order_by("id").values_list("id", flat=True))
-
-
-def test_duty_still_on_counts_until_now_on_the_day_being_built():
-    teacher = TeacherFactory()
-    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(10))
-
-    services.ledger_build(DAY, now=at(10, 30))
-
-    assert LedgerLine.objects.values_list("counted_ms", flat=True).get() == 30 * 60_000
-
-
-def test_a_lecture_counts_from_start_to_end_with_the_students_who_joined_and_its_replay_is_a_video():
-    lecture = LectureFactory()
-    lecturer = lecture.lecturer
-    first, second = StudentFactory(), StudentFactory()
-    started = LectureFact.objects.create(kind="started", lecture=lecture, user=lecturer, at=at(19)).pk
-    for student in (first, second, first):  # a rejoin counts the student once
-        LectureFact.objects.create(kind="joined", lecture=lecture, user=student, at=at(19, 5), data={"role": "viewer"})
-    LectureFact.objects.create(kind="joined", lecture=lecture, user=TeacherFactory(), data={"role": "observer"})
-    ended = LectureFact.objects.create(kind="ended", lecture=lecture, user=lecturer, at=at(19, 45)).pk
-    published = LectureFact.objects.create(
-        kind="published", lecture=lecture, user=lecturer, at=at(19, 50), data={"entries": [7]}
-    ).pk
-
-    services.ledger_build(DAY, now=BUILT)
-
-    assert lines() == [
-        (f"lecture-video:{lecture.pk}", 0, 0, 0, None, "", {"lecture": [published]}),
-        (f"lecture:{lecture.pk}", 45 * 60_000, 45 * 60_000, 2, None, "", {"lecture": [started, ended]}),
+    differences = services.statements_verify(NOVEMBER)
+    assert differences[:3] == [
+        f"teacher {teacher.pk}: workload_ms stored {148 * MINUTE}, from the facts {168 * MINUTE}",
+        f"teacher {teacher.pk}: base_fen stored 28625, from the facts {28625 + 3750}",
+        f"teacher {teacher.pk}: amount_fen stored 31802, from the facts {(28625 + 3750) * 1111 // 1000}",
     ]
 
 
-def test_building_a_day_again_writes_the_same_lines_and_leaves_other_days_alone():
-    teacher = TeacherFactory()
-    session_held(teacher, start=at(19), board=((1, "teacher"), (3, "teacher")), end=at(19, 5), rating=4)
-    session_held(teacher, start=at(19) + timedelta(days=1), board=((1, "teacher"), (3, "teacher")))
-    services.ledger_build(DAY + timedelta(days=1), now=BUILT)
-    services.ledger_build(DAY, now=BUILT)
-    first = lines()
+def test_the_commands_build_and_verify_a_month(capsys):
+    month_of_work()
 
-    services.ledger_build(DAY, now=BUILT)
+    call_command("statements_build", "--month", "2026-11")
+    call_command("stipends_verify", "--month", "2026-11")
 
-    assert lines() == first
-    assert LedgerLine.objects.filter(day=DAY + timedelta(days=1)).count() == 1
+    assert capsys.readouterr().out.splitlines() == ["2026-11: 1", "2026-11: 0 differences"]
+    StatementDay.objects.update(credit=9)
+    with pytest.raises(CommandError):
+        call_command("stipends_verify", "--month", "2026-11")
 
 
-def test_the_ledger_reads_what_a_real_session_records():
-    session = session_opened()
-    message_append(
-        session_id=session.pk,
-        user=session.teacher,
-        role="teacher",
-        content=STROKE,
-    )
-    sessions.session_end(teacher=session.teacher, ticket_id=Ticket.objects.get(question=session.question).pk)
-    sessions.session_rate(session_id=session.pk, student=session.student, score=4)
+def test_building_a_month_again_replaces_its_statements():
+    month_of_work()
+    services.statements_build(NOVEMBER)
+    first = Statement.objects.get()
 
-    services.ledger_build(timezone.localdate())
+    services.statements_build(NOVEMBER)
 
-    facts = list(SessionFact.objects.filter(session=session).exclude(kind="joined").values_list("id", flat=True))
-    line = LedgerLine.objects.get(source=f"session:{session.pk}")
-    assert (line.teacher_id, line.rating, line.flag, line.counted_ms, line.facts) == (
-        session.teacher_id,
-        4,
-        "short",
-        0,
-        {"session": facts},
-    )
-    assert LedgerLine.objects.filter(teacher=session.teacher, source="duty").count() == 1
+    again = Statement.objects.get()
+    assert (again.pk != first.pk, again.content_hash) == (True, first.content_hash)
+    assert LedgerLine.objects.filter(day__month=11).count() == 3  # duty and a session on the 2nd, duty on the 7th
 
 
-def test_ledger_days_sums_each_day_and_counts_a_student_once():
-    teacher = TeacherFactory()
-    student = StudentFactory()
-    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(18))
-    presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, at(20))
-    for hour, rating in ((18, 5), (19, 3)):
-        session_held(
-            teacher,
-            start=at(hour),
-            board=((1, "teacher"), (3, "teacher")),
-            end=at(hour, 10),
-            rating=rating,
-            student=student,
-        )
-    session_held(teacher, start=at(19, 30), board=((0.1, "teacher"),), end=at(19, 31))  # short
-    services.ledger_build(DAY, now=BUILT)
-
-    assert ledger_days(teacher=teacher, first=DAY, last=DAY) == [
-        {
-            "day": DAY,
-            "duty_ms": (120 - 20 - 1) * 60_000,
-            "sessions": 2,
-            "session_ms": 2 * 180_000,
-            "flagged": 1,
-            "lectures": 0,
-            "lecture_ms": 0,
-            "audience": 0,
-            "videos": 0,
-            "ratings": 2,
-            "rating_sum": 8,
-            "students": 1,
-        }
-    ]
+def rule_draft(**fields) -> StipendRule:
+    return StipendRuleFactory(status=StipendRule.Status.DRAFT, **fields)
 
 
-def test_the_command_builds_a_month_day_by_day_and_refuses_a_bad_month(capsys):
-    teacher = TeacherFactory()
-    session_held(teacher, start=at(19), board=((1, "teacher"), (3, "teacher")), end=at(19, 5))
+def test_a_draft_version_is_put_in_force():
+    rule = rule_draft(effective_from=NOVEMBER)
 
-    call_command("ledger_build", "--month", "2026-11")
+    services.rule_activate(rule=rule, user=rule.created_by)
 
-    output = capsys.readouterr().out.splitlines()
-    assert (len(output), output[0], output[1]) == (30, "2026-11-01: 0", "2026-11-02: 1")
-    with pytest.raises(Exception, match="YYYY-MM"):
-        call_command("ledger_build", "--month", "2026-13")
-    assert LedgerLine.objects.count() == 1
+    rule.refresh_from_db()
+    assert (rule.status, rule.activated_at is not None) == ("active", True)
+
+
+@pytest.mark.parametrize(
+    ("effective_from", "code"),
+    [(date(2026, 11, 15), "rule_not_month_start"), (OCTOBER, "rule_overlaps"), (NOVEMBER, "rule_backdated")],
+)
+def test_a_version_mid_month_overlapping_or_over_a_stated_month_is_refused_and_nothing_changes(effective_from, code):
+    _, school, *_ = month_of_work()
+    services.statements_build(NOVEMBER)
+    draft = rule_draft(city=school.district.city, effective_from=effective_from)
+
+    with pytest.raises(ServiceError) as refused:
+        services.rule_activate(rule=draft, user=draft.created_by)
+
+    assert refused.value.code == code
+    draft.refresh_from_db()
+    assert (draft.status, draft.activated_at) == ("draft", None)
+
+
+def test_a_version_in_force_cannot_be_put_in_force_again():
+    rule = StipendRuleFactory()
+
+    with pytest.raises(ServiceError) as refused:
+        services.rule_activate(rule=rule, user=rule.created_by)
+
+    assert refused.value.code == "rule_not_draft"

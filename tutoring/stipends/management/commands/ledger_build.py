@@ -1,11 +1,18 @@
-import calendar
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from tutoring.stipends import services
+from tutoring.stipends import ledger, services
+
+
+def month_parse(text: str) -> date:
+    """``YYYY-MM`` as the month's first day."""
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError as error:
+        raise CommandError(_("Give the month as YYYY-MM.")) from error
 
 
 class Command(BaseCommand):
@@ -17,15 +24,14 @@ class Command(BaseCommand):
         which.add_argument("--month", help="YYYY-MM")
 
     def handle(self, *args: Any, day: str | None, month: str | None, **options: Any) -> None:
-        try:
-            if day is not None:
+        if day is not None:
+            try:
                 days = [date.fromisoformat(day)]
-            else:
-                assert month is not None
-                first = date.fromisoformat(f"{month}-01")
-                days = [first + timedelta(days=n) for n in range(calendar.monthrange(first.year, first.month)[1])]
-        except ValueError as error:
-            raise CommandError(_("Give the day as YYYY-MM-DD or the month as YYYY-MM.")) from error
+            except ValueError as error:
+                raise CommandError(_("Give the day as YYYY-MM-DD.")) from error
+        else:
+            assert month is not None
+            days = services.month_days(month_parse(month))
         for each in days:
-            lines = services.ledger_build(each)
+            lines = ledger.ledger_build(each)
             self.stdout.write(f"{each.isoformat()}: {lines}")
