@@ -24,12 +24,12 @@ time slot.
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -47,6 +47,35 @@ logger = logging.getLogger(__name__)
 PRESENCE = (RoutingFact.Kind.PRESENCE_STARTED, RoutingFact.Kind.PRESENCE_ENDED)
 PRESENCE_LOOKBACK = timedelta(days=31)  # a duty presence open longer than this counts from this far back only
 SESSION_LOOKBACK = timedelta(days=1)  # a session started the day before may run past midnight into this day
+
+
+@dataclass(frozen=True)
+class Upto:
+    """The last row of each table of facts a reading takes in: facts appended later have higher ids, so a
+    reading with the same ``Upto`` (and the same ``now``) gives the same lines, whatever came since."""
+
+    routing: int = 0
+    session: int = 0
+    event: int = 0
+    voice: int = 0
+    lecture: int = 0
+    feedback: int = 0
+
+    @classmethod
+    def latest(cls) -> "Upto":
+        tables: dict[str, type[models.Model]] = {
+            "routing": RoutingFact,
+            "session": SessionFact,
+            "event": SessionEvent,
+            "voice": AudioChunk,
+            "lecture": LectureFact,
+            "feedback": Feedback,
+        }
+        last = {name: model._default_manager.aggregate(last=Max("id"))["last"] for name, model in tables.items()}
+        return cls(**{name: value or 0 for name, value in last.items()})
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
 
 
 def counting_settings() -> dict[str, int]:
@@ -79,16 +108,17 @@ class _Session:
         return self.started_at, self.ended_at or last
 
 
-def _sessions(bounds: Interval) -> dict[int, _Session]:
+def _sessions(bounds: Interval, upto: Upto) -> dict[int, _Session]:
     """The sessions started from a day before ``bounds`` to its end, with their facts and their activity."""
     low, high = bounds
     sessions: dict[int, _Session] = {}
-    started = SessionFact.objects.filter(kind=SessionFact.Kind.STARTED, at__gte=low - SESSION_LOOKBACK, at__lt=high)
+    facts = SessionFact.objects.filter(id__lte=upto.session)
+    started = facts.filter(kind=SessionFact.Kind.STARTED, at__gte=low - SESSION_LOOKBACK, at__lt=high)
     for fact_id, session_id, teacher_id, at in started.values_list("id", "session_id", "user_id", "at"):
         sessions[session_id] = _Session(id=session_id, teacher_id=teacher_id, started_at=at, facts=[fact_id])
-    later = SessionFact.objects.filter(
-        session_id__in=sessions, kind__in=(SessionFact.Kind.ENDED, SessionFact.Kind.RATED)
-    ).order_by("at", "id")
+    later = facts.filter(session_id__in=sessions, kind__in=(SessionFact.Kind.ENDED, SessionFact.Kind.RATED)).order_by(
+        "at", "id"
+    )
     for fact_id, session_id, kind, at, data in later.values_list("id", "session_id", "kind", "at", "data"):
         session = sessions[session_id]
         session.facts.append(fact_id)
@@ -98,7 +128,7 @@ def _sessions(bounds: Interval) -> dict[int, _Session]:
             session.rating = data.get("score")
     for session_id, student_id in TutoringSession.objects.filter(pk__in=sessions).values_list("id", "student_id"):
         sessions[session_id].student_id = student_id
-    for session_id, at_ms, role in SessionEvent.objects.filter(session_id__in=sessions).values_list(
+    for session_id, at_ms, role in SessionEvent.objects.filter(session_id__in=sessions, id__lte=upto.event).values_list(
         "session_id", "at_ms", "role"
     ):
         session = sessions[session_id]
@@ -106,9 +136,9 @@ def _sessions(bounds: Interval) -> dict[int, _Session]:
         session.activity.append((moment, moment))
         session.events += 1
         session.teacher_active |= role == Role.TEACHER
-    for session_id, started_ms, samples, role in AudioChunk.objects.filter(session_id__in=sessions).values_list(
-        "session_id", "started_ms", "samples", "role"
-    ):
+    for session_id, started_ms, samples, role in AudioChunk.objects.filter(
+        session_id__in=sessions, id__lte=upto.voice
+    ).values_list("session_id", "started_ms", "samples", "role"):
         session = sessions[session_id]
         begin = session.started_at + timedelta(milliseconds=started_ms)
         session.activity.append((begin, begin + timedelta(seconds=samples / AUDIO_SAMPLE_RATE)))
@@ -147,11 +177,11 @@ def _session_line(session: _Session, day: date, rules: dict[str, int]) -> dict[s
     }
 
 
-def _presence(bounds: Interval, now: datetime) -> dict[int, tuple[list[Interval], list[int]]]:
+def _presence(bounds: Interval, now: datetime, upto: Upto) -> dict[int, tuple[list[Interval], list[int]]]:
     """Each teacher's time on duty within ``bounds`` (until ``now`` at most), with the facts it was read from."""
     low, high = bounds
     high = min(high, now)
-    facts = RoutingFact.objects.filter(kind__in=PRESENCE)
+    facts = RoutingFact.objects.filter(kind__in=PRESENCE, id__lte=upto.routing)
     before = (
         facts.filter(at__gte=low - PRESENCE_LOOKBACK, at__lt=low)
         .values("teacher_id")
@@ -177,13 +207,14 @@ def _presence(bounds: Interval, now: datetime) -> dict[int, tuple[list[Interval]
     return duty
 
 
-def _lectures(bounds: Interval, day: date, now: datetime) -> Iterable[dict[str, Any]]:
+def _lectures(bounds: Interval, day: date, now: datetime, upto: Upto) -> Iterable[dict[str, Any]]:
     low, high = bounds
-    started = LectureFact.objects.filter(kind=LectureFact.Kind.STARTED, at__gte=low, at__lt=high)
+    facts = LectureFact.objects.filter(id__lte=upto.lecture)
+    started = facts.filter(kind=LectureFact.Kind.STARTED, at__gte=low, at__lt=high)
     for fact_id, lecture_id, at in started.values_list("id", "lecture_id", "at"):
         lecture = Lecture.objects.get(pk=lecture_id)
-        ended = LectureFact.objects.filter(lecture_id=lecture_id, kind=LectureFact.Kind.ENDED).order_by("at").first()
-        joined = LectureFact.objects.filter(lecture_id=lecture_id, kind=LectureFact.Kind.JOINED, data__role="viewer")
+        ended = facts.filter(lecture_id=lecture_id, kind=LectureFact.Kind.ENDED).order_by("at").first()
+        joined = facts.filter(lecture_id=lecture_id, kind=LectureFact.Kind.JOINED, data__role="viewer")
         end = ended.at if ended else now
         span = counting.milliseconds(end - at)
         yield {
@@ -199,9 +230,11 @@ def _lectures(bounds: Interval, day: date, now: datetime) -> Iterable[dict[str, 
         }
 
 
-def _videos(bounds: Interval, day: date) -> Iterable[dict[str, Any]]:
+def _videos(bounds: Interval, day: date, upto: Upto) -> Iterable[dict[str, Any]]:
     low, high = bounds
-    sessions = SessionFact.objects.filter(kind=SessionFact.Kind.PUBLISHED, at__gte=low, at__lt=high)
+    sessions = SessionFact.objects.filter(
+        kind=SessionFact.Kind.PUBLISHED, at__gte=low, at__lt=high, id__lte=upto.session
+    )
     for fact_id, session_id, teacher_id, data in sessions.values_list("id", "session_id", "user_id", "data"):
         yield {
             "teacher_id": teacher_id,
@@ -211,7 +244,9 @@ def _videos(bounds: Interval, day: date) -> Iterable[dict[str, Any]]:
             "facts": {"session": [fact_id]},
             "details": {"entry": data.get("entry_id")},
         }
-    lectures = LectureFact.objects.filter(kind=LectureFact.Kind.PUBLISHED, at__gte=low, at__lt=high)
+    lectures = LectureFact.objects.filter(
+        kind=LectureFact.Kind.PUBLISHED, at__gte=low, at__lt=high, id__lte=upto.lecture
+    )
     for fact_id, lecture_id, lecturer_id, data in lectures.values_list("id", "lecture_id", "user_id", "data"):
         yield {
             "teacher_id": lecturer_id,
@@ -228,10 +263,14 @@ def _by_hour(intervals: list[Interval]) -> dict[str, int]:
     return {str(hour): ms for hour, ms in counting.by_hour(intervals, timezone.get_current_timezone()).items()}
 
 
-def _helped(bounds: Interval, day: date) -> Iterable[dict[str, Any]]:
+def _helped(bounds: Interval, day: date, upto: Upto) -> Iterable[dict[str, Any]]:
     low, high = bounds
     solved = Feedback.objects.filter(
-        choice=Feedback.Choice.RESOLVED, match__isnull=False, created_at__gte=low, created_at__lt=high
+        choice=Feedback.Choice.RESOLVED,
+        match__isnull=False,
+        created_at__gte=low,
+        created_at__lt=high,
+        id__lte=upto.feedback,
     )
     videos = Answer.objects.filter(kind=Answer.Kind.VIDEO, created_by__isnull=False)
     by_entry: dict[int, set[int]] = defaultdict(set)
@@ -257,17 +296,19 @@ def _local(moment: datetime) -> str:
     return timezone.localtime(moment).isoformat()
 
 
-def ledger_lines(day: date, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The day's lines as the facts give them now (not stored)."""
+def ledger_lines(day: date, *, now: datetime | None = None, upto: Upto | None = None) -> list[dict[str, Any]]:
+    """The day's lines (not stored) as the facts up to ``upto`` (all of them by default) give them, with what is
+    still open (on duty, a lecture live) counted until ``now``."""
     now = now or timezone.now()
+    upto = upto or Upto.latest()
     bounds = counting.day_bounds(day, timezone.get_current_timezone())
     rules = counting_settings()
-    sessions = _sessions(bounds)
+    sessions = _sessions(bounds, upto)
     lines = [_session_line(s, day, rules) for s in sessions.values() if bounds[0] <= s.started_at < bounds[1]]
     busy: dict[int, list[Interval]] = defaultdict(list)
     for session in sessions.values():
         busy[session.teacher_id].append(session.span())
-    for teacher_id, (intervals, used) in _presence(bounds, now).items():
+    for teacher_id, (intervals, used) in _presence(bounds, now, upto).items():
         duty = counting.subtract(counting.clip(intervals, bounds), busy[teacher_id])
         on_duty = counting.total_ms(counting.clip(intervals, bounds))
         lines.append(
@@ -285,16 +326,16 @@ def ledger_lines(day: date, *, now: datetime | None = None) -> list[dict[str, An
                 },
             }
         )
-    lines += _lectures(bounds, day, now)
-    lines += _videos(bounds, day)
-    lines += _helped(bounds, day)
+    lines += _lectures(bounds, day, now, upto)
+    lines += _videos(bounds, day, upto)
+    lines += _helped(bounds, day, upto)
     return [{**line, "counting": rules} for line in lines]
 
 
-def ledger_build(day: date, *, now: datetime | None = None) -> int:
-    """Write the day's ledger anew from the facts; the number of lines."""
+def ledger_build(day: date, *, now: datetime | None = None, upto: Upto | None = None) -> int:
+    """Write the day's ledger anew from the facts (up to ``upto``); the number of lines."""
     built_at = now or timezone.now()
-    lines = ledger_lines(day, now=built_at)
+    lines = ledger_lines(day, now=built_at, upto=upto)
     with transaction.atomic():
         LedgerLine.objects.filter(day=day).delete()
         LedgerLine.objects.bulk_create([LedgerLine(**line, built_at=built_at) for line in lines])

@@ -136,7 +136,9 @@ class Statement(models.Model):
     credit = models.PositiveIntegerField(_("credit points"), default=0)
     quality = models.JSONField(_("quality factor by rule version"), default=dict)  # {rule id: {...}}
     content_hash = models.CharField(_("content hash"), max_length=64)
-    built_at = models.DateTimeField(_("built at"))
+    built_at = models.DateTimeField(_("built at"))  # also the "now" of what was still open then
+    # The last fact of each table the build read (``ledger.Upto``): the build can be repeated exactly.
+    facts_upto = models.JSONField(_("facts read up to"), default=dict)
 
     class Meta:
         verbose_name = _("monthly statement")

@@ -205,8 +205,9 @@ def statements_build(month: date, *, now: Any = None) -> int:
     it; the number of statements. All or nothing: a day without a rule version in force refuses the month."""
     month = month.replace(day=1)
     built_at = now or timezone.now()
+    upto = ledger.Upto.latest()
     for day in month_days(month):
-        ledger.ledger_build(day, now=built_at)
+        ledger.ledger_build(day, now=built_at, upto=upto)
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = LedgerLine.objects.filter(day__gte=month, day__lte=month_days(month)[-1]).values(*LINE_FIELDS)
     for line in rows.order_by("teacher_id", "day", "source"):
@@ -219,12 +220,12 @@ def statements_build(month: date, *, now: Any = None) -> int:
             if teacher_id not in schools:  # no teacher profile (an administrator who lectured): not paid here
                 continue
             computed = statement_compute(school=schools[teacher_id], month=month, lines=lines[teacher_id], rules=rules)
-            _store(teacher_id, month, computed, built_at)
+            _store(teacher_id, month, computed, built_at, upto)
     logger.info("stipends.statements_built", extra={"month": month.isoformat(), "teachers": len(lines)})
     return Statement.objects.filter(month=month).count()
 
 
-def _store(teacher_id: int, month: date, computed: Computed, built_at: Any) -> Statement:
+def _store(teacher_id: int, month: date, computed: Computed, built_at: Any, upto: ledger.Upto) -> Statement:
     figures = computed.figures
     statement = Statement.objects.create(
         teacher_id=teacher_id,
@@ -237,6 +238,7 @@ def _store(teacher_id: int, month: date, computed: Computed, built_at: Any) -> S
         quality=figures["quality"],
         content_hash=content_hash(figures, computed.days),
         built_at=built_at,
+        facts_upto=upto.as_dict(),
     )
     StatementDay.objects.bulk_create([StatementDay(statement=statement, **day) for day in computed.days])
     return statement
@@ -259,32 +261,31 @@ def statement_stored(statement: Statement) -> Computed:
 
 
 def statements_verify(month: date) -> list[str]:
-    """Recompute the month from the facts (the ledger's lines read anew, not the stored ones) and compare it
-    with the stored statements, figure by figure: the differences, each a line of text; none when equal."""
+    """Recompute the month's statements from the facts (the ledger read anew, not the stored lines), each with
+    the facts and the time its build read, and compare them with the stored ones figure by figure: the
+    differences, each a line of text; none when equal. (Facts that came after a build are not differences:
+    they are the next build's, or a locked month's late facts.)"""
     month = month.replace(day=1)
-    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for day in month_days(month):
-        for line in ledger.ledger_lines(day):
-            lines[line["teacher_id"]].append({key: line.get(key) for key in LINE_FIELDS})
-    schools = _schools(lines)
+    stored = list(Statement.objects.filter(month=month).select_related("school__district"))
     rules = Rules.active()
-    stored = {statement.teacher_id: statement for statement in Statement.objects.filter(month=month)}
+    builds: dict[tuple[Any, tuple[tuple[str, int], ...]], list[Statement]] = defaultdict(list)
+    for statement in stored:
+        builds[(statement.built_at, tuple(sorted(statement.facts_upto.items())))].append(statement)
     differences: list[str] = []
-    for teacher_id in sorted(set(lines) | set(stored)):
-        recomputed = (
-            statement_compute(school=schools[teacher_id], month=month, lines=lines[teacher_id], rules=rules)
-            if teacher_id in schools and teacher_id in lines
-            else None
-        )
-        statement = stored.get(teacher_id)
-        if statement is None or recomputed is None:
-            differences.append(
-                f"teacher {teacher_id}: stored {statement is not None}, from the facts {recomputed is not None}"
+    for (built_at, upto), statements in builds.items():
+        lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for day in month_days(month):
+            for line in ledger.ledger_lines(day, now=built_at, upto=ledger.Upto(**dict(upto))):
+                lines[line["teacher_id"]].append({key: line.get(key) for key in LINE_FIELDS})
+        for statement in statements:
+            recomputed = statement_compute(
+                school=statement.school, month=month, lines=lines.pop(statement.teacher_id, []), rules=rules
             )
-            continue
-        differences += _differences(teacher_id, statement_stored(statement), recomputed)
-        if statement.content_hash != content_hash(recomputed.figures, recomputed.days):
-            differences.append(f"teacher {teacher_id}: content hash")
+            differences += _differences(statement.teacher_id, statement_stored(statement), recomputed)
+            if statement.content_hash != content_hash(recomputed.figures, recomputed.days):
+                differences.append(f"teacher {statement.teacher_id}: content hash")
+        schools = _schools(lines)
+        differences += [f"teacher {teacher_id}: work in the facts, no statement" for teacher_id in sorted(schools)]
     return differences
 
 
