@@ -272,7 +272,7 @@ async def ours_run(platform: Platform, seeded: dict, run: Run, options: argparse
 
     probes = []  # the first socket on each fresh process: it loads the lecture's board from the log
     for number, base in enumerate(bases):
-        socket, seconds, _, _ = await snapshot_open(lecture_url(base, lecture), headers(base, late_cookies[number]))
+        socket, seconds, *_ = await snapshot_open(lecture_url(base, lecture), headers(base, late_cookies[number]))
         probes.append(socket)
         run.cold_snapshots.append(seconds)
     lecturer, *_ = await snapshot_open(lecture_url(bases[0], lecture), headers(bases[0], seeded["lecturer"]))
@@ -313,7 +313,7 @@ async def ours_run(platform: Platform, seeded: dict, run: Run, options: argparse
         for number in range(options.late_joiners):
             base = bases[number % len(bases)]
             cookie = late_cookies[len(bases) + number % (len(late_cookies) - len(bases))]
-            socket, seconds, size, events = await snapshot_open(lecture_url(base, lecture), headers(base, cookie))
+            socket, seconds, size, events, _ = await snapshot_open(lecture_url(base, lecture), headers(base, cookie))
             run.late.append(seconds)
             run.late_bytes, run.late_events = size, events
             await socket.close()

@@ -44,9 +44,9 @@ def socket_options(headers: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def snapshot_open(url: str, headers: dict[str, str]) -> tuple[ClientConnection, float, int, int]:
+async def snapshot_open(url: str, headers: dict[str, str]) -> tuple[ClientConnection, float, int, int, list[int]]:
     """Open a socket and read its first message, the snapshot: (socket, seconds from connect to the snapshot,
-    its size in bytes, its number of events)."""
+    its size in bytes, its number of events, the questions it shows)."""
     started = time.perf_counter()
     socket = await websockets.connect(url, **socket_options(headers))
     message = await socket.recv()
@@ -54,7 +54,8 @@ async def snapshot_open(url: str, headers: dict[str, str]) -> tuple[ClientConnec
     snapshot = json.loads(message)
     if snapshot.get("type") != "lecture.snapshot":
         raise RuntimeError(f"the first message was not a snapshot: {message[:300]!r}")
-    return socket, seconds, len(message), len(snapshot["events"])
+    shown = [question["id"] for question in snapshot["interaction"]["questions"]]
+    return socket, seconds, len(message), len(snapshot["events"]), shown
 
 
 async def drain(socket: ClientConnection) -> None:
@@ -197,19 +198,22 @@ async def viewer_watches(socket: ClientConnection, tally: Tally) -> None:
 
 
 async def _viewer_open(
-    url: str, headers: dict[str, str], gate: asyncio.Semaphore, refused: list[str]
+    url: str, headers: dict[str, str], gate: asyncio.Semaphore, refused: list[str], questions: set[int]
 ) -> ClientConnection:
-    """Open a viewer's socket and read its snapshot, trying again (as the page does) when the server gave up on
-    the handshake; every failed try is kept in ``refused``."""
+    """Open a viewer's socket and read its snapshot (its questions join ``questions``: what the viewers may
+    upvote before the stream changes), trying again (as the page does) when the server gave up on the handshake;
+    every failed try is kept in ``refused``."""
     async with gate:
         for attempt in range(1, CONNECT_ATTEMPTS):
             try:
-                socket, *_ = await snapshot_open(url, headers)
+                socket, *_, shown = await snapshot_open(url, headers)
+                questions.update(shown)
                 return socket
             except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed) as error:
                 refused.append(repr(error))
                 await asyncio.sleep(attempt)
-        socket, *_ = await snapshot_open(url, headers)  # the last try: its error is the socket's
+        socket, *_, shown = await snapshot_open(url, headers)  # the last try: its error is the socket's
+        questions.update(shown)
         return socket
 
 
@@ -249,12 +253,14 @@ async def _viewers(
     gate = asyncio.Semaphore(joining)
     refused: list[str] = []
     started = time.perf_counter()
+    shown: set[int] = set()
     opened = await asyncio.gather(
-        *(_viewer_open(url, headers, gate, refused) for url, headers in sockets), return_exceptions=True
+        *(_viewer_open(url, headers, gate, refused, shown) for url, headers in sockets), return_exceptions=True
     )
     seconds = time.perf_counter() - started
     live = [socket for socket in opened if not isinstance(socket, BaseException)]
     tally = Tally(phase=phase, board_expected=board, voice_expected=voice)
+    tally.questions.update(shown)
     watching = [asyncio.create_task(viewer_watches(socket, tally)) for socket in live]
     await asyncio.sleep(0)  # every viewer is counted before the lecturer starts
     failed = [repr(socket) for socket in opened if isinstance(socket, BaseException)]
