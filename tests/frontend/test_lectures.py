@@ -1,18 +1,20 @@
 """Lectures in Chromium: a student signs up on a phone, the lecturer goes live in the studio and draws, two
-students watch the board live (one on a phone, one on a tablet), and the end reaches them; a student on the home
-page is told when a lecture they signed up for starts or is cancelled; a student replays an ended lecture on a
-cheap phone by its chapters, and the seconds played are counted."""
+students watch the board live (one on a phone, one on a tablet), and the end reaches them; a student is told on
+each of their pages when a lecture they signed up for starts or is cancelled; a student replays an ended lecture
+on a cheap phone by its chapters, and the seconds played are counted."""
 
 import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.factories import (
     AdministratorFactory,
     EntryFactory,
     LectureFactory,
+    QuestionFactory,
     SchoolFactory,
     StudentFactory,
     lecture_given,
@@ -130,16 +132,19 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
     assert errors == []
 
 
-def test_a_signed_up_student_on_the_home_page_is_told_when_lectures_start_or_are_cancelled(
+def test_a_signed_up_student_is_told_on_each_of_their_pages_when_lectures_start_or_are_cancelled(
     live_stack: LiveStack, phone: Page, tablet: Page, laptop: Page, sign_in
 ) -> None:
-    # Given a student signed up for two lectures, on their home page
+    # Given a student signed up for three lectures, one of them live already, on their home page (which lists it)
     school = SchoolFactory()
-    starting = LectureFactory(city=school.district.city, title="分数的初步认识")
-    cancelled = LectureFactory(city=school.district.city, title="认识钟表")
+    city = school.district.city
+    live = LectureFactory(city=city, title="认识图形", status=Lecture.Status.LIVE, started_at=timezone.now())
+    starting = LectureFactory(city=city, title="分数的初步认识")
+    cancelled = LectureFactory(city=city, title="认识钟表")
     student = StudentFactory(profile__school=school, profile__grade=3)
-    for lecture in (starting, cancelled):
+    for lecture in (live, starting, cancelled):
         services.lecture_signup(lecture=lecture, student=student)
+    question = QuestionFactory(student=student)
     errors = page_errors(phone)
     sign_in(student)
     notices = phone.locator("[data-testid=lecture-notices]")
@@ -150,20 +155,31 @@ def test_a_signed_up_student_on_the_home_page_is_told_when_lectures_start_or_are
     tablet.check(f"input[name=_selected_action][value='{cancelled.pk}']")
     tablet.select_option("select[name=action]", "cancel")
     tablet.click("button[name=index]")
-    expect(notices.locator(f"[data-lecture='{cancelled.pk}']")).to_contain_text("你预约的讲座「认识钟表」已取消。")
 
-    # And the lecturer starts the other in the studio
+    # Then the home page says so, and nothing of the live lecture it lists
+    expect(notices.locator(f"[data-lecture='{cancelled.pk}']")).to_contain_text("你预约的讲座「认识钟表」已取消。")
+    expect(notices.locator("[data-lecture]")).to_have_count(1)
+
+    # And on the page of their question, the live lecture is told of as started
+    phone.goto(f"{live_stack.url}/questions/{question.pk}/")
+    expect(notices.locator(f"[data-lecture='{live.pk}']")).to_contain_text("你预约的讲座「认识图形」开始了。")
+
+    # When the lecturer starts another in the studio
     sign_in(starting.lecturer, laptop)
     laptop.goto(f"{live_stack.url}/lectures/{starting.pk}/studio/")
     laptop.click("[data-testid=lecture-start]")
 
-    # Then the home page says so, and its way in leads to the live lecture
+    # Then the question page says so too, and its way in leads to the live lecture
     notice = notices.locator(f"[data-lecture='{starting.pk}']")
     expect(notice).to_contain_text("你预约的讲座「分数的初步认识」开始了。")
     expect(notices).to_have_attribute("role", "alert")
     notice.get_by_role("link", name="进入讲座").click()
     phone.wait_for_url(f"{live_stack.url}/lectures/{starting.pk}/")
     expect(phone.locator("[data-testid=lecture-status]")).to_have_text("直播中")
+
+    # And the lecture's own page tells of the other live lecture only (its socket tells of both at once)
+    expect(notices.locator(f"[data-lecture='{live.pk}']")).to_contain_text("你预约的讲座「认识图形」开始了。")
+    expect(notices.locator("[data-lecture]")).to_have_count(1)
     assert errors == []
 
 
