@@ -5,7 +5,7 @@ page with ``json_script``; the modules under ``static/frontend/js`` hold no text
 Placeholders use Python's ``%(name)s`` form so that translators' tools check them.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -106,21 +106,31 @@ def _ask_page(request: HttpRequest, student: User) -> HttpResponse:
 
 
 def _lecture_list_context(student: User) -> dict[str, object]:
-    """The student's live and coming lectures with their sign-ups, for the home page's 讲座 section, and the
-    notices of the lectures they signed up for (lecture-notices.js: started, moved, cancelled)."""
+    """The student's live and coming lectures with their sign-ups, for the home page's 讲座 section; the live ones
+    it lists get no notice of their start."""
     lectures = lecture_list_for_student(student=student)
     signed_up = lecture_signed_up_ids(student=student, lecture_ids=[lecture.pk for lecture in lectures])
     return {
         "lectures": lectures,
         "signed_up": signed_up,
         "signup_labels": _signup_labels(),
-        "notice_config": {
+        "lecture_notices": lecture_notices_data(
+            live_shown=[lecture.pk for lecture in lectures if lecture.status == Lecture.Status.LIVE]
+        ),
+    }
+
+
+def lecture_notices_data(*, live_shown: Sequence[int] = ()) -> dict[str, object]:
+    """What a student's page needs for the notices of the lectures they signed up for (lecture-notices.js, in
+    base.html on each of their pages by ``context_processors.lecture_notices``): the socket, the lectures'
+    address, the texts, and ``live_shown``, the live lectures the page lists itself (no notice of their start)."""
+    return {
+        "config": {
             "socketPath": "/ws/lectures/notices/",
             "lectureUrl": _url_template("frontend:lecture", "lecture_id"),
-            # Shown live in the list already: no notice for these when the socket first tells of them.
-            "liveShown": [lecture.pk for lecture in lectures if lecture.status == Lecture.Status.LIVE],
+            "liveShown": list(live_shown),
         },
-        "notice_labels": _lecture_notice_labels(),
+        "labels": _lecture_notice_labels(),
     }
 
 
@@ -174,7 +184,7 @@ def session_room(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
     role = session_role(session, request.user)
     question = session.question
     limits = settings.XUEWEN
-    context = {
+    context: dict[str, object] = {
         "session": session,
         "role": role,
         "config": {
@@ -188,6 +198,8 @@ def session_room(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
         "grade_labels": _grade_labels(),
         "scores": range(1, 6),
         "teacher": role == "teacher",
+        # No lecture notices in the room: the student is with a teacher, and a lecture's start would call them away.
+        "lecture_notices": None,
         **_board_tool_choices(),
     }
     if role == "teacher":
@@ -599,7 +611,7 @@ def _signup_labels() -> dict[str, str]:
 
 
 def _lecture_notice_labels() -> dict[str, str]:
-    """What a student's home page says when a lecture they signed up for starts, moves or is cancelled."""
+    """What a student's pages say when a lecture they signed up for starts, moves or is cancelled."""
     return {
         "started": _("The lecture you signed up for, “%(title)s”, has started."),
         "moved": _("The lecture you signed up for, “%(title)s”, now starts at %(time)s."),

@@ -1,25 +1,28 @@
 """Lectures in Chromium: a student signs up on a phone, the lecturer goes live in the studio and draws, two
-students watch the board live (one on a phone, one on a tablet), and the end reaches them; a student on the home
-page is told when a lecture they signed up for starts or is cancelled; a student replays an ended lecture on a
-cheap phone by its chapters, and the seconds played are counted."""
+students watch the board live (one on a phone, one on a tablet), and the end reaches them; the lecturer uploads
+slides, picks one from their thumbnails for the board, and a student sees it on a cheap phone; a student is told
+on each of their pages when a lecture they signed up for starts or is cancelled; a student replays an ended
+lecture on a cheap phone by its chapters, and the seconds played are counted."""
 
 import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.factories import (
     AdministratorFactory,
     EntryFactory,
     LectureFactory,
+    QuestionFactory,
     SchoolFactory,
     StudentFactory,
     lecture_given,
 )
 from tests.frontend.conftest import draw, expect_ink, page_errors
 from tests.live import LiveStack
-from tests.samples import question_photo
+from tests.samples import question_photo, slides_pdf
 from tutoring.lectures import selectors, services
 from tutoring.lectures.models import (
     Lecture,
@@ -29,6 +32,7 @@ from tutoring.lectures.models import (
     LectureQuestion,
     LectureRecording,
     LectureSignup,
+    LectureSlide,
 )
 
 # Committed for real, so the live processes see it; serialized_rollback restores the reference data afterwards.
@@ -146,16 +150,81 @@ def test_students_sign_up_and_watch_the_lecturer_draw_live(
     assert errors == []
 
 
-def test_a_signed_up_student_on_the_home_page_is_told_when_lectures_start_or_are_cancelled(
+# The title of a slide of tests.samples.slides_pdf (at 60 pt from its top left, on 1280 × 720 pt), where a
+# board (1200 × 1600) draws it across its width: the fractions of the board's width and height that it covers.
+SLIDE_TITLE = {"left": 0.05, "top": 0.04, "right": 0.5, "bottom": 0.08}
+
+
+def test_the_lecturer_puts_an_uploaded_slide_on_the_board_and_a_student_sees_it_on_a_cheap_phone(
+    live_stack: LiveStack, laptop: Page, cheap_phone: Page, sign_in
+) -> None:
+    # Given a lecture not yet started, and a student of its city in grade 3
+    lecture = LectureFactory(title="两位数乘一位数")
+    student = StudentFactory(profile__school__district__city=lecture.city, profile__grade=3)
+    errors = page_errors(laptop, cheap_phone)
+
+    # When the lecturer uploads a PDF of two pages in the studio
+    sign_in(lecture.lecturer, laptop)
+    laptop.goto(f"{live_stack.url}/lectures/{lecture.pk}/studio/")
+    pdf = {"name": "讲义.pdf", "mimeType": "application/pdf", "buffer": slides_pdf(2)}
+    laptop.set_input_files("[data-testid=slides-file]", files=[pdf])
+
+    # Then, once the worker has rendered them, the strip shows a thumbnail of each page
+    choices = laptop.locator("[data-testid=slide-choices] button")
+    with live_stack.logs_on_failure():
+        expect(laptop.locator("[data-testid=slides-status]")).to_have_text("点一页幻灯片，把它放到当前页上。")
+    expect(choices).to_have_count(2)
+    assert [choices.nth(index).get_attribute("aria-label") for index in range(2)] == ["幻灯片第 1 页", "幻灯片第 2 页"]
+    laptop.wait_for_function(
+        "() => [...document.querySelectorAll('#slide-choices img')].map((image) => image.naturalWidth).join() "
+        "=== '320,320'"
+    )
+    slides = list(LectureSlide.objects.filter(lecture=lecture).order_by("number"))
+    assert [(slide.number, slide.width, slide.height) for slide in slides] == [(1, 1600, 900), (2, 1600, 900)]
+    second = slides[1]
+
+    # When a student opens the lecture on a cheap phone, the lecturer goes live and puts the second on the board
+    sign_in(student, cheap_phone)
+    cheap_phone.goto(f"{live_stack.url}/lectures/{lecture.pk}/")
+    laptop.click("[data-testid=lecture-start]")
+    expect(cheap_phone.locator("[data-testid=live]")).to_be_visible()
+    image_url = f"{live_stack.url}/api/v1/lectures/{lecture.pk}/slides/{second.pk}/image"
+    with live_stack.logs_on_failure(), cheap_phone.expect_response(image_url) as shown:
+        choices.nth(1).click()
+
+    # Then the student's board fetches that slide's picture and draws it as the page's background
+    assert (shown.value.status, shown.value.header_value("content-type")) == (200, "image/jpeg")
+    cheap_phone.wait_for_function(
+        """(title) => {
+            const layer = document.querySelectorAll("#board canvas")[0];
+            const [x, y] = [Math.round(layer.width * title.left), Math.round(layer.height * title.top)];
+            const width = Math.round(layer.width * (title.right - title.left));
+            const height = Math.round(layer.height * (title.bottom - title.top));
+            const pixels = layer.getContext("2d").getImageData(x, y, width, height).data;
+            return pixels.some((value, index) => index % 4 === 0 && value < 100);
+        }""",
+        arg=SLIDE_TITLE,
+    )
+    expect(laptop.locator("#slide-remove")).to_be_visible()
+    assert cheap_phone.evaluate("document.documentElement.scrollWidth") <= 360
+    backgrounds = LectureEvent.objects.filter(lecture=lecture, type="board.background")
+    assert [(event.data["attachment"], event.data["page"]) for event in backgrounds] == [(second.pk, 0)]
+    assert errors == []
+
+
+def test_a_signed_up_student_is_told_on_each_of_their_pages_when_lectures_start_or_are_cancelled(
     live_stack: LiveStack, phone: Page, tablet: Page, laptop: Page, sign_in
 ) -> None:
-    # Given a student signed up for two lectures, on their home page
+    # Given a student signed up for three lectures, one of them live already, on their home page (which lists it)
     school = SchoolFactory()
-    starting = LectureFactory(city=school.district.city, title="分数的初步认识")
-    cancelled = LectureFactory(city=school.district.city, title="认识钟表")
+    city = school.district.city
+    live = LectureFactory(city=city, title="认识图形", status=Lecture.Status.LIVE, started_at=timezone.now())
+    starting = LectureFactory(city=city, title="分数的初步认识")
+    cancelled = LectureFactory(city=city, title="认识钟表")
     student = StudentFactory(profile__school=school, profile__grade=3)
-    for lecture in (starting, cancelled):
+    for lecture in (live, starting, cancelled):
         services.lecture_signup(lecture=lecture, student=student)
+    question = QuestionFactory(student=student)
     errors = page_errors(phone)
     sign_in(student)
     notices = phone.locator("[data-testid=lecture-notices]")
@@ -166,20 +235,31 @@ def test_a_signed_up_student_on_the_home_page_is_told_when_lectures_start_or_are
     tablet.check(f"input[name=_selected_action][value='{cancelled.pk}']")
     tablet.select_option("select[name=action]", "cancel")
     tablet.click("button[name=index]")
-    expect(notices.locator(f"[data-lecture='{cancelled.pk}']")).to_contain_text("你预约的讲座「认识钟表」已取消。")
 
-    # And the lecturer starts the other in the studio
+    # Then the home page says so, and nothing of the live lecture it lists
+    expect(notices.locator(f"[data-lecture='{cancelled.pk}']")).to_contain_text("你预约的讲座「认识钟表」已取消。")
+    expect(notices.locator("[data-lecture]")).to_have_count(1)
+
+    # And on the page of their question, the live lecture is told of as started
+    phone.goto(f"{live_stack.url}/questions/{question.pk}/")
+    expect(notices.locator(f"[data-lecture='{live.pk}']")).to_contain_text("你预约的讲座「认识图形」开始了。")
+
+    # When the lecturer starts another in the studio
     sign_in(starting.lecturer, laptop)
     laptop.goto(f"{live_stack.url}/lectures/{starting.pk}/studio/")
     laptop.click("[data-testid=lecture-start]")
 
-    # Then the home page says so, and its way in leads to the live lecture
+    # Then the question page says so too, and its way in leads to the live lecture
     notice = notices.locator(f"[data-lecture='{starting.pk}']")
     expect(notice).to_contain_text("你预约的讲座「分数的初步认识」开始了。")
     expect(notices).to_have_attribute("role", "alert")
     notice.get_by_role("link", name="进入讲座").click()
     phone.wait_for_url(f"{live_stack.url}/lectures/{starting.pk}/")
     expect(phone.locator("[data-testid=lecture-status]")).to_have_text("直播中")
+
+    # And the lecture's own page tells of the other live lecture only (its socket tells of both at once)
+    expect(notices.locator(f"[data-lecture='{live.pk}']")).to_contain_text("你预约的讲座「认识图形」开始了。")
+    expect(notices.locator("[data-lecture]")).to_have_count(1)
     assert errors == []
 
 

@@ -22,6 +22,7 @@ from tests.factories import (
     TeacherFactory,
     VideoAnswerFactory,
     grade_band,
+    opened_session,
     subject,
 )
 from tutoring.lectures.models import Lecture, LectureRecording, LectureSignup
@@ -455,6 +456,73 @@ def test_the_student_home_listens_for_the_notices_of_their_lectures() -> None:
     }
     assert 'id="lecture-notices" class="lecture-notices" role="alert" hidden' in html
     assert "frontend/js/lecture-notices.js" in html
+
+
+def notice_parts(html: str) -> tuple[int, int, int, int]:
+    """How many times a page holds the lecture notices' box, their config, their texts and their script."""
+    return (
+        html.count(' id="lecture-notices"'),
+        html.count(' id="notice-config"'),
+        html.count(' id="notice-labels"'),
+        html.count("frontend/js/lecture-notices.js"),
+    )
+
+
+def test_each_page_of_a_student_listens_once_for_the_notices_of_their_lectures() -> None:
+    student = StudentFactory(profile__grade=3)
+    city = student.student_profile.school.district.city
+    coming, ended = LectureFactory(city=city), PublishedRecordingFactory(lecture__city=city).lecture
+    client = logged_in(student)
+    paths = [
+        "/",
+        f"/questions/{QuestionFactory(student=student).pk}/",
+        f"/lectures/{coming.pk}/",
+        f"/lectures/{ended.pk}/",
+        "/questions/999999/",  # not found
+    ]
+
+    with translation.override("zh-hans"):
+        pages = [(path, client.get(path)) for path in paths]
+
+    assert [(path, response.status_code) for path, response in pages] == [
+        ("/", 200),
+        (paths[1], 200),
+        (paths[2], 200),
+        (paths[3], 200),
+        ("/questions/999999/", 404),
+    ]
+    assert [notice_parts(response.content.decode()) for _, response in pages] == [(1, 1, 1, 1)] * 5
+    assert [json_script(response.content.decode(), "notice-config") for _, response in pages] == [
+        {"socketPath": "/ws/lectures/notices/", "lectureUrl": "/lectures/{id}/", "liveShown": []}
+    ] * 5
+    assert {json_script(response.content.decode(), "notice-labels")["started"] for _, response in pages} == {
+        "你预约的讲座「%(title)s」开始了。"
+    }
+
+
+def test_no_page_of_anyone_else_nor_the_session_room_listens_for_lecture_notices() -> None:
+    lecture = LectureFactory()
+    session = opened_session()
+    visits = [
+        (None, "/login/"),
+        (TeacherFactory(), "/"),
+        (session.teacher, "/duty/"),
+        (session.teacher, "/library/"),
+        (lecture.lecturer, f"/lectures/{lecture.pk}/"),
+        (lecture.lecturer, f"/lectures/{lecture.pk}/studio/"),
+        (StaffFactory(), "/"),
+        (AdministratorFactory(), "/"),
+        (session.teacher, f"/sessions/{session.pk}/"),
+        (session.student, f"/sessions/{session.pk}/"),  # a student's, where a lecture would call them away
+    ]
+
+    seen = [
+        (path, response.status_code, notice_parts(response.content.decode()))
+        for user, path in visits
+        for response in [(logged_in(user) if user else Client()).get(path)]
+    ]
+
+    assert seen == [(path, 200, (0, 0, 0, 0)) for _, path in visits]
 
 
 def test_the_student_home_has_no_lecture_section_without_lectures() -> None:

@@ -55,9 +55,9 @@ def lectures_live_signed_up(student: User) -> dict[str, Any]:
 
 
 class LectureNoticeConsumer(BaseConsumer):
-    """A student's notices of the lectures they signed up for (``ws/lectures/notices/``, on their home page): the
-    start, a new time, a cancellation (``events.lecture_notice_send``). The socket joins the group of the
-    signed-in student, never one the client names, so each student gets their own notices only. On every
+    """A student's notices of the lectures they signed up for (``ws/lectures/notices/``, on each of their
+    pages): the start, a new time, a cancellation (``events.lecture_notice_send``). The socket joins the group of
+    the signed-in student, never one the client names, so each student gets their own notices only. On every
     (re)connect it first gets the signed-up lectures live now, so a start missed while away still shows."""
 
     async def connect(self) -> None:

@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -227,16 +227,28 @@ def lecture_entry_list(lecture: Lecture) -> list[Entry]:
     )
 
 
-def lecture_replay_seconds(*, lecture_id: int | None = None, user_id: int | None = None) -> float:
+def lecture_replay_seconds(
+    *, lecture_id: int | None = None, user_id: int | None = None, viewing: str | None = None
+) -> float:
     """Seconds of replay video played, summed from the facts (each report counted once): of one lecture, of one
-    user, or of one user in one lecture; of every replay without either."""
+    user, or of one user in one lecture (and one of their viewings); of every replay without any."""
     facts = LectureFact.objects.filter(kind=LectureFact.Kind.REPLAY_WATCHED)
     if lecture_id is not None:
         facts = facts.filter(lecture_id=lecture_id)
     if user_id is not None:
         facts = facts.filter(user_id=user_id)
+    if viewing is not None:
+        facts = facts.filter(data__viewing=viewing)
     total = facts.aggregate(total=Sum(Cast(KT("data__seconds"), FloatField())))["total"]
     return round(total or 0.0, 3)
+
+
+def lecture_replay_viewing_start(*, lecture_id: int, user_id: int, viewing: str) -> tuple[datetime, float] | None:
+    """When the first report of a user's viewing of a replay was stored, and its seconds; None before it."""
+    facts = LectureFact.objects.filter(
+        kind=LectureFact.Kind.REPLAY_WATCHED, lecture_id=lecture_id, user_id=user_id, data__viewing=viewing
+    )
+    return facts.order_by("at", "id").values_list("at", "data__seconds").first()
 
 
 def lecture_audience(lecture_id: int) -> int:

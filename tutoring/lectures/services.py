@@ -79,6 +79,13 @@ REPLAY_REPORT_MAX_SECONDS = 120
 REPLAY_REPORT_MAX_INTERVALS = 50
 REPLAY_END_TOLERANCE_SECONDS = 1.0
 REPLAY_MAX_REPORTS = 1_000_000
+# A viewing may not report more of the replay than time allows: the seconds of its first report (played before it
+# was sent), then at most REPLAY_MAX_RATE seconds of video for each second since that report came (the fastest
+# speed the browsers' own player controls offer: the page counts seconds of video, so 2× plays two a second),
+# and REPLAY_CLOCK_TOLERANCE_SECONDS for reports that reach the server late or all at once (a slow first request,
+# a page sending what it held while offline, web servers' clocks a little apart).
+REPLAY_MAX_RATE = 2
+REPLAY_CLOCK_TOLERANCE_SECONDS = 10
 _VIEWING = re.compile(r"[0-9A-Za-z-]{8,64}")
 
 
@@ -984,7 +991,11 @@ def lecture_replay_watched(
     """Stretches of the replay that ``user`` played: ``intervals`` of the video in seconds from its start (what
     the player played, not the time that passed: a skipped part is in none), the ``seq``-th report of one
     ``viewing`` (a key the page makes when it opens). Appended as one fact with the seconds played; the same
-    report again (a retry) appends nothing and returns the fact already stored, so the facts sum exactly."""
+    report again (a retry) appends nothing and returns the fact already stored, so the facts sum exactly.
+
+    A viewing's reports together cover at most the seconds of its first report, REPLAY_MAX_RATE seconds for each
+    second of the clock since that report was stored, and REPLAY_CLOCK_TOLERANCE_SECONDS: a report past that is
+    refused and nothing is stored (a retry of one stored before is still answered with it)."""
     recording = selectors.lecture_recording_get(lecture)
     if recording is None or recording.status != LectureRecording.Status.PUBLISHED:
         raise ServiceError("no_replay", _("This lecture has no replay yet."), status=409)
@@ -1023,10 +1034,37 @@ def lecture_replay_watched(
     }
     try:
         with transaction.atomic():
+            # One report of a user's at a time (their row locked until commit), so that the clock's check counts
+            # every report of the viewing stored before this one, however many come at once. A viewing has no row
+            # to lock before its first report, and a user sends a few reports a minute: their row costs no wait.
+            User.objects.select_for_update().filter(pk=user.pk).first()
+            stored = LectureFact.objects.filter(lecture=lecture, user=user, idempotency_key=key).first()
+            if stored is not None:
+                return stored
+            now = timezone.now()
+            _replay_clock_check(lecture=lecture, user=user, viewing=viewing, seconds=seconds, now=now)
             fact = LectureFact.objects.create(
-                kind=LectureFact.Kind.REPLAY_WATCHED, lecture=lecture, user=user, idempotency_key=key, data=data
+                kind=LectureFact.Kind.REPLAY_WATCHED, lecture=lecture, user=user, at=now, idempotency_key=key, data=data
             )
-    except IntegrityError:  # this report was stored before: its first answer was lost, or it came twice
+    except IntegrityError:  # stored meanwhile where rows are not locked (SQLite): it came twice at once
         return LectureFact.objects.get(lecture=lecture, user=user, idempotency_key=key)
     logger.info("lecture.replay_watched", extra={"lecture_id": lecture.pk, "user_id": user.pk, "seconds": seconds})
     return fact
+
+
+def _replay_clock_check(*, lecture: Lecture, user: User, viewing: str, seconds: float, now: datetime) -> None:
+    """Refuse a report of ``seconds`` that would take its viewing past what the clock allows (see
+    ``lecture_replay_watched``); a viewing's first report is not limited here."""
+    first = selectors.lecture_replay_viewing_start(lecture_id=lecture.pk, user_id=user.pk, viewing=viewing)
+    if first is None:
+        return
+    started_at, first_seconds = first
+    allowed = first_seconds + REPLAY_MAX_RATE * (now - started_at).total_seconds() + REPLAY_CLOCK_TOLERANCE_SECONDS
+    reported = selectors.lecture_replay_seconds(lecture_id=lecture.pk, user_id=user.pk, viewing=viewing)
+    if reported + seconds > allowed:
+        raise ServiceError(
+            "replay_ahead_of_time",
+            _("This viewing reports more of the replay than the time since it began allows."),
+            status=409,
+            field="intervals",
+        )

@@ -2,10 +2,15 @@
 once however often it comes, and the facts sum to the seconds watched."""
 
 import json
+import threading
+import time
+from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import (
     CityFactory,
@@ -75,6 +80,120 @@ def test_the_same_report_again_appends_nothing_and_returns_the_first():
     assert selectors.lecture_replay_seconds(lecture_id=lecture.pk) == 20.0
 
 
+class Clock:
+    """The time every ``timezone.now()`` reads: still until a test moves it on."""
+
+    def __init__(self) -> None:
+        self.now = timezone.now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", clock)
+    return clock
+
+
+def viewing_facts() -> list[tuple[str, datetime, float]]:
+    rows = LectureFact.objects.filter(kind="replay_watched").order_by("id")
+    return [(key, at, data["seconds"]) for key, at, data in rows.values_list("idempotency_key", "at", "data")]
+
+
+def test_a_viewing_reports_its_first_report_and_twice_the_seconds_since_then_and_ten_more(clock):
+    lecture = PublishedRecordingFactory().lecture
+    student = student_of(lecture)
+    began = clock.now
+    watched(lecture, student, seq=1, intervals=[(0, 30)])
+
+    clock.tick(10)
+    fact = watched(lecture, student, seq=2, intervals=[(30, 40), (50, 70)])  # 60 s in all: 30 + 2 × 10 + 10
+    elsewhere = watched(lecture, student, seq=1, intervals=[(0, 40)], viewing="b" * 32)  # a viewing of its own
+
+    assert (fact.data["seconds"], elsewhere.data["seconds"]) == (30.0, 40.0)
+    assert viewing_facts() == [
+        (f"replay:{VIEWING}:1", began, 30.0),
+        (f"replay:{VIEWING}:2", began + timedelta(seconds=10), 30.0),
+        (f"replay:{'b' * 32}:1", began + timedelta(seconds=10), 40.0),
+    ]
+
+
+def test_a_report_past_what_the_clock_allows_is_refused_and_nothing_is_stored(clock):
+    lecture = PublishedRecordingFactory().lecture
+    student = student_of(lecture)
+    began = clock.now
+    watched(lecture, student, seq=1, intervals=[(0, 30)])
+    clock.tick(10)
+
+    with pytest.raises(ServiceError) as refused:
+        watched(lecture, student, seq=2, intervals=[(30, 60.001)])
+
+    assert (refused.value.code, str(refused.value.message), refused.value.status, refused.value.field) == (
+        "replay_ahead_of_time",
+        "这次观看报告的回放时长超过了开始观看以来经过的时间。",
+        409,
+        "intervals",
+    )
+    assert viewing_facts() == [(f"replay:{VIEWING}:1", began, 30.0)]
+    assert selectors.lecture_replay_seconds(lecture_id=lecture.pk, user_id=student.pk) == 30.0
+
+
+def test_a_stored_report_sent_again_is_answered_with_it_once_the_viewing_has_reached_its_limit(clock):
+    lecture = PublishedRecordingFactory().lecture
+    student = student_of(lecture)
+    first = watched(lecture, student, seq=1, intervals=[(0, 30)])
+    clock.tick(10)
+    second = watched(lecture, student, seq=2, intervals=[(30, 60)])
+    with pytest.raises(ServiceError):
+        watched(lecture, student, seq=3, intervals=[(60, 61)])
+
+    again = [watched(lecture, student, seq=2, intervals=[(30, 60)]), watched(lecture, student, intervals=[(0, 30)])]
+
+    assert [fact.pk for fact in again] == [second.pk, first.pk]
+    assert [key for key, _, _ in viewing_facts()] == [f"replay:{VIEWING}:1", f"replay:{VIEWING}:2"]
+    assert selectors.lecture_replay_seconds(lecture_id=lecture.pk, user_id=student.pk) == 60.0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_report_waits_for_the_users_report_in_flight_and_counts_it(clock):
+    lecture = PublishedRecordingFactory().lecture
+    student = student_of(lecture)
+    refusals: list[str] = []
+
+    def report_meanwhile() -> None:
+        try:
+            watched(lecture, student, seq=2, intervals=[(120, 140)])
+        except ServiceError as refused:
+            refusals.append(refused.code)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():  # the first report, stored but not yet committed while the second comes
+        watched(lecture, student, seq=1, intervals=[(0, 120)])
+        meanwhile = threading.Thread(target=report_meanwhile)
+        meanwhile.start()
+        deadline, waiting = time.monotonic() + 10, 0
+        with connection.cursor() as cursor:
+            while not waiting and time.monotonic() < deadline:
+                time.sleep(0.02)
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # read afresh within this transaction
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                [waiting] = cursor.fetchone()
+        assert waiting == 1, "the second report did not wait for the first"
+    meanwhile.join(timeout=10)
+
+    assert refusals == ["replay_ahead_of_time"]
+    assert [key for key, _, _ in viewing_facts()] == [f"replay:{VIEWING}:1"]
+
+
 def test_the_same_number_in_another_viewing_or_of_another_user_counts():
     lecture = PublishedRecordingFactory().lecture
     student, classmate = student_of(lecture), student_of(lecture)
@@ -90,11 +209,12 @@ def test_the_same_number_in_another_viewing_or_of_another_user_counts():
     ]
 
 
-def test_replay_seconds_sum_the_facts_by_lecture_and_by_user():
+def test_replay_seconds_sum_the_facts_by_lecture_and_by_user(clock):
     recording = PublishedRecordingFactory()
     lecture, other = recording.lecture, PublishedRecordingFactory().lecture
     student, classmate = student_of(lecture), student_of(lecture)
     watched(lecture, student, seq=1, intervals=[(0, 20), (30, 30.1)])
+    clock.tick(20)
     watched(lecture, student, seq=2, intervals=[(30.1, 50.3)])
     watched(lecture, student, seq=2, intervals=[(30.1, 50.3)])  # a retry
     watched(lecture, classmate, seq=1, intervals=[(95.5, 100)])
@@ -245,6 +365,26 @@ def test_a_bad_report_is_answered_with_its_error_in_chinese():
     )
     assert (shapeless.status_code, shapeless.json()["error"]["field"]) == (400, "intervals")
     assert replay_facts() == []
+
+
+def test_a_report_past_what_the_clock_allows_is_answered_409_with_its_error_in_chinese(clock):
+    lecture = PublishedRecordingFactory().lecture
+    client = logged_in(student_of(lecture))
+    report(client, lecture, REPORT | {"intervals": [[0, 100]]})
+
+    refused = report(client, lecture, REPORT | {"seq": 2, "intervals": [[100, 120]]})  # 120 s > 100 + 0 + 10
+
+    assert (refused.status_code, refused.json()) == (
+        409,
+        {
+            "error": {
+                "code": "replay_ahead_of_time",
+                "message": "这次观看报告的回放时长超过了开始观看以来经过的时间。",
+                "field": "intervals",
+            }
+        },
+    )
+    assert [key for key, _, _ in viewing_facts()] == [f"replay:{VIEWING}:1"]
 
 
 def test_a_report_without_the_csrf_token_is_refused():

@@ -1,7 +1,8 @@
-// A student's notices of the lectures they signed up for, on their home page: a lecture started (with the way
-// in), moved to another time, or was cancelled. The socket (ws/lectures/notices/) is the student's own; on
-// every (re)connect it first tells which of their lectures are live now (`lecture.live`), so a start missed
-// while the page was away still shows, once.
+// A student's notices of the lectures they signed up for, on each of their pages (base.html): a lecture started
+// (with the way in), moved to another time, or was cancelled. The socket (ws/lectures/notices/) is the
+// student's own; on every (re)connect it first tells which of their lectures are live now (`lecture.live`), so a
+// start missed while the page was away still shows, once. A notice never leads to the page it is on: a
+// lecture's own page shows its start itself, and tells of its move or cancellation without the way in.
 
 import { format, pageData } from "./page.js";
 import { connect } from "./ws.js";
@@ -16,6 +17,9 @@ function when(iso) {
   return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(new Date(iso));
 }
 
+const lectureUrl = (lecture) => config.lectureUrl.replace("{id}", lecture.id);
+const here = (lecture) => lectureUrl(lecture) === window.location.pathname;
+
 function show(lecture, kind) {
   let notice = box.querySelector(`[data-lecture="${lecture.id}"]`);
   if (!notice) {
@@ -27,17 +31,20 @@ function show(lecture, kind) {
   notice.dataset.kind = kind;
   const text = document.createElement("span");
   text.textContent = format(labels[kind], { title: lecture.title, time: when(lecture.starts_at) });
-  const link = document.createElement("a");
-  link.className = `button button-small ${kind === "started" ? "button-primary" : "button-secondary"}`;
-  link.href = config.lectureUrl.replace("{id}", lecture.id);
-  link.textContent = kind === "started" ? labels.join : labels.open;
-  notice.replaceChildren(text, link);
+  notice.replaceChildren(text);
+  if (!here(lecture)) {
+    const link = document.createElement("a");
+    link.className = `button button-small ${kind === "started" ? "button-primary" : "button-secondary"}`;
+    link.href = lectureUrl(lecture);
+    link.textContent = kind === "started" ? labels.join : labels.open;
+    notice.append(link);
+  }
   box.prepend(notice); // the newest first
   box.hidden = false;
 }
 
 function started(lecture) {
-  if (announced.has(lecture.id)) return;
+  if (announced.has(lecture.id) || here(lecture)) return;
   announced.add(lecture.id);
   show(lecture, "started");
 }
