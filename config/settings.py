@@ -392,4 +392,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tutoring.stipends.tasks.ledger_build_recent",
         "schedule": 3600.0,
     },
+    "statements-build": {  # last month's statements while drafts; late facts of frozen months carried on
+        "task": "tutoring.stipends.tasks.statements_build_last_month",
+        "schedule": 86400.0,
+    },
 }

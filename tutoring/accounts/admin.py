@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.admin import PermissionsAdmin, checkbox_choice_overrides
 
 
@@ -26,6 +26,12 @@ class TeacherProfileInline(admin.StackedInline):
 class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
     can_delete = False
+
+
+class AdministratorProfileInline(admin.StackedInline):
+    model = AdministratorProfile
+    can_delete = False
+    autocomplete_fields = ["school"]
 
 
 @admin.register(User)
@@ -49,6 +55,7 @@ class UserAdmin(PermissionsAdmin, DjangoUserAdmin):
             User.Role.STUDENT: [StudentProfileInline],
             User.Role.TEACHER: [TeacherProfileInline],
             User.Role.STAFF: [StaffProfileInline],
+            User.Role.ADMINISTRATOR: [AdministratorProfileInline],
         }
         return inlines.get(obj.role, [])
 

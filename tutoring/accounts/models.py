@@ -78,3 +78,32 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class AdministratorProfile(models.Model):
+    """The place an administrator runs: the city (neither district nor school), a district, or a school; a
+    school's principal (校长) approves what the school publishes."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="administrator_profile", verbose_name=_("user")
+    )
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="administrators", verbose_name=_("city"))
+    district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrators",
+        verbose_name=_("district"),
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="administrators", verbose_name=_("school")
+    )
+    principal = models.BooleanField(_("principal"), default=False)
+
+    class Meta:
+        verbose_name = _("administrator profile")
+        verbose_name_plural = _("administrator profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)

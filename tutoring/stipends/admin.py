@@ -9,7 +9,16 @@ from tutoring.accounts.models import User
 from tutoring.core.admin import ReadOnlyAdmin, ReadOnlyPermissions
 from tutoring.core.errors import ServiceError
 from tutoring.stipends import services
-from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
+from tutoring.stipends.models import (
+    Adjustment,
+    AuditEntry,
+    LedgerLine,
+    Objection,
+    SchoolMonth,
+    Statement,
+    StatementDay,
+    StipendRule,
+)
 
 
 @admin.register(LedgerLine)
@@ -62,3 +71,26 @@ class StatementAdmin(ReadOnlyAdmin):
     list_filter = ("month",)
     search_fields = ("teacher__username",)
     inlines = [StatementDayInline]
+
+
+@admin.register(SchoolMonth)
+class SchoolMonthAdmin(ReadOnlyAdmin):
+    list_display = ("month", "school", "status", "publicity_ends_at", "approved_by", "reported_at")
+    list_filter = ("status", "month")
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ("month", "school", "teacher", "amount_fen", "credit", "reason", "author", "carried_from")
+    list_filter = ("month",)
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ReadOnlyAdmin):
+    list_display = ("school_month", "teacher", "reason", "created_at", "answer", "answered_at")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor", "action", "target", "before", "after")
+    list_filter = ("action",)

@@ -181,3 +181,132 @@ class StatementDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.statement} {self.day}"
+
+
+class SchoolMonth(models.Model):
+    """A school's month of statements on its way to publication: a draft (rebuilt from the facts whenever asked),
+    in review (frozen: corrections are adjustment lines), in publicity (公示: shown to the school's teachers for
+    ``publicity_days``, who may object), approved by the principal, then locked and reported to the district
+    with exactly the figures published."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        REVIEW = "review", _("in review")
+        PUBLICIZED = "publicized", _("in publicity (公示)")
+        APPROVED = "approved", _("approved")
+        LOCKED = "locked", _("locked and reported")
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+", verbose_name=_("school"))
+    month = models.DateField(_("month"))  # its first day
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    publicity_ends_at = models.DateTimeField(_("publicity ends at"), null=True, blank=True)
+    published_hash = models.CharField(_("figures published (hash)"), max_length=64, blank=True)
+    published = models.JSONField(_("figures published"), default=dict, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    reported_hash = models.CharField(_("figures reported (hash)"), max_length=64, blank=True)
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("school month")
+        verbose_name_plural = _("school months")
+        ordering = ["-month", "school"]
+        constraints = [models.UniqueConstraint(fields=["school", "month"], name="school_month_once")]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.month:%Y-%m}"
+
+
+class Adjustment(models.Model):
+    """A correction of a teacher's month, with its reason and author (append-only): a reviewer's decision, or
+    the difference late facts make to a month already frozen (``carried_from``: that month)."""
+
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("teacher")
+    )
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+", verbose_name=_("school"))
+    month = models.DateField(_("month"))
+    amount_fen = models.BigIntegerField(_("amount (fen)"), default=0)
+    credit = models.IntegerField(_("credit points"), default=0)
+    reason = models.TextField(_("reason"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    carried_from = models.DateField(_("late facts of"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+        ordering = ["month", "school", "teacher", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} {self.month:%Y-%m} {self.amount_fen}"
+
+
+class Objection(models.Model):
+    """A teacher's objection to their statement during its publicity, and the reviewer's answer."""
+
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("teacher")
+    )
+    school_month = models.ForeignKey(
+        SchoolMonth, on_delete=models.PROTECT, related_name="objections", verbose_name=_("school month")
+    )
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    answer = models.TextField(_("answer"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} {self.school_month}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to the stipends, when, with the figures before and after (append-only: nobody edits it)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("action"), max_length=32)
+    target = models.CharField(_("about"), max_length=64)  # "school_month:<id>", "rule:<id>", "adjustment:<id>"
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"

@@ -21,11 +21,20 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tutoring.accounts.models import TeacherProfile, User
+from tutoring.accounts.models import AdministratorProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.schools.models import School
 from tutoring.stipends import ledger, pricing
-from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
+from tutoring.stipends.models import (
+    Adjustment,
+    AuditEntry,
+    LedgerLine,
+    Objection,
+    SchoolMonth,
+    Statement,
+    StatementDay,
+    StipendRule,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +125,7 @@ def rule_activate(*, rule: StipendRule, user: User) -> StipendRule:
         rule.status = StipendRule.Status.ACTIVE
         rule.activated_at = timezone.now()
         rule.save(update_fields=["status", "activated_at"])
+        _audit(user, "rule_activated", f"rule:{rule.pk}", {"status": "draft"}, {"status": "active"})
     logger.info("stipends.rule_activated", extra={"rule_id": rule.pk, "user_id": user.pk})
     return rule
 
@@ -201,8 +211,9 @@ def _schools(teacher_ids: Iterable[int]) -> dict[int, School]:
 
 
 def statements_build(month: date, *, now: Any = None) -> int:
-    """Build the month's ledger anew from the facts, then every teacher's statement of the month with work in
-    it; the number of statements. All or nothing: a day without a rule version in force refuses the month."""
+    """Build the month's ledger anew from the facts, then the statement of every teacher with work in it whose
+    school's month is still a draft (one in review or later is frozen: ``late_facts_carry`` takes what changed);
+    the number of statements built. All or nothing: a day without a rule version in force refuses the month."""
     month = month.replace(day=1)
     built_at = now or timezone.now()
     upto = ledger.Upto.latest()
@@ -212,17 +223,82 @@ def statements_build(month: date, *, now: Any = None) -> int:
     rows = LedgerLine.objects.filter(day__gte=month, day__lte=month_days(month)[-1]).values(*LINE_FIELDS)
     for line in rows.order_by("teacher_id", "day", "source"):
         lines[line["teacher_id"]].append(line)
-    schools = _schools(lines)
+    schools = _schools(lines)  # teachers without a profile (an administrator who lectured) are not paid here
     rules = Rules.active()
+    built = 0
     with transaction.atomic():
-        Statement.objects.filter(month=month).delete()
-        for teacher_id in sorted(lines):
-            if teacher_id not in schools:  # no teacher profile (an administrator who lectured): not paid here
+        frozen = set(
+            SchoolMonth.objects.select_for_update()
+            .filter(month=month)
+            .exclude(status=SchoolMonth.Status.DRAFT)
+            .values_list("school_id", flat=True)
+        )
+        Statement.objects.filter(month=month).exclude(school_id__in=frozen).delete()
+        for teacher_id in sorted(schools):
+            school = schools[teacher_id]
+            if school.pk in frozen:
                 continue
-            computed = statement_compute(school=schools[teacher_id], month=month, lines=lines[teacher_id], rules=rules)
+            computed = statement_compute(school=school, month=month, lines=lines[teacher_id], rules=rules)
             _store(teacher_id, month, computed, built_at, upto)
-    logger.info("stipends.statements_built", extra={"month": month.isoformat(), "teachers": len(lines)})
-    return Statement.objects.filter(month=month).count()
+            SchoolMonth.objects.get_or_create(school=school, month=month)
+            built += 1
+        _audit(None, "statements_built", f"month:{month:%Y-%m}", after={"statements": built, "upto": upto.as_dict()})
+    logger.info("stipends.statements_built", extra={"month": month.isoformat(), "statements": built})
+    return built
+
+
+def late_facts_carry(month: date, *, now: Any = None) -> list[Adjustment]:
+    """What facts that came after a frozen month's build change in it, as adjustment lines of the next month
+    (each teacher's difference from what was stated and already carried): nothing is paid twice or lost."""
+    month = month.replace(day=1)
+    following = month_days(month)[-1] + timedelta(days=1)
+    frozen = SchoolMonth.objects.filter(month=month).exclude(status=SchoolMonth.Status.DRAFT)
+    if not frozen.exists():
+        return []
+    now = now or timezone.now()
+    upto = ledger.Upto.latest()
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for day in month_days(month):
+        for line in ledger.ledger_lines(day, now=now, upto=upto):
+            lines[line["teacher_id"]].append({key: line.get(key) for key in LINE_FIELDS})
+    rules = Rules.active()
+    carried: list[Adjustment] = []
+    schools = _schools(lines)
+    with transaction.atomic():
+        for school_month in frozen.select_related("school__district"):
+            stated = Statement.objects.filter(school=school_month.school, month=month)
+            teachers = {statement.teacher_id: statement for statement in stated}
+            teachers_now = {teacher for teacher, school in schools.items() if school.pk == school_month.school_id}
+            for teacher_id in sorted(set(teachers) | teachers_now):
+                recomputed = statement_compute(
+                    school=school_month.school, month=month, lines=lines.get(teacher_id, []), rules=rules
+                ).figures
+                statement = teachers.get(teacher_id)
+                already = Adjustment.objects.filter(
+                    teacher_id=teacher_id, school=school_month.school, carried_from=month
+                ).values_list("amount_fen", "credit")
+                amount = recomputed["amount_fen"] - (statement.amount_fen if statement else 0)
+                credit = recomputed["credit"] - (statement.credit if statement else 0)
+                amount -= sum(row[0] for row in already)
+                credit -= sum(row[1] for row in already)
+                if amount or credit:
+                    adjustment = Adjustment.objects.create(
+                        teacher_id=teacher_id,
+                        school=school_month.school,
+                        month=following,
+                        amount_fen=amount,
+                        credit=credit,
+                        reason=_("Facts of %(month)s that came after it was stated.") % {"month": f"{month:%Y-%m}"},
+                        carried_from=month,
+                    )
+                    _audit(
+                        None,
+                        "late_facts_carried",
+                        f"adjustment:{adjustment.pk}",
+                        after={"teacher": teacher_id, "amount_fen": amount, "credit": credit, "from": f"{month:%Y-%m}"},
+                    )
+                    carried.append(adjustment)
+    return carried
 
 
 def _store(teacher_id: int, month: date, computed: Computed, built_at: Any, upto: ledger.Upto) -> Statement:
@@ -305,3 +381,214 @@ def _differences(teacher_id: int, stored: Computed, recomputed: Computed) -> lis
         ]
     found += [f"teacher {teacher_id} {day}: stored, not in the facts" for day in stored_days]
     return found
+
+
+# --- The way to publication (SchoolMonth) ---------------------------------------------------------
+
+
+def _audit(actor: User | None, action: str, target: str, before: Any = None, after: Any = None) -> None:
+    AuditEntry.objects.create(actor=actor, action=action, target=target, before=before or {}, after=after or {})
+
+
+def may_review(user: User, school: School) -> bool:
+    """The school's administrators (its principal too) and the platform's superusers review a school's months."""
+    if user.is_superuser:
+        return True
+    profile = AdministratorProfile.objects.filter(user=user).first()
+    return profile is not None and profile.school_id == school.pk
+
+
+def is_principal(user: User, school: School) -> bool:
+    return AdministratorProfile.objects.filter(user=user, school=school, principal=True).exists()
+
+
+def _reviewer(user: User, school_month: SchoolMonth) -> None:
+    if not may_review(user, school_month.school):
+        raise ServiceError("not_reviewer", _("Only the school's administrators review its statements."), status=403)
+
+
+def _status(school_month: SchoolMonth, *allowed: str) -> None:
+    if school_month.status == SchoolMonth.Status.LOCKED:
+        raise ServiceError("month_locked", _("This month is locked: nothing in it changes any more."), status=409)
+    if school_month.status not in allowed:
+        raise ServiceError(
+            "wrong_status",
+            _("Not possible while the month is %(status)s.") % {"status": school_month.get_status_display()},
+            status=409,
+        )
+
+
+def _locked(school_month_id: int) -> SchoolMonth:
+    return SchoolMonth.objects.select_for_update().select_related("school").get(pk=school_month_id)
+
+
+def school_month_figures(school_month: SchoolMonth) -> dict[str, Any]:
+    """What a school month publishes and reports: each teacher's statement (its content hash and figures) with
+    their adjustments added, in a canonical order, and its SHA-256."""
+    adjustments: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for teacher_id, amount, credit in Adjustment.objects.filter(
+        school=school_month.school, month=school_month.month
+    ).values_list("teacher_id", "amount_fen", "credit"):
+        adjustments[teacher_id][0] += amount
+        adjustments[teacher_id][1] += credit
+    teachers = {
+        str(statement.teacher_id): {
+            "statement": statement.content_hash,
+            "workload_ms": statement.workload_ms,
+            "amount_fen": statement.amount_fen + adjustments[statement.teacher_id][0],
+            "credit": statement.credit + adjustments[statement.teacher_id][1],
+        }
+        for statement in Statement.objects.filter(school=school_month.school, month=school_month.month)
+    }
+    figures = {"school": school_month.school_id, "month": school_month.month.isoformat(), "teachers": teachers}
+    canonical = json.dumps(figures, sort_keys=True, separators=(",", ":"))
+    return {"figures": figures, "hash": hashlib.sha256(canonical.encode()).hexdigest()}
+
+
+def review_start(*, school_month_id: int, user: User) -> SchoolMonth:
+    """Freeze the draft's statements: from now on they change only by adjustment lines."""
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        _reviewer(user, school_month)
+        _status(school_month, SchoolMonth.Status.DRAFT)
+        school_month.status = SchoolMonth.Status.REVIEW
+        school_month.save(update_fields=["status"])
+        _audit(user, "review_started", f"school_month:{school_month.pk}", {"status": "draft"}, {"status": "review"})
+    return school_month
+
+
+def adjustment_add(
+    *, school_month_id: int, teacher_id: int, amount_fen: int, credit: int, reason: str, user: User
+) -> Adjustment:
+    """A reviewer's correction of one teacher's month, with its reason: only while in review."""
+    if not reason.strip():
+        raise ServiceError("reason_required", _("Give the reason for the correction."), field="reason")
+    if not isinstance(amount_fen, int) or not isinstance(credit, int) or isinstance(amount_fen, bool):
+        raise ServiceError("invalid_amount", _("Amounts are whole fen and whole points."), field="amount_fen")
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        _reviewer(user, school_month)
+        _status(school_month, SchoolMonth.Status.REVIEW)
+        if not Statement.objects.filter(school=school_month.school, month=school_month.month, teacher_id=teacher_id):
+            raise ServiceError("unknown_teacher", _("This teacher has no statement in this month."), field="teacher")
+        adjustment = Adjustment.objects.create(
+            teacher_id=teacher_id,
+            school=school_month.school,
+            month=school_month.month,
+            amount_fen=amount_fen,
+            credit=credit,
+            reason=reason.strip(),
+            author=user,
+        )
+        _audit(
+            user,
+            "adjustment_added",
+            f"school_month:{school_month.pk}",
+            after={"teacher": teacher_id, "amount_fen": amount_fen, "credit": credit, "reason": adjustment.reason},
+        )
+    return adjustment
+
+
+def publicity_start(*, school_month_id: int, days: int, user: User) -> SchoolMonth:
+    """公示: the figures as they stand are published to the school's teachers for ``days`` days."""
+    if not 1 <= days <= 30:
+        raise ServiceError("invalid_days", _("Publicity lasts from 1 to 30 days."), field="days")
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        _reviewer(user, school_month)
+        _status(school_month, SchoolMonth.Status.REVIEW)
+        published = school_month_figures(school_month)
+        school_month.status = SchoolMonth.Status.PUBLICIZED
+        school_month.publicity_ends_at = timezone.now() + timedelta(days=days)
+        school_month.published, school_month.published_hash = published["figures"], published["hash"]
+        school_month.save(update_fields=["status", "publicity_ends_at", "published", "published_hash"])
+        _audit(
+            user,
+            "publicized",
+            f"school_month:{school_month.pk}",
+            {"status": "review"},
+            {"status": "publicized", "hash": published["hash"], "ends_at": school_month.publicity_ends_at.isoformat()},
+        )
+    return school_month
+
+
+def review_reopen(*, school_month_id: int, user: User) -> SchoolMonth:
+    """Back from publicity to review (an objection upheld calls for a correction); publicity starts again after."""
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        _reviewer(user, school_month)
+        _status(school_month, SchoolMonth.Status.PUBLICIZED)
+        before = {"status": "publicized", "hash": school_month.published_hash}
+        school_month.status = SchoolMonth.Status.REVIEW
+        school_month.publicity_ends_at, school_month.published, school_month.published_hash = None, {}, ""
+        school_month.save(update_fields=["status", "publicity_ends_at", "published", "published_hash"])
+        _audit(user, "review_reopened", f"school_month:{school_month.pk}", before, {"status": "review"})
+    return school_month
+
+
+def objection_raise(*, school_month_id: int, teacher: User, reason: str) -> Objection:
+    """A teacher objects to their statement while it is in publicity."""
+    if not reason.strip():
+        raise ServiceError("reason_required", _("Say what is wrong with the statement."), field="reason")
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        if not Statement.objects.filter(school=school_month.school, month=school_month.month, teacher=teacher):
+            raise ServiceError("unknown_statement", _("You have no statement in this month."), status=404)
+        ended = school_month.publicity_ends_at is not None and timezone.now() >= school_month.publicity_ends_at
+        if school_month.status != SchoolMonth.Status.PUBLICIZED or ended:
+            raise ServiceError("publicity_closed", _("Objections are taken only during the publicity."), status=409)
+        objection = Objection.objects.create(teacher=teacher, school_month=school_month, reason=reason.strip())
+        _audit(teacher, "objection_raised", f"objection:{objection.pk}", after={"reason": objection.reason})
+    return objection
+
+
+def objection_answer(*, objection_id: int, answer: str, user: User) -> Objection:
+    if not answer.strip():
+        raise ServiceError("answer_required", _("Write the answer."), field="answer")
+    with transaction.atomic():
+        objection = Objection.objects.select_for_update().get(pk=objection_id)
+        school_month = _locked(objection.school_month_id)
+        _reviewer(user, school_month)
+        _status(school_month, SchoolMonth.Status.PUBLICIZED, SchoolMonth.Status.REVIEW)
+        if objection.answered_at is not None:
+            raise ServiceError("already_answered", _("This objection has been answered."), status=409)
+        objection.answer, objection.answered_by, objection.answered_at = answer.strip(), user, timezone.now()
+        objection.save(update_fields=["answer", "answered_by", "answered_at"])
+        _audit(user, "objection_answered", f"objection:{objection.pk}", after={"answer": objection.answer})
+    return objection
+
+
+def approve(*, school_month_id: int, user: User) -> SchoolMonth:
+    """The principal approves the month once its publicity is over and every objection is answered."""
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        if not is_principal(user, school_month.school):
+            raise ServiceError("not_principal", _("Only the school's principal approves."), status=403)
+        _status(school_month, SchoolMonth.Status.PUBLICIZED)
+        if school_month.publicity_ends_at is not None and timezone.now() < school_month.publicity_ends_at:
+            raise ServiceError("publicity_running", _("The publicity has not ended yet."), status=409)
+        if school_month.objections.filter(answered_at__isnull=True).exists():
+            raise ServiceError("objections_open", _("Answer every objection first."), status=409)
+        school_month.status, school_month.approved_by = SchoolMonth.Status.APPROVED, user
+        school_month.save(update_fields=["status", "approved_by"])
+        _audit(user, "approved", f"school_month:{school_month.pk}", {"status": "publicized"}, {"status": "approved"})
+    return school_month
+
+
+def report(*, school_month_id: int, user: User) -> SchoolMonth:
+    """Lock the approved month and report it to the district: refused when its figures now differ from the
+    published ones."""
+    with transaction.atomic():
+        school_month = _locked(school_month_id)
+        _reviewer(user, school_month)
+        _status(school_month, SchoolMonth.Status.APPROVED)
+        now = school_month_figures(school_month)
+        if now["hash"] != school_month.published_hash:
+            raise ServiceError(
+                "report_differs", _("The figures differ from those published; they cannot be reported."), status=409
+            )
+        school_month.status = SchoolMonth.Status.LOCKED
+        school_month.reported_hash, school_month.reported_at = now["hash"], timezone.now()
+        school_month.save(update_fields=["status", "reported_hash", "reported_at"])
+        _audit(user, "reported", f"school_month:{school_month.pk}", {"status": "approved"}, {"hash": now["hash"]})
+    return school_month
