@@ -19,5 +19,8 @@ urlpatterns = [
     path("sessions/<int:session_id>/", views.session_room, name="session"),
     path("lectures/<int:lecture_id>/", views.lecture_detail, name="lecture"),
     path("lectures/<int:lecture_id>/studio/", views.lecture_studio, name="lecture-studio"),
+    path("stipends/", views.stipends, name="stipends"),
+    path("stipends/months/<int:school_month_id>/", views.stipend_month, name="stipend-month"),
+    path("stipends/statements/<str:month>/", views.stipend_statement, name="stipend-statement"),
     path("", views.home, name="home"),
 ]

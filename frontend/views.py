@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
@@ -41,6 +42,17 @@ from tutoring.questions.serializers import QuestionSerializer
 from tutoring.schools.models import MAX_GRADE, MIN_GRADE
 from tutoring.schools.selectors import grade_label, subject_list
 from tutoring.sessions.selectors import access_session, session_role
+from tutoring.stipends.models import Adjustment, Objection, SchoolMonth
+from tutoring.stipends.selectors import (
+    is_principal,
+    ledger_days,
+    school_month_access,
+    school_month_adjustments,
+    school_month_rows,
+    school_months_reviewed,
+    teacher_statement,
+    teacher_statements,
+)
 
 RECENT_ENTRIES = 10
 LIBRARY_PAGE_SIZE = 20
@@ -717,3 +729,75 @@ def _library_labels() -> dict[str, str]:
         "answerSolution": _("Worked solution"),
         "noFile": _("No file chosen"),
     }
+
+
+# --- Workload and stipends ---------------------------------------------------------------------
+
+
+def _stipend_labels() -> dict[str, str]:
+    return {
+        "failed": _("That did not work. Check your connection and try again."),
+        "confirmReport": _("Report these figures to the district? The month is locked afterwards."),
+    }
+
+
+@login_required
+def stipends(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A teacher's own days, statements and their status; a school's administrators' months to review."""
+    user = request.user
+    if user.is_teacher:
+        today = timezone.localdate()
+        first = today.replace(day=1)
+        context = {
+            "statements": teacher_statements(user),
+            "days": ledger_days(teacher=user, first=first, last=today),
+        }
+        return render(request, "frontend/stipends_teacher.html", context)
+    months = school_months_reviewed(user)
+    if not months and not (user.is_superuser or user.role == User.Role.ADMINISTRATOR):
+        raise Http404
+    return render(request, "frontend/stipends_months.html", {"months": months})
+
+
+@login_required
+def stipend_month(request: AuthenticatedHttpRequest, school_month_id: int) -> HttpResponse:
+    """A school month for its reviewers: every teacher's statement, the corrections, the objections and the next
+    step; 404 for anyone else."""
+    school_month = school_month_access(request.user, school_month_id)
+    context = {
+        "school_month": school_month,
+        "rows": school_month_rows(school_month),
+        "adjustments": school_month_adjustments(school_month),
+        "objections": school_month.objections.select_related("teacher", "answered_by"),
+        "principal": is_principal(request.user, school_month.school),
+        "config": {
+            "stepUrl": reverse("stipends:step", kwargs={"school_month_id": school_month.pk, "step": "STEP"}),
+            "adjustmentsUrl": reverse("stipends:adjustments", kwargs={"school_month_id": school_month.pk}),
+            "answerUrl": reverse("stipends:answer", kwargs={"objection_id": 0}).replace("/0/", "/{id}/"),
+        },
+        "labels": _stipend_labels(),
+    }
+    return render(request, "frontend/stipend_month.html", context)
+
+
+@login_required
+def stipend_statement(request: AuthenticatedHttpRequest, month: str) -> HttpResponse:
+    """A teacher's own statement of a month (``YYYY-MM``): its days, corrections, status and, during its
+    publicity, the way to object; 404 for anyone else's."""
+    statement = teacher_statement(request.user, month)
+    school_month = SchoolMonth.objects.filter(school=statement.school, month=statement.month).first()
+    context = {
+        "statement": statement,
+        "school_month": school_month,
+        "days": statement.days.select_related("rule").order_by("day"),
+        "adjustments": Adjustment.objects.filter(teacher=request.user, month=statement.month).order_by("id"),
+        "objections": Objection.objects.filter(teacher=request.user, school_month=school_month),
+        "may_object": school_month is not None and school_month.status == SchoolMonth.Status.PUBLICIZED,
+        "config": {
+            "objectionUrl": reverse("stipends:objections", kwargs={"school_month_id": school_month.pk})
+            if school_month
+            else "",
+        },
+        "labels": _stipend_labels(),
+    }
+    return render(request, "frontend/stipend_statement.html", context)

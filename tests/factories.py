@@ -1,7 +1,7 @@
 """factory_boy factories for every model the tests create."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import factory
 from django.contrib.auth.models import Permission
@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureRecording, LectureSlide
@@ -407,3 +407,51 @@ class StipendRuleFactory(DjangoModelFactory):
     credit_session = 2
     credit_good_rating = 1
     created_by = factory.SubFactory(AdministratorFactory)
+
+
+NOVEMBER_2026 = date(2026, 11, 1)
+
+
+def local_time(day: date, hour: int, minute: float = 0) -> datetime:
+    """``day`` at ``hour``:``minute`` in the platform's time zone."""
+    return datetime.combine(day, time(), tzinfo=timezone.get_current_timezone()) + timedelta(hours=hour, minutes=minute)
+
+
+def on_duty(teacher, day: date, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """The teacher went on duty at ``start`` (hour, minute) of ``day`` and off at ``end``."""
+    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, local_time(day, *start))
+    presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, local_time(day, *end))
+
+
+def month_of_work(teacher=None):
+    """A teacher's October and November 2026 as facts, with the rule versions to price them: the city's
+    (``StipendRuleFactory``) for October, their school's own from November (evening 75 yuan). October: 40 min
+    on duty one Friday evening. November: on duty 18:00-20:00 on Monday the 2nd with a session at 19:00 (3
+    minutes counted, rated 5), and 30 min on duty on Saturday the 7th."""
+    teacher = teacher or TeacherFactory()
+    school = teacher.teacher_profile.school
+    city_rule = StipendRuleFactory(city=school.district.city)
+    school_rule = StipendRuleFactory(
+        city=school.district.city, school=school, effective_from=NOVEMBER_2026, evening_fen=7500
+    )
+    on_duty(teacher, date(2026, 10, 30), (19, 0), (19, 40))
+    monday = date(2026, 11, 2)
+    on_duty(teacher, monday, (18, 0), (20, 0))
+    session_held(
+        teacher,
+        start=local_time(monday, 19),
+        board=((1, "teacher"), (3, "teacher")),
+        end=local_time(monday, 19, 5),
+        rating=5,
+    )
+    on_duty(teacher, date(2026, 11, 7), (10, 0), (10, 30))
+    return teacher, school, city_rule, school_rule
+
+
+def school_administrator(school, *, principal: bool = False) -> User:
+    """An administrator of ``school`` (its principal when ``principal``)."""
+    user = UserFactory(role=User.Role.ADMINISTRATOR)
+    AdministratorProfile.objects.create(
+        user=user, city=school.district.city, district=school.district, school=school, principal=principal
+    )
+    return user

@@ -1,6 +1,7 @@
 from django import template
 
 from tutoring.schools.selectors import grade_label
+from tutoring.stipends.pricing import hundredths
 
 register = template.Library()
 
@@ -16,3 +17,15 @@ def clock_filter(seconds: float) -> str:
     """``{{ answer.duration_seconds|clock }}``: 185.2 -> "3:05", as the answer cards of matches.js show it."""
     total = int(seconds + 0.5)  # halves up, as JavaScript's Math.round
     return f"{total // 60}:{total % 60:02d}"
+
+
+@register.filter(name="hundredths")
+def hundredths_filter(number: int) -> str:
+    """Fen as yuan, or hundredths of a class hour, with two decimals (exact)."""
+    return hundredths(number)
+
+
+@register.filter(name="minutes")
+def minutes_filter(ms: int) -> int:
+    """Milliseconds as whole minutes (floored)."""
+    return ms // 60_000

@@ -111,3 +111,20 @@ def day_priced(day: date, totals: Mapping[str, Any], rule: StipendRule) -> dict[
         + totals["good_ratings"] * rule.credit_good_rating
         + totals["helped"] * rule.credit_helped,
     }
+
+
+def hundredths(number: int) -> str:
+    """Hundredths (fen as yuan, hundredths of a class hour) written with two decimals, by integer arithmetic:
+    12345 → "123.45", -5 → "-0.05"."""
+    sign = "-" if number < 0 else ""
+    return f"{sign}{abs(number) // 100}.{abs(number) % 100:02d}"
+
+
+CLASS_HOUR_DENOMINATOR = 360  # minutes: a multiple of every class hour a rule may set (40, 45)
+
+
+def class_hour_hundredths(days: Iterable[tuple[int, int]]) -> int:
+    """The hundredths of class hours (floored) in (milliseconds, class-hour minutes) of days whose rule versions
+    may differ, summed exactly over a common denominator before the one division."""
+    units = sum(ms * (CLASS_HOUR_DENOMINATOR // minutes) for ms, minutes in days)
+    return units * 100 // (CLASS_HOUR_DENOMINATOR * MS_PER_MINUTE)

@@ -21,10 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tutoring.accounts.models import AdministratorProfile, TeacherProfile, User
+from tutoring.accounts.models import TeacherProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.schools.models import School
-from tutoring.stipends import ledger, pricing
+from tutoring.stipends import ledger, pricing, selectors
 from tutoring.stipends.models import (
     Adjustment,
     AuditEntry,
@@ -390,20 +390,8 @@ def _audit(actor: User | None, action: str, target: str, before: Any = None, aft
     AuditEntry.objects.create(actor=actor, action=action, target=target, before=before or {}, after=after or {})
 
 
-def may_review(user: User, school: School) -> bool:
-    """The school's administrators (its principal too) and the platform's superusers review a school's months."""
-    if user.is_superuser:
-        return True
-    profile = AdministratorProfile.objects.filter(user=user).first()
-    return profile is not None and profile.school_id == school.pk
-
-
-def is_principal(user: User, school: School) -> bool:
-    return AdministratorProfile.objects.filter(user=user, school=school, principal=True).exists()
-
-
 def _reviewer(user: User, school_month: SchoolMonth) -> None:
-    if not may_review(user, school_month.school):
+    if not selectors.may_review(user, school_month.school):
         raise ServiceError("not_reviewer", _("Only the school's administrators review its statements."), status=403)
 
 
@@ -419,7 +407,10 @@ def _status(school_month: SchoolMonth, *allowed: str) -> None:
 
 
 def _locked(school_month_id: int) -> SchoolMonth:
-    return SchoolMonth.objects.select_for_update().select_related("school").get(pk=school_month_id)
+    school_month = SchoolMonth.objects.select_for_update().select_related("school").filter(pk=school_month_id).first()
+    if school_month is None:
+        raise ServiceError("unknown_month", _("No such month of statements."), status=404)
+    return school_month
 
 
 def school_month_figures(school_month: SchoolMonth) -> dict[str, Any]:
@@ -546,7 +537,9 @@ def objection_answer(*, objection_id: int, answer: str, user: User) -> Objection
     if not answer.strip():
         raise ServiceError("answer_required", _("Write the answer."), field="answer")
     with transaction.atomic():
-        objection = Objection.objects.select_for_update().get(pk=objection_id)
+        objection = Objection.objects.select_for_update().filter(pk=objection_id).first()
+        if objection is None:
+            raise ServiceError("unknown_objection", _("No such objection."), status=404)
         school_month = _locked(objection.school_month_id)
         _reviewer(user, school_month)
         _status(school_month, SchoolMonth.Status.PUBLICIZED, SchoolMonth.Status.REVIEW)
@@ -562,7 +555,7 @@ def approve(*, school_month_id: int, user: User) -> SchoolMonth:
     """The principal approves the month once its publicity is over and every objection is answered."""
     with transaction.atomic():
         school_month = _locked(school_month_id)
-        if not is_principal(user, school_month.school):
+        if not selectors.is_principal(user, school_month.school):
             raise ServiceError("not_principal", _("Only the school's principal approves."), status=403)
         _status(school_month, SchoolMonth.Status.PUBLICIZED)
         if school_month.publicity_ends_at is not None and timezone.now() < school_month.publicity_ends_at:

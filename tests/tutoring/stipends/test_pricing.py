@@ -3,7 +3,15 @@ from datetime import date
 import pytest
 
 from tutoring.stipends.models import LedgerLine, StipendRule
-from tutoring.stipends.pricing import day_kind, day_totals, lecture_fen, quality_permille, time_fen
+from tutoring.stipends.pricing import (
+    class_hour_hundredths,
+    day_kind,
+    day_totals,
+    hundredths,
+    lecture_fen,
+    quality_permille,
+    time_fen,
+)
 
 MINUTE = 60_000
 
@@ -99,3 +107,14 @@ def test_day_totals_count_flagged_sessions_apart_and_each_student_once():
         "by_hour": {"19": 13 * MINUTE, "20": 2 * MINUTE},
         "audiences": [120],
     }
+
+
+@pytest.mark.parametrize(("fen", "text"), [(12345, "123.45"), (5, "0.05"), (-5, "-0.05"), (0, "0.00"), (-100, "-1.00")])
+def test_fen_are_written_as_yuan_by_integer_arithmetic(fen, text):
+    assert hundredths(fen) == text
+
+
+def test_class_hours_sum_days_of_40_and_45_minute_hours_exactly():
+    # 60 min of 40-minute hours (1.5) and 60 min of 45-minute hours (1.333…): 2.8333… → 283 hundredths
+    assert class_hour_hundredths([(60 * MINUTE, 40), (60 * MINUTE, 45)]) == 283
+    assert class_hour_hundredths([(40 * MINUTE - 1, 40)]) == 99

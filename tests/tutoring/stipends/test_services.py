@@ -1,47 +1,19 @@
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.factories import StipendRuleFactory, TeacherFactory, presence, session_held
+from tests.factories import NOVEMBER_2026 as NOVEMBER
+from tests.factories import StipendRuleFactory, TeacherFactory, month_of_work, on_duty
 from tutoring.core.errors import ServiceError
-from tutoring.routing.models import RoutingFact
 from tutoring.stipends import services
 from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
 
 pytestmark = pytest.mark.django_db
 
-ZONE = ZoneInfo("Asia/Shanghai")
-OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)
+OCTOBER = date(2026, 10, 1)
 MINUTE = 60_000
-
-
-def at(day: date, hour: int, minute: float = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=ZONE) + timedelta(hours=hour, minutes=minute)
-
-
-def on_duty(teacher, day: date, start: tuple[int, int], end: tuple[int, int]) -> None:
-    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(day, *start))
-    presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, at(day, *end))
-
-
-def month_of_work():
-    """A teacher's October and November: the city's version (StipendRuleFactory) for October, their school's
-    own from November (evening 75 yuan)."""
-    teacher = TeacherFactory()
-    school = teacher.teacher_profile.school
-    city_rule = StipendRuleFactory(city=school.district.city)
-    school_rule = StipendRuleFactory(
-        city=school.district.city, school=school, effective_from=NOVEMBER, evening_fen=7500
-    )
-    on_duty(teacher, date(2026, 10, 30), (19, 0), (19, 40))  # a Friday evening: 40 min at 70 yuan
-    monday = date(2026, 11, 2)
-    on_duty(teacher, monday, (18, 0), (20, 0))
-    session_held(teacher, start=at(monday, 19), board=((1, "teacher"), (3, "teacher")), end=at(monday, 19, 5), rating=5)
-    on_duty(teacher, date(2026, 11, 7), (10, 0), (10, 30))  # a Saturday
-    return teacher, school, city_rule, school_rule
 
 
 def test_a_month_is_priced_day_by_day_by_the_version_in_force_and_the_quality_factor():

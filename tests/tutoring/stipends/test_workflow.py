@@ -4,22 +4,13 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from tests.factories import AdministratorFactory, TeacherFactory, UserFactory
-from tests.tutoring.stipends.test_services import NOVEMBER, month_of_work, on_duty
-from tutoring.accounts.models import AdministratorProfile, User
+from tests.factories import NOVEMBER_2026 as NOVEMBER
+from tests.factories import AdministratorFactory, TeacherFactory, month_of_work, on_duty, school_administrator
 from tutoring.core.errors import ServiceError
 from tutoring.stipends import services
 from tutoring.stipends.models import Adjustment, AuditEntry, Objection, SchoolMonth, Statement
 
 pytestmark = pytest.mark.django_db
-
-
-def school_admin(school, *, principal: bool = False) -> User:
-    user = UserFactory(role=User.Role.ADMINISTRATOR)
-    AdministratorProfile.objects.create(
-        user=user, city=school.district.city, district=school.district, school=school, principal=principal
-    )
-    return user
 
 
 @pytest.fixture
@@ -30,8 +21,8 @@ def stated():
     return {
         "teacher": teacher,
         "school_month": SchoolMonth.objects.get(school=school, month=NOVEMBER),
-        "admin": school_admin(school),
-        "principal": school_admin(school, principal=True),
+        "admin": school_administrator(school),
+        "principal": school_administrator(school, principal=True),
     }
 
 
@@ -120,8 +111,8 @@ def test_only_the_schools_administrators_review(stated, who):
     school_month = stated["school_month"]
     user = {
         "teacher": lambda: stated["teacher"],
-        "other_school_admin": lambda: school_admin(TeacherFactory().teacher_profile.school),
-        "principal_elsewhere": lambda: school_admin(TeacherFactory().teacher_profile.school, principal=True),
+        "other_school_admin": lambda: school_administrator(TeacherFactory().teacher_profile.school),
+        "principal_elsewhere": lambda: school_administrator(TeacherFactory().teacher_profile.school, principal=True),
     }[who]()
     before = state(school_month)
 
