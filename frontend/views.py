@@ -48,10 +48,15 @@ from tutoring.stipends.selectors import (
     ledger_days,
     school_month_access,
     school_month_adjustments,
+    school_month_flags,
     school_month_rows,
     school_months_reviewed,
+    school_totals,
+    schools_overseen,
+    stated_months,
     teacher_statement,
     teacher_statements,
+    teacher_term,
 )
 
 RECENT_ENTRIES = 10
@@ -741,22 +746,45 @@ def _stipend_labels() -> dict[str, str]:
     }
 
 
+def _flag_labels() -> dict[str, str]:
+    """What each of a reviewer's flags (``school_month_flags``) says, with its count."""
+    return {
+        "no_activity": _("%(count)s sessions without board, voice or chat from the teacher"),
+        "short_repeated": _("%(count)s very short sessions repeated with the same student"),
+        "offers_expired": _("%(count)s offers left to expire while on duty"),
+        "ratings_one_student": _("%(count)s ratings from one student, half or more of all"),
+        "far_above_peers": _("workload %(count)s times the month's median or more"),
+    }
+
+
 @login_required
 def stipends(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """A teacher's own days, statements and their status; a school's administrators' months to review."""
+    """A teacher's own days, statements and their status; a school's administrators' months to review; a
+    district's or the city's administrators' totals by school."""
     user = request.user
     if user.is_teacher:
         today = timezone.localdate()
-        first = today.replace(day=1)
-        context = {
-            "statements": teacher_statements(user),
-            "days": ledger_days(teacher=user, first=first, last=today),
+        statements = teacher_statements(user)
+        mine: dict[str, Any] = {
+            "statements": statements,
+            "days": ledger_days(teacher=user, first=today.replace(day=1), last=today),
+            "term": teacher_term(user, statements[0]["statement"].month) if statements else None,
         }
-        return render(request, "frontend/stipends_teacher.html", context)
-    months = school_months_reviewed(user)
-    if not months and not (user.is_superuser or user.role == User.Role.ADMINISTRATOR):
+        return render(request, "frontend/stipends_teacher.html", mine)
+    if not (user.is_superuser or user.role == User.Role.ADMINISTRATOR):
         raise Http404
-    return render(request, "frontend/stipends_months.html", {"months": months})
+    context: dict[str, Any] = {"months": school_months_reviewed(user)}
+    overseen = schools_overseen(user)
+    if overseen is not None:
+        months = stated_months(overseen)
+        chosen = next((month for month in months if f"{month:%Y-%m}" == request.GET.get("month")), None)
+        chosen = chosen or (months[0] if months else None)
+        context |= {
+            "stated_months": months,
+            "month": chosen,
+            "totals": school_totals(overseen, chosen) if chosen else [],
+        }
+    return render(request, "frontend/stipends_months.html", context)
 
 
 @login_required
@@ -764,9 +792,15 @@ def stipend_month(request: AuthenticatedHttpRequest, school_month_id: int) -> Ht
     """A school month for its reviewers: every teacher's statement, the corrections, the objections and the next
     step; 404 for anyone else."""
     school_month = school_month_access(request.user, school_month_id)
+    flags = school_month_flags(school_month)
+    labels = _flag_labels()
+    rows = [
+        {**row, "flags": [labels[flag["code"]] % {"count": flag["count"]} for flag in flags.get(row["teacher"], [])]}
+        for row in school_month_rows(school_month)
+    ]
     context = {
         "school_month": school_month,
-        "rows": school_month_rows(school_month),
+        "rows": rows,
         "adjustments": school_month_adjustments(school_month),
         "objections": school_month.objections.select_related("teacher", "answered_by"),
         "principal": is_principal(request.user, school_month.school),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from tests.factories import (
+    NOVEMBER_2026,
     AdministratorFactory,
     CityFactory,
     DistrictFactory,
@@ -20,15 +21,21 @@ from tests.factories import (
     StaffFactory,
     StudentFactory,
     TeacherFactory,
+    UserFactory,
     VideoAnswerFactory,
     grade_band,
+    month_of_work,
     opened_session,
+    school_administrator,
     subject,
 )
+from tutoring.accounts.models import AdministratorProfile, User
 from tutoring.lectures.models import Lecture, LectureRecording, LectureSignup
 from tutoring.library.models import Answer, Entry, Feedback, Match
 from tutoring.library.services import question_feedback
 from tutoring.questions.models import Question
+from tutoring.stipends import services as stipend_services
+from tutoring.stipends.models import SchoolMonth
 
 pytestmark = pytest.mark.django_db
 
@@ -642,3 +649,76 @@ def test_a_replay_is_not_found_by_a_student_outside_the_lectures_scope() -> None
     elsewhere = StudentFactory(profile__school__district__city=CityFactory(name="杭州市"), profile__grade=3)
 
     assert logged_in(elsewhere).get(f"/lectures/{lecture.pk}/").status_code == 404
+
+
+# --- Workload and stipends ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def stated_november():
+    teacher, school, *_ = month_of_work()
+    stipend_services.statements_build(NOVEMBER_2026)
+    return teacher, school, SchoolMonth.objects.get()
+
+
+def test_a_teacher_sees_their_statements_and_a_statement_with_its_days(stated_november):
+    teacher, _, _ = stated_november
+    client = logged_in(teacher)
+
+    listing = client.get(reverse("frontend:stipends"))
+    detail = client.get(reverse("frontend:stipend-statement", args=["2026-11"]))
+
+    assert (listing.status_code, detail.status_code) == (200, 200)
+    assert [row["total_fen"] for row in listing.context["statements"]] == [31802, 7000]
+    assert "3.70 课时 · 318.02 元 · 3 积分" in listing.content.decode()
+    assert [day.day.isoformat() for day in detail.context["days"]] == ["2026-11-02", "2026-11-07"]
+    assert detail.context["may_object"] is False
+
+
+@pytest.mark.parametrize("month", ["2026-12", "2026-13", "november"])
+def test_a_month_without_the_teachers_statement_is_404(stated_november, month):
+    assert logged_in(stated_november[0]).get(reverse("frontend:stipend-statement", args=[month])).status_code == 404
+
+
+def test_another_teachers_statement_is_not_theirs_to_see(stated_november):
+    response = logged_in(TeacherFactory()).get(reverse("frontend:stipend-statement", args=["2026-11"]))
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("make", [StudentFactory, StaffFactory])
+def test_students_and_staff_have_no_stipend_pages(make):
+    assert logged_in(make()).get(reverse("frontend:stipends")).status_code == 404
+
+
+def test_a_school_administrator_reviews_their_schools_month_with_its_flags(stated_november):
+    teacher, school, school_month = stated_november
+    client = logged_in(school_administrator(school))
+
+    listing = client.get(reverse("frontend:stipends"))
+    month = client.get(reverse("frontend:stipend-month", args=[school_month.pk]))
+
+    assert [each.pk for each in listing.context["months"]] == [school_month.pk]
+    assert "stated_months" not in listing.context
+    assert [(row["teacher"], row["total_fen"], row["flags"]) for row in month.context["rows"]] == [
+        (teacher.pk, 31802, [])
+    ]
+
+
+def test_another_schools_administrator_gets_404(stated_november):
+    other = school_administrator(TeacherFactory().teacher_profile.school)
+
+    assert logged_in(other).get(reverse("frontend:stipend-month", args=[stated_november[2].pk])).status_code == 404
+
+
+def test_a_district_administrator_reads_the_totals_by_school_for_a_month(stated_november):
+    _, school, _ = stated_november
+    district_admin = UserFactory(role=User.Role.ADMINISTRATOR)
+    AdministratorProfile.objects.create(user=district_admin, city=school.district.city, district=school.district)
+
+    response = logged_in(district_admin).get(reverse("frontend:stipends"), {"month": "2026-10"})
+
+    assert [month.isoformat() for month in response.context["stated_months"]] == ["2026-11-01", "2026-10-01"]
+    assert [(row["school"], row["teachers"], row["total_fen"]) for row in response.context["totals"]] == [
+        (school, 1, 7000)
+    ]

@@ -3,6 +3,8 @@ from typing import Any, cast
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.accounts.models import User
@@ -19,6 +21,7 @@ from tutoring.stipends.models import (
     StatementDay,
     StipendRule,
 )
+from tutoring.stipends.pricing import hundredths
 
 
 @admin.register(LedgerLine)
@@ -39,6 +42,40 @@ class StipendRuleAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     actions = ["activate"]
     exclude = ("created_by", "status", "activated_at")
+    readonly_fields = ("preview",)
+
+    @admin.display(description=_("What this draft would have paid in the last month stated"))
+    def preview(self, rule: StipendRule) -> str:
+        if rule.pk is None or rule.status != StipendRule.Status.DRAFT:
+            return str(self.get_empty_value_display())
+        rows = services.rule_preview(rule)
+        if not rows:
+            return gettext("No month is stated for this place yet.")
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            gettext("School"),
+            gettext("Teacher"),
+            gettext("Stated (yuan)"),
+            gettext("With this draft (yuan)"),
+            gettext("Stated credit"),
+            gettext("Credit with this draft"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row["school"],
+                        row["teacher"],
+                        hundredths(row["stated_fen"]),
+                        hundredths(row["draft_fen"]),
+                        row["stated_credit"],
+                        row["draft_credit"],
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: StipendRule | None = None) -> bool:
         return super().has_change_permission(request, obj) and (obj is None or obj.status == StipendRule.Status.DRAFT)

@@ -1,12 +1,16 @@
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from tutoring.accounts.models import AdministratorProfile, User
+from tutoring.routing.models import RoutingFact
 from tutoring.schools.models import School
+from tutoring.stipends.counting import day_bounds
 from tutoring.stipends.models import Adjustment, LedgerLine, SchoolMonth, Statement, StatementDay
 from tutoring.stipends.pricing import class_hour_hundredths
 
@@ -168,3 +172,142 @@ def teacher_statement(teacher: User, month: str) -> Statement:
     if statement is None:
         raise Http404
     return statement
+
+
+# --- Flags for reviewers: never money by themselves; a reviewer decides, by an adjustment ---------------
+
+SHORT_REPEATED = 3  # short sessions with one student in a month
+OFFERS_EXPIRED = 5  # offers left to expire in a month
+RATINGS_ONE_STUDENT = 3  # ratings from one student, when they are at least half of the teacher's
+FAR_ABOVE_PEERS = 3  # times the median workload of the month's statements
+PEERS_NEEDED = 5  # statements in the month before "far above peers" means anything
+
+
+def school_month_flags(school_month: SchoolMonth) -> dict[int, list[dict[str, Any]]]:
+    """What a reviewer should look at, by teacher: sessions with no activity of the teacher, short sessions
+    repeated with one student, offers left to expire while on duty, ratings mostly from one student, and a
+    workload far above the month's median."""
+    month = school_month.month
+    last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    teachers = set(
+        Statement.objects.filter(school=school_month.school, month=month).values_list("teacher_id", flat=True)
+    )
+    flags: dict[int, list[dict[str, Any]]] = {teacher: [] for teacher in teachers}
+    sessions = LedgerLine.objects.filter(
+        teacher_id__in=teachers, day__gte=month, day__lte=last, kind=LedgerLine.Kind.SESSION
+    )
+    idle = Counter(sessions.filter(flag=LedgerLine.Flag.NO_TEACHER_ACTIVITY).values_list("teacher_id", flat=True))
+    short = Counter(
+        (teacher, details.get("student"))
+        for teacher, details in sessions.filter(flag=LedgerLine.Flag.SHORT).values_list("teacher_id", "details")
+    )
+    ratings: dict[int, Counter[int]] = defaultdict(Counter)
+    for teacher, details in sessions.filter(rating__isnull=False).values_list("teacher_id", "details"):
+        ratings[teacher][details.get("student")] += 1
+    bounds = day_bounds(month, timezone.get_current_timezone())[0], day_bounds(last, timezone.get_current_timezone())[1]
+    expired = Counter(
+        RoutingFact.objects.filter(
+            kind=RoutingFact.Kind.EXPIRED, teacher_id__in=teachers, at__gte=bounds[0], at__lt=bounds[1]
+        ).values_list("teacher_id", flat=True)
+    )
+    workloads = sorted(Statement.objects.filter(month=month).values_list("workload_ms", flat=True))
+    median = workloads[len(workloads) // 2] if len(workloads) >= PEERS_NEEDED else None
+    for statement in Statement.objects.filter(school=school_month.school, month=month):
+        teacher = statement.teacher_id
+        if idle[teacher]:
+            flags[teacher].append({"code": "no_activity", "count": idle[teacher]})
+        repeated = sum(count for (who, _), count in short.items() if who == teacher and count >= SHORT_REPEATED)
+        if repeated:
+            flags[teacher].append({"code": "short_repeated", "count": repeated})
+        if expired[teacher] >= OFFERS_EXPIRED:
+            flags[teacher].append({"code": "offers_expired", "count": expired[teacher]})
+        top = ratings[teacher].most_common(1)
+        if top and top[0][1] >= RATINGS_ONE_STUDENT and 2 * top[0][1] >= sum(ratings[teacher].values()):
+            flags[teacher].append({"code": "ratings_one_student", "count": top[0][1]})
+        if median and statement.workload_ms > FAR_ABOVE_PEERS * median:
+            flags[teacher].append({"code": "far_above_peers", "count": statement.workload_ms // median})
+    return flags
+
+
+def schools_overseen(user: User) -> QuerySet[School] | None:
+    """The schools whose totals a district's or the city's administrator reads (a superuser: all); None for
+    anyone else."""
+    if user.is_superuser:
+        return School.objects.all()
+    profile = AdministratorProfile.objects.filter(user=user, school__isnull=True).first()
+    if profile is None:
+        return None
+    if profile.district_id:
+        return School.objects.filter(district_id=profile.district_id)
+    return School.objects.filter(district__city_id=profile.city_id)
+
+
+def school_totals(schools: QuerySet[School], month: date) -> list[dict[str, Any]]:
+    """Per school of ``schools`` with statements in ``month``: its status, teachers, workload, the amount to pay
+    (adjustments included) and credit, school by school in name order; no student anywhere."""
+    statements = Statement.objects.filter(month=month, school__in=schools)
+    totals = {
+        row["school_id"]: row
+        for row in statements.values("school_id").annotate(
+            teachers=Count("id"), workload_ms=Sum("workload_ms"), amount_fen=Sum("amount_fen"), credit=Sum("credit")
+        )
+    }
+    adjusted = dict(
+        Adjustment.objects.filter(month=month, school__in=schools)
+        .values("school_id")
+        .annotate(total=Sum("amount_fen"))
+        .values_list("school_id", "total")
+    )
+    status = dict(SchoolMonth.objects.filter(month=month, school__in=schools).values_list("school_id", "status"))
+    return [
+        {
+            "school": school,
+            "status": SchoolMonth.Status(status.get(school.pk, SchoolMonth.Status.DRAFT)),
+            "teachers": totals[school.pk]["teachers"],
+            "workload_ms": totals[school.pk]["workload_ms"],
+            "total_fen": totals[school.pk]["amount_fen"] + (adjusted.get(school.pk) or 0),
+            "credit": totals[school.pk]["credit"],
+        }
+        for school in schools.filter(pk__in=totals).order_by("name")
+    ]
+
+
+def stated_months(schools: QuerySet[School]) -> list[date]:
+    """The months with statements of ``schools``, newest first."""
+    months = Statement.objects.filter(school__in=schools).values_list("month", flat=True).distinct()
+    return sorted(months, reverse=True)
+
+
+def term_months(month: date) -> list[date]:
+    """The months of the school term ``month`` is in: the autumn term from September to January, the spring term
+    from February to August (its summer months simply hold no work)."""
+    first = month.replace(day=1)
+    if first.month >= 9 or first.month == 1:
+        start = date(first.year if first.month >= 9 else first.year - 1, 9, 1)
+        count = 5
+    else:
+        start, count = date(first.year, 2, 1), 7
+    months = [start]
+    for _ in range(count - 1):
+        months.append((months[-1] + timedelta(days=31)).replace(day=1))
+    return months
+
+
+def teacher_term(teacher: User, month: date) -> dict[str, Any]:
+    """The teacher's term so far, the months stated added up: workload, class hours, the amount with its
+    adjustments, credit."""
+    months = term_months(month)
+    statements = list(Statement.objects.filter(teacher=teacher, month__in=months))
+    adjusted = Adjustment.objects.filter(teacher=teacher, month__in=months).aggregate(
+        fen=Sum("amount_fen", default=0), credit=Sum("credit", default=0)
+    )
+    hours = class_hours(statements)
+    return {
+        "first": months[0],
+        "last": months[-1],
+        "months": len(statements),
+        "workload_ms": sum(statement.workload_ms for statement in statements),
+        "class_hours": sum(hours.values()),
+        "total_fen": sum(statement.amount_fen for statement in statements) + adjusted["fen"],
+        "credit": sum(statement.credit for statement in statements) + adjusted["credit"],
+    }

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,14 +131,18 @@ def rule_activate(*, rule: StipendRule, user: User) -> StipendRule:
     return rule
 
 
-def _stated(rule: StipendRule) -> Any:
+def _stated(rule: StipendRule) -> QuerySet[Statement]:
     """The statements of the rule's place from its first month on."""
-    statements = Statement.objects.filter(month__gte=rule.effective_from)
+    return _stated_place(rule).filter(month__gte=rule.effective_from)
+
+
+def _stated_place(rule: StipendRule) -> QuerySet[Statement]:
+    """The statements of the rule's place."""
     if rule.school_id:
-        return statements.filter(school_id=rule.school_id)
+        return Statement.objects.filter(school_id=rule.school_id)
     if rule.district_id:
-        return statements.filter(school__district_id=rule.district_id)
-    return statements.filter(school__district__city_id=rule.city_id)
+        return Statement.objects.filter(school__district_id=rule.district_id)
+    return Statement.objects.filter(school__district__city_id=rule.city_id)
 
 
 # --- Statements ---------------------------------------------------------------------------------
@@ -585,3 +590,38 @@ def report(*, school_month_id: int, user: User) -> SchoolMonth:
         school_month.save(update_fields=["status", "reported_hash", "reported_at"])
         _audit(user, "reported", f"school_month:{school_month.pk}", {"status": "approved"}, {"hash": now["hash"]})
     return school_month
+
+
+def rule_preview(rule: StipendRule) -> list[dict[str, Any]]:
+    """What a draft version would have paid in the last month stated for its place, teacher by teacher, beside
+    what was stated: the version taken as in force from that month (for a place without statements: nothing)."""
+    stated = _stated_place(rule)
+    month = stated.order_by("-month").values_list("month", flat=True).first()
+    if month is None:
+        return []
+    draft = StipendRule(**{field.attname: getattr(rule, field.attname) for field in StipendRule._meta.concrete_fields})
+    draft.effective_from = month
+    rules = Rules([*StipendRule.objects.filter(status=StipendRule.Status.ACTIVE).exclude(pk=rule.pk), draft])
+    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    last = month_days(month)[-1]
+    for line in LedgerLine.objects.filter(day__gte=month, day__lte=last).values(*LINE_FIELDS):
+        lines[line["teacher_id"]].append(line)
+    preview = []
+    for statement in (
+        stated.filter(month=month).select_related("teacher", "school__district").order_by("school", "teacher")
+    ):
+        computed = statement_compute(
+            school=statement.school, month=month, lines=lines.get(statement.teacher_id, []), rules=rules
+        )
+        preview.append(
+            {
+                "month": month,
+                "school": statement.school,
+                "teacher": statement.teacher,
+                "stated_fen": statement.amount_fen,
+                "draft_fen": computed.figures["amount_fen"],
+                "stated_credit": statement.credit,
+                "draft_credit": computed.figures["credit"],
+            }
+        )
+    return preview

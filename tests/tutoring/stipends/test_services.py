@@ -151,3 +151,21 @@ def test_a_version_in_force_cannot_be_put_in_force_again():
         services.rule_activate(rule=rule, user=rule.created_by)
 
     assert refused.value.code == "rule_not_draft"
+
+
+def test_a_draft_shows_what_it_would_have_paid_in_the_last_month_stated():
+    teacher, school, *_ = month_of_work()
+    services.statements_build(NOVEMBER)
+    draft = rule_draft(city=school.district.city, school=school, effective_from=date(2026, 12, 1), evening_fen=8000)
+
+    preview = services.rule_preview(draft)
+
+    # November's Monday at 80 yuan instead of 75: 118 min → 23600 fen, and the Saturday's 6000 and the session's 500.
+    assert [(row["teacher"], row["month"], row["stated_fen"], row["draft_fen"]) for row in preview] == [
+        (teacher, NOVEMBER, 31802, (23600 + 500 + 6000) * 1111 // 1000)
+    ]
+    assert StipendRule.objects.get(pk=draft.pk).status == "draft"
+
+
+def test_a_draft_for_a_place_never_stated_previews_nothing():
+    assert services.rule_preview(rule_draft(effective_from=NOVEMBER)) == []
