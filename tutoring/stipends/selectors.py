@@ -1,10 +1,11 @@
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from tutoring.accounts.models import User
-from tutoring.stipends.models import LedgerLine
+from tutoring.schools.models import City, School
+from tutoring.stipends.models import LedgerLine, Statement, StatementDay
 
 
 def ledger_days(*, teacher: User, first: date, last: date) -> list[dict[str, Any]]:
@@ -34,3 +35,52 @@ def ledger_days(*, teacher: User, first: date, last: date) -> list[dict[str, Any
     for day, details in lines.filter(counted).values_list("day", "details"):
         served.setdefault(day, set()).add(details["student"])
     return [{**row, "students": len(served.get(row["day"], ()))} for row in days]
+
+
+# The figures of a statement's day that exports show (with ``class_hour_minutes``, its rule version's class hour).
+STATEMENT_DAY_FIGURES = (
+    "duty_ms",
+    "session_ms",
+    "sessions",
+    "flagged",
+    "students",
+    "lectures",
+    "audience",
+    "videos",
+    "helped",
+    "ratings",
+    "rating_sum",
+    "time_fen",
+    "session_fen",
+    "lecture_fen",
+    "credit",
+)
+
+
+def statement_list(*, school: School, month: date) -> list[Statement]:
+    """The school's statements of the month (its first day), by teacher, with the teacher (for their name)."""
+    return list(
+        Statement.objects.filter(school=school, month=month)
+        .select_related("teacher")
+        .only("teacher__username", "teacher__display_name", "amount_fen", "quality")
+        .order_by("teacher_id")
+    )
+
+
+def statement_day_list(*, school: School, month: date) -> list[dict[str, Any]]:
+    """The days of the school's statements of the month, by statement and day: the statement, the day, its rule
+    version, its figures (``STATEMENT_DAY_FIGURES``) and the minutes of a class hour in that version."""
+    days = StatementDay.objects.filter(statement__school=school, statement__month=month).order_by("statement_id", "day")
+    return list(
+        days.values(
+            "statement_id", "day", "rule_id", *STATEMENT_DAY_FIGURES, class_hour_minutes=F("rule__class_hour_minutes")
+        )
+    )
+
+
+def stated_school_list(*, city: City, month: date) -> list[School]:
+    """The city's schools with statements of the month, by district and name."""
+    stated = Statement.objects.filter(month=month, school__district__city=city).values("school_id")
+    return list(
+        School.objects.filter(pk__in=stated).select_related("district").order_by("district__name", "name", "pk")
+    )
