@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg chromium fonts-noto-cjk gettext espeak-ng sox)
+APT_PACKAGES=(ffmpeg chromium fonts-noto-cjk gettext espeak-ng sox libpango-1.0-0 libpangoft2-1.0-0)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

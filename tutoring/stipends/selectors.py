@@ -3,13 +3,13 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from tutoring.accounts.models import AdministratorProfile, User
 from tutoring.routing.models import RoutingFact
-from tutoring.schools.models import School
+from tutoring.schools.models import City, School
 from tutoring.stipends.counting import day_bounds
 from tutoring.stipends.models import Adjustment, LedgerLine, SchoolMonth, Statement, StatementDay
 from tutoring.stipends.pricing import class_hour_hundredths
@@ -311,3 +311,52 @@ def teacher_term(teacher: User, month: date) -> dict[str, Any]:
         "total_fen": sum(statement.amount_fen for statement in statements) + adjusted["fen"],
         "credit": sum(statement.credit for statement in statements) + adjusted["credit"],
     }
+
+
+# The figures of a statement's day that exports show (with ``class_hour_minutes``, its rule version's class hour).
+STATEMENT_DAY_FIGURES = (
+    "duty_ms",
+    "session_ms",
+    "sessions",
+    "flagged",
+    "students",
+    "lectures",
+    "audience",
+    "videos",
+    "helped",
+    "ratings",
+    "rating_sum",
+    "time_fen",
+    "session_fen",
+    "lecture_fen",
+    "credit",
+)
+
+
+def statement_list(*, school: School, month: date) -> list[Statement]:
+    """The school's statements of the month (its first day), by teacher, with the teacher (for their name)."""
+    return list(
+        Statement.objects.filter(school=school, month=month)
+        .select_related("teacher")
+        .only("teacher__username", "teacher__display_name", "amount_fen", "quality")
+        .order_by("teacher_id")
+    )
+
+
+def statement_day_list(*, school: School, month: date) -> list[dict[str, Any]]:
+    """The days of the school's statements of the month, by statement and day: the statement, the day, its rule
+    version, its figures (``STATEMENT_DAY_FIGURES``) and the minutes of a class hour in that version."""
+    days = StatementDay.objects.filter(statement__school=school, statement__month=month).order_by("statement_id", "day")
+    return list(
+        days.values(
+            "statement_id", "day", "rule_id", *STATEMENT_DAY_FIGURES, class_hour_minutes=F("rule__class_hour_minutes")
+        )
+    )
+
+
+def stated_school_list(*, city: City, month: date) -> list[School]:
+    """The city's schools with statements of the month, by district and name."""
+    stated = Statement.objects.filter(month=month, school__district__city=city).values("school_id")
+    return list(
+        School.objects.filter(pk__in=stated).select_related("district").order_by("district__name", "name", "pk")
+    )
