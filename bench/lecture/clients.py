@@ -54,7 +54,7 @@ async def snapshot_open(url: str, headers: dict[str, str]) -> tuple[ClientConnec
     snapshot = json.loads(message)
     if snapshot.get("type") != "lecture.snapshot":
         raise RuntimeError(f"the first message was not a snapshot: {message[:300]!r}")
-    shown = [question["id"] for question in snapshot["interaction"]["questions"]]
+    shown = [question["id"] for question in snapshot.get("interaction", {}).get("questions", [])]  # none: bare
     return socket, seconds, len(message), len(snapshot["events"]), shown
 
 

@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 from django import template
 
 from tutoring.schools.selectors import grade_label
-from tutoring.stipends.pricing import hundredths
+from tutoring.stipends.pricing import yuan
 
 register = template.Library()
 
@@ -19,10 +21,10 @@ def clock_filter(seconds: float) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
-@register.filter(name="hundredths")
-def hundredths_filter(number: int) -> str:
-    """Fen as yuan, or hundredths of a class hour, with two decimals (exact)."""
-    return hundredths(number)
+@register.filter(name="yuan")
+def yuan_filter(fen: int) -> Decimal:
+    """Fen as yuan with two decimals (exact)."""
+    return yuan(fen)
 
 
 @register.filter(name="minutes")

@@ -21,7 +21,7 @@ from tutoring.stipends.models import (
     StatementDay,
     StipendRule,
 )
-from tutoring.stipends.pricing import hundredths
+from tutoring.stipends.pricing import yuan
 
 
 @admin.register(LedgerLine)
@@ -67,8 +67,8 @@ class StipendRuleAdmin(admin.ModelAdmin):
                     (
                         row["school"],
                         row["teacher"],
-                        hundredths(row["stated_fen"]),
-                        hundredths(row["draft_fen"]),
+                        yuan(row["stated_fen"]),
+                        yuan(row["draft_fen"]),
                         row["stated_credit"],
                         row["draft_credit"],
                     )

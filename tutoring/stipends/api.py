@@ -40,7 +40,9 @@ def school_month_data(school_month: SchoolMonth) -> dict[str, Any]:
         "publicity_ends_at": school_month.publicity_ends_at,
         "published_hash": school_month.published_hash,
         "reported_hash": school_month.reported_hash,
-        "statements": selectors.school_month_rows(school_month),
+        "statements": [
+            {**row, "class_hours": str(row["class_hours"])} for row in selectors.school_month_rows(school_month)
+        ],
         "adjustments": [
             {
                 "id": adjustment.pk,

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from tutoring.core.errors import ServiceError
 from tutoring.schools.models import City, School
 from tutoring.stipends import selectors
-from tutoring.stipends.pricing import MS_PER_MINUTE
+from tutoring.stipends.pricing import MS_PER_MINUTE, rounded, yuan
 
 COUNTS = ("sessions", "flagged", "students", "lectures", "audience", "videos", "helped", "ratings", "rating_sum")
 
@@ -67,19 +67,8 @@ PLACE_COLUMNS = (gettext_lazy("District or county"), gettext_lazy("School name")
 TOTAL_KEYS = tuple(key for key, _heading in COLUMNS if key not in ("name", "day", "quality_permille", "rule"))
 
 
-def yuan(fen: int) -> Decimal:
-    """Fen as yuan with two decimals, exactly."""
-    return Decimal(fen).scaleb(-2)
-
-
-def _hundredths(value: Fraction) -> Decimal:
-    """A non-negative fraction rounded half up to two decimals, exactly."""
-    whole, rest = divmod(value.numerator * 100, value.denominator)
-    return Decimal(whole + (2 * rest >= value.denominator)).scaleb(-2)
-
-
 def _minutes(ms: int) -> Decimal:
-    return _hundredths(Fraction(ms, MS_PER_MINUTE))
+    return rounded(Fraction(ms, MS_PER_MINUTE))
 
 
 @dataclass
@@ -114,7 +103,7 @@ class Tally:
             "session_minutes": _minutes(added["session_ms"]),
             **{key: added[key] for key in COUNTS},
             "workload_minutes": _minutes(added["duty_ms"] + added["session_ms"]),
-            "class_hours": _hundredths(self.class_hours),
+            "class_hours": rounded(self.class_hours),
             "time_yuan": yuan(added["time_fen"]),
             "session_yuan": yuan(added["session_fen"]),
             "lecture_yuan": yuan(added["lecture_fen"]),

@@ -3,6 +3,8 @@ integer arithmetic: every division is a floor, written where it happens, so a re
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from tutoring.stipends.models import LedgerLine, StipendRule
@@ -113,18 +115,17 @@ def day_priced(day: date, totals: Mapping[str, Any], rule: StipendRule) -> dict[
     }
 
 
-def hundredths(number: int) -> str:
-    """Hundredths (fen as yuan, hundredths of a class hour) written with two decimals, by integer arithmetic:
-    12345 → "123.45", -5 → "-0.05"."""
-    sign = "-" if number < 0 else ""
-    return f"{sign}{abs(number) // 100}.{abs(number) % 100:02d}"
+def yuan(fen: int) -> Decimal:
+    """Fen as yuan with two decimals, exactly: 12345 → 123.45, -5 → -0.05."""
+    return Decimal(fen).scaleb(-2)
 
 
-CLASS_HOUR_DENOMINATOR = 360  # minutes: a multiple of every class hour a rule may set (40, 45)
+def rounded(value: Fraction) -> Decimal:
+    """A non-negative fraction rounded half up to two decimals, exactly: what minutes and class hours show."""
+    whole, rest = divmod(value.numerator * 100, value.denominator)
+    return Decimal(whole + (2 * rest >= value.denominator)).scaleb(-2)
 
 
-def class_hour_hundredths(days: Iterable[tuple[int, int]]) -> int:
-    """The hundredths of class hours (floored) in (milliseconds, class-hour minutes) of days whose rule versions
-    may differ, summed exactly over a common denominator before the one division."""
-    units = sum(ms * (CLASS_HOUR_DENOMINATOR // minutes) for ms, minutes in days)
-    return units * 100 // (CLASS_HOUR_DENOMINATOR * MS_PER_MINUTE)
+def class_hours(days: Iterable[tuple[int, int]]) -> Fraction:
+    """The class hours, exactly, in (milliseconds, class-hour minutes) of days whose rule versions may differ."""
+    return sum((Fraction(ms, minutes * MS_PER_MINUTE) for ms, minutes in days), Fraction(0))

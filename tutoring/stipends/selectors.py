@@ -1,6 +1,7 @@
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -10,9 +11,9 @@ from django.utils import timezone
 from tutoring.accounts.models import AdministratorProfile, User
 from tutoring.routing.models import RoutingFact
 from tutoring.schools.models import City, School
+from tutoring.stipends import pricing
 from tutoring.stipends.counting import day_bounds
 from tutoring.stipends.models import Adjustment, LedgerLine, SchoolMonth, Statement, StatementDay
-from tutoring.stipends.pricing import class_hour_hundredths
 
 SCHOOL_MONTHS_SHOWN = 60
 
@@ -75,14 +76,14 @@ def school_month_access(user: User, school_month_id: int) -> SchoolMonth:
     return school_month
 
 
-def class_hours(statements: Iterable[Statement]) -> dict[int, int]:
-    """Each statement's workload in hundredths of a class hour, by the class hour of each day's rule version."""
+def class_hours(statements: Iterable[Statement]) -> dict[int, Fraction]:
+    """Each statement's workload in class hours, exactly, by the class hour of each day's rule version."""
     days: dict[int, list[tuple[int, int]]] = {}
     for statement_id, duty_ms, session_ms, minutes in StatementDay.objects.filter(statement__in=statements).values_list(
         "statement_id", "duty_ms", "session_ms", "rule__class_hour_minutes"
     ):
         days.setdefault(statement_id, []).append((duty_ms + session_ms, minutes))
-    return {statement_id: class_hour_hundredths(each) for statement_id, each in days.items()}
+    return {statement_id: pricing.class_hours(each) for statement_id, each in days.items()}
 
 
 def school_month_rows(school_month: SchoolMonth) -> list[dict[str, Any]]:
@@ -115,7 +116,7 @@ def school_month_rows(school_month: SchoolMonth) -> list[dict[str, Any]]:
                 "teacher": statement.teacher_id,
                 "name": str(statement.teacher),
                 "workload_ms": statement.workload_ms,
-                "class_hours": hours.get(statement.pk, 0),
+                "class_hours": pricing.rounded(hours.get(statement.pk, Fraction(0))),
                 "amount_fen": statement.amount_fen,
                 "adjusted_fen": amount,
                 "total_fen": statement.amount_fen + amount,
@@ -154,7 +155,7 @@ def teacher_statements(teacher: User) -> list[dict[str, Any]]:
     return [
         {
             "statement": statement,
-            "class_hours": hours.get(statement.pk, 0),
+            "class_hours": pricing.rounded(hours.get(statement.pk, Fraction(0))),
             "status": SchoolMonth.Status(status.get(statement.month, SchoolMonth.Status.DRAFT)),
             "total_fen": statement.amount_fen + (adjusted.get(statement.month) or 0),
         }
@@ -307,7 +308,7 @@ def teacher_term(teacher: User, month: date) -> dict[str, Any]:
         "last": months[-1],
         "months": len(statements),
         "workload_ms": sum(statement.workload_ms for statement in statements),
-        "class_hours": sum(hours.values()),
+        "class_hours": pricing.rounded(sum(hours.values(), Fraction(0))),
         "total_fen": sum(statement.amount_fen for statement in statements) + adjusted["fen"],
         "credit": sum(statement.credit for statement in statements) + adjusted["credit"],
     }

@@ -50,7 +50,7 @@ def test_a_reviewer_reads_the_month_with_each_teachers_figures(month):
     assert {key: data["statements"][0][key] for key in ("teacher", "workload_ms", "class_hours", "total_fen")} == {
         "teacher": month["teacher"].pk,
         "workload_ms": 148 * 60_000,
-        "class_hours": 370,  # 148 min of 40-minute class hours
+        "class_hours": "3.70",  # 148 min of 40-minute class hours
         "total_fen": 31802,
     }
 

@@ -1,16 +1,18 @@
 from datetime import date
+from fractions import Fraction
 
 import pytest
 
 from tutoring.stipends.models import LedgerLine, StipendRule
 from tutoring.stipends.pricing import (
-    class_hour_hundredths,
+    class_hours,
     day_kind,
     day_totals,
-    hundredths,
     lecture_fen,
     quality_permille,
+    rounded,
     time_fen,
+    yuan,
 )
 
 MINUTE = 60_000
@@ -110,11 +112,13 @@ def test_day_totals_count_flagged_sessions_apart_and_each_student_once():
 
 
 @pytest.mark.parametrize(("fen", "text"), [(12345, "123.45"), (5, "0.05"), (-5, "-0.05"), (0, "0.00"), (-100, "-1.00")])
-def test_fen_are_written_as_yuan_by_integer_arithmetic(fen, text):
-    assert hundredths(fen) == text
+def test_fen_are_yuan_with_two_decimals_exactly(fen, text):
+    assert str(yuan(fen)) == text
 
 
-def test_class_hours_sum_days_of_40_and_45_minute_hours_exactly():
-    # 60 min of 40-minute hours (1.5) and 60 min of 45-minute hours (1.333…): 2.8333… → 283 hundredths
-    assert class_hour_hundredths([(60 * MINUTE, 40), (60 * MINUTE, 45)]) == 283
-    assert class_hour_hundredths([(40 * MINUTE - 1, 40)]) == 99
+def test_class_hours_sum_days_of_40_and_45_minute_hours_exactly_and_round_half_up_once():
+    # 60 min of 40-minute hours (1.5) and 60 min of 45-minute hours (1.333…): 2.8333… → 2.83
+    assert class_hours([(60 * MINUTE, 40), (60 * MINUTE, 45)]) == Fraction(17, 6)
+    assert str(rounded(Fraction(17, 6))) == "2.83"
+    assert str(rounded(Fraction(29, 24))) == "1.21"  # 1.2083…
+    assert str(rounded(Fraction(1, 200))) == "0.01"  # half up
