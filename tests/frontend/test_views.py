@@ -1,5 +1,6 @@
 import json
 import re
+from datetime import date
 
 import pytest
 from django.conf import settings
@@ -657,8 +658,9 @@ def test_a_replay_is_not_found_by_a_student_outside_the_lectures_scope() -> None
 @pytest.fixture
 def stated_november():
     teacher, school, *_ = month_of_work()
+    stipend_services.statements_build(date(2026, 10, 1))
     stipend_services.statements_build(NOVEMBER_2026)
-    return teacher, school, SchoolMonth.objects.get()
+    return teacher, school, SchoolMonth.objects.get(month=NOVEMBER_2026)
 
 
 def test_a_teacher_sees_their_statements_and_a_statement_with_its_days(stated_november):
@@ -698,7 +700,7 @@ def test_a_school_administrator_reviews_their_schools_month_with_its_flags(state
     listing = client.get(reverse("frontend:stipends"))
     month = client.get(reverse("frontend:stipend-month", args=[school_month.pk]))
 
-    assert [each.pk for each in listing.context["months"]] == [school_month.pk]
+    assert [each.month.isoformat() for each in listing.context["months"]] == ["2026-11-01", "2026-10-01"]
     assert "stated_months" not in listing.context
     assert [(row["teacher"], row["total_fen"], row["flags"]) for row in month.context["rows"]] == [
         (teacher.pk, 31802, [])

@@ -117,7 +117,8 @@ class _Teacher:
     id: int
     name: str
     tally: Tally = field(default_factory=Tally)
-    amount_fen: int = 0
+    amount_fen: int = 0  # payable: the statement's amount with its corrections
+    credit_corrected: int = 0  # the corrections' credit points
 
 
 @dataclass
@@ -126,6 +127,7 @@ class _SchoolMonth:
     teachers: list[_Teacher]
     tally: Tally
     amount_fen: int
+    credit_corrected: int
 
 
 def month_name(month: date) -> str:
@@ -147,11 +149,18 @@ def _school_month(school: School, month: date) -> _SchoolMonth:
     for day in selectors.statement_day_list(school=school, month=month):
         days_of[day["statement_id"]].append(day)
     statements.sort(key=lambda statement: (str(statement.teacher), statement.teacher_id))
+    corrections = selectors.adjustment_totals(school=school, month=month)
     teachers: list[_Teacher] = []
     shown: list[dict[str, Any]] = []
     school_tally = Tally()
     for statement in statements:
-        teacher = _Teacher(id=statement.teacher_id, name=str(statement.teacher), amount_fen=statement.amount_fen)
+        corrected_fen, corrected_credit = corrections.get(statement.teacher_id, (0, 0))
+        teacher = _Teacher(
+            id=statement.teacher_id,
+            name=str(statement.teacher),
+            amount_fen=statement.amount_fen + corrected_fen,
+            credit_corrected=corrected_credit,
+        )
         by_rule: dict[int, Tally] = defaultdict(Tally)
         rows = []
         for day in days_of[statement.pk]:
@@ -167,18 +176,28 @@ def _school_month(school: School, month: date) -> _SchoolMonth:
             }
             for rule_id, version in sorted(statement.quality.items(), key=lambda item: int(item[0]))
         ]
+        if corrected_fen or corrected_credit:
+            totals.append({"corrections": True, "amount_yuan": yuan(corrected_fen), "credit": corrected_credit})
         school_tally.merge(teacher.tally)
         teachers.append(teacher)
         shown.append({"teacher": teacher.id, "name": teacher.name, "days": rows, "totals": totals})
     amount_fen = sum(teacher.amount_fen for teacher in teachers)
+    credit_corrected = sum(teacher.credit_corrected for teacher in teachers)
+    total = school_tally.shown()
     figures = {
         "school": school.pk,
         "school_name": school.name,
         "month": month,
         "teachers": shown,
-        "total": {**school_tally.shown(), "amount_yuan": yuan(amount_fen)},
+        "total": {**total, "amount_yuan": yuan(amount_fen), "credit": total["credit"] + credit_corrected},
     }
-    return _SchoolMonth(figures=figures, teachers=teachers, tally=school_tally, amount_fen=amount_fen)
+    return _SchoolMonth(
+        figures=figures,
+        teachers=teachers,
+        tally=school_tally,
+        amount_fen=amount_fen,
+        credit_corrected=credit_corrected,
+    )
 
 
 def export_figures(school: School, month: date) -> dict[str, Any]:
@@ -188,15 +207,20 @@ def export_figures(school: School, month: date) -> dict[str, Any]:
     return _school_month(school, month).figures
 
 
-def _digest(figures: Mapping[str, Any]) -> str:
-    """SHA-256 of figures in canonical JSON: sorted keys, no spaces, days as ISO dates, decimals as text."""
-    canonical = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def canonical(figures: Mapping[str, Any]) -> str:
+    """Figures in canonical JSON: sorted keys, no spaces, days as ISO dates, decimals as text."""
+    return json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(figures: Mapping[str, Any]) -> str:
+    """SHA-256 of ``canonical`` figures."""
+    return hashlib.sha256(canonical(figures).encode()).hexdigest()
 
 
 def figures_hash(school: School, month: date) -> str:
-    """SHA-256 of a school's month as its exports show it (``export_figures``)."""
-    return _digest(export_figures(school, month))
+    """SHA-256 of a school's month as its exports show it (``export_figures``): what its 公示 publishes and
+    its report must equal."""
+    return digest(export_figures(school, month))
 
 
 def _rows(figures: Mapping[str, Any]) -> Iterator[tuple[bool, list[Any]]]:
@@ -206,7 +230,8 @@ def _rows(figures: Mapping[str, Any]) -> Iterator[tuple[bool, list[Any]]]:
         for day in teacher["days"]:
             yield False, _cells({"name": teacher["name"], **day})
         for total in teacher["totals"]:
-            yield True, _cells({"name": teacher["name"], "day": _("Month total"), **total})
+            label = _("Corrections") if total.get("corrections") else _("Month total")
+            yield True, _cells({"name": teacher["name"], "day": label, **total})
     yield True, _cells({"name": _("Whole school"), **figures["total"]})
 
 
@@ -358,20 +383,22 @@ def _notice_pdf(school: School, months: Sequence[date], *, pay: bool) -> bytes:
     months = sorted({month.replace(day=1) for month in months})
     teachers: dict[int, _Teacher] = {}
     school_tally = Tally()
-    school_fen = 0
+    school_fen = school_credit = 0
     checksums = []
     for month in months:
         stated = _school_month(school, month)
         checksums.append(
             _("Checksum of the figures of %(period)s (SHA-256): %(checksum)s")
-            % {"period": month_name(month), "checksum": _digest(stated.figures)}
+            % {"period": month_name(month), "checksum": digest(stated.figures)}
         )
         for each in stated.teachers:
             teacher = teachers.setdefault(each.id, _Teacher(id=each.id, name=each.name))
             teacher.tally.merge(each.tally)
             teacher.amount_fen += each.amount_fen
+            teacher.credit_corrected += each.credit_corrected
         school_tally.merge(stated.tally)
         school_fen += stated.amount_fen
+        school_credit += stated.credit_corrected
     period = month_name(months[0])
     if len(months) > 1:
         period = _("%(first)s to %(last)s") % {"first": period, "last": month_name(months[-1])}
@@ -381,15 +408,21 @@ def _notice_pdf(school: School, months: Sequence[date], *, pay: bool) -> bytes:
         else _("%(school)s: the teachers' live tutoring workload, %(period)s")
     ) % {"school": school.name, "period": period}
     rows = [
-        {"name": teacher.name, **teacher.tally.shown(), "pay_yuan": yuan(teacher.amount_fen)}
+        {
+            "name": teacher.name,
+            **teacher.tally.shown(),
+            "credit": teacher.tally.shown()["credit"] + teacher.credit_corrected,
+            "pay_yuan": yuan(teacher.amount_fen),
+        }
         for teacher in sorted(teachers.values(), key=lambda teacher: (teacher.name, teacher.id))
     ]
+    school_total = school_tally.shown()
     html = render_to_string(
         "stipends/notice.html",
         {
             "title": title,
             "rows": rows,
-            "total": {**school_tally.shown(), "pay_yuan": yuan(school_fen)},
+            "total": {**school_total, "credit": school_total["credit"] + school_credit, "pay_yuan": yuan(school_fen)},
             "pay": pay,
             "checksums": checksums,
         },

@@ -361,3 +361,14 @@ def stated_school_list(*, city: City, month: date) -> list[School]:
     return list(
         School.objects.filter(pk__in=stated).select_related("district").order_by("district__name", "name", "pk")
     )
+
+
+def adjustment_totals(*, school: School, month: date) -> dict[int, tuple[int, int]]:
+    """Each teacher's corrections of the school's month added up: (fen, credit points)."""
+    rows = (
+        Adjustment.objects.filter(school=school, month=month)
+        .values("teacher_id")
+        .annotate(fen=Sum("amount_fen"), credit=Sum("credit"))
+        .values_list("teacher_id", "fen", "credit")
+    )
+    return {teacher: (fen, credit) for teacher, fen, credit in rows}

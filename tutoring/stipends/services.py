@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from tutoring.accounts.models import TeacherProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.schools.models import School
-from tutoring.stipends import ledger, pricing, selectors
+from tutoring.stipends import exports, ledger, pricing, selectors
 from tutoring.stipends.models import (
     Adjustment,
     AuditEntry,
@@ -73,7 +73,8 @@ class Rules:
         for version in versions:
             self.by_place[place_of(version)].append(version)
         for place in self.by_place.values():
-            place.sort(key=lambda version: version.effective_from, reverse=True)
+            # The latest first; on the same day a draft (a preview's) before the version it would replace.
+            place.sort(key=lambda v: (v.effective_from, v.status == StipendRule.Status.DRAFT), reverse=True)
 
     @classmethod
     def active(cls) -> "Rules":
@@ -419,26 +420,13 @@ def _locked(school_month_id: int) -> SchoolMonth:
 
 
 def school_month_figures(school_month: SchoolMonth) -> dict[str, Any]:
-    """What a school month publishes and reports: each teacher's statement (its content hash and figures) with
-    their adjustments added, in a canonical order, and its SHA-256."""
-    adjustments: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for teacher_id, amount, credit in Adjustment.objects.filter(
-        school=school_month.school, month=school_month.month
-    ).values_list("teacher_id", "amount_fen", "credit"):
-        adjustments[teacher_id][0] += amount
-        adjustments[teacher_id][1] += credit
-    teachers = {
-        str(statement.teacher_id): {
-            "statement": statement.content_hash,
-            "workload_ms": statement.workload_ms,
-            "amount_fen": statement.amount_fen + adjustments[statement.teacher_id][0],
-            "credit": statement.credit + adjustments[statement.teacher_id][1],
-        }
-        for statement in Statement.objects.filter(school=school_month.school, month=school_month.month)
+    """What a school month publishes and reports: the figures its exports show (``exports.export_figures``,
+    corrections included) in canonical JSON, and their SHA-256 (``exports.figures_hash``)."""
+    figures = exports.export_figures(school_month.school, school_month.month)
+    return {
+        "figures": json.loads(exports.canonical(figures)),
+        "hash": exports.digest(figures),
     }
-    figures = {"school": school_month.school_id, "month": school_month.month.isoformat(), "teachers": teachers}
-    canonical = json.dumps(figures, sort_keys=True, separators=(",", ":"))
-    return {"figures": figures, "hash": hashlib.sha256(canonical.encode()).hexdigest()}
 
 
 def review_start(*, school_month_id: int, user: User) -> SchoolMonth:

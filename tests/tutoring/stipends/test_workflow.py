@@ -1,3 +1,4 @@
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -7,8 +8,9 @@ from django.utils import timezone
 from tests.factories import NOVEMBER_2026 as NOVEMBER
 from tests.factories import AdministratorFactory, TeacherFactory, month_of_work, on_duty, school_administrator
 from tutoring.core.errors import ServiceError
-from tutoring.stipends import services
+from tutoring.stipends import exports, services
 from tutoring.stipends.models import Adjustment, AuditEntry, Objection, SchoolMonth, Statement
+from tutoring.stipends.pricing import yuan
 
 pytestmark = pytest.mark.django_db
 
@@ -58,25 +60,17 @@ def test_a_month_goes_from_draft_to_locked_with_a_correction_and_an_objection(st
     services.report(school_month_id=school_month.pk, user=admin)
 
     school_month.refresh_from_db()
-    figures = services.school_month_figures(school_month)
     assert (school_month.status, school_month.approved_by_id) == ("locked", principal.pk)
-    assert (
-        school_month.published
-        == figures["figures"]
-        == {
-            "school": school_month.school_id,
-            "month": "2026-11-01",
-            "teachers": {
-                str(teacher.pk): {
-                    "statement": statement.content_hash,
-                    "workload_ms": statement.workload_ms,
-                    "amount_fen": statement.amount_fen - 1500,
-                    "credit": statement.credit + 1,
-                }
-            },
-        }
+    published = school_month.published
+    assert published == json.loads(exports.canonical(exports.export_figures(school_month.school, NOVEMBER)))
+    assert (published["total"]["amount_yuan"], published["total"]["credit"]) == (
+        str(yuan(statement.amount_fen - 1500)),
+        statement.credit + 1,
     )
-    assert school_month.published_hash == school_month.reported_hash == figures["hash"]
+    assert published["teachers"][0]["totals"][-1] == {"corrections": True, "amount_yuan": "-15.00", "credit": 1}
+    assert (
+        school_month.published_hash == school_month.reported_hash == exports.figures_hash(school_month.school, NOVEMBER)
+    )
     assert list(AuditEntry.objects.order_by("id").values_list("action", "actor_id")) == [
         ("statements_built", None),
         ("review_started", admin.pk),
