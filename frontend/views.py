@@ -44,6 +44,7 @@ from tutoring.schools.selectors import grade_label, subject_list
 from tutoring.sessions.selectors import access_session, session_role
 from tutoring.stipends.models import Adjustment, Objection, SchoolMonth
 from tutoring.stipends.selectors import (
+    PUBLISHED,
     is_principal,
     ledger_days,
     school_month_access,
@@ -827,6 +828,7 @@ def stipend_statement(request: AuthenticatedHttpRequest, month: str) -> HttpResp
         "adjustments": Adjustment.objects.filter(teacher=request.user, month=statement.month).order_by("id"),
         "objections": Objection.objects.filter(teacher=request.user, school_month=school_month),
         "may_object": school_month is not None and school_month.status == SchoolMonth.Status.PUBLICIZED,
+        "published": school_month is not None and school_month.status in PUBLISHED,
         "config": {
             "objectionUrl": reverse("stipends:objections", kwargs={"school_month_id": school_month.pk})
             if school_month

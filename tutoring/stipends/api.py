@@ -3,6 +3,7 @@
 
 from typing import Any
 
+from django.http import Http404, HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
@@ -10,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tutoring.core.api import AuthenticatedRequest
-from tutoring.stipends import selectors, services
+from tutoring.schools.models import School
+from tutoring.stipends import exports, selectors, services
 from tutoring.stipends.models import SchoolMonth
 
 
@@ -141,3 +143,25 @@ class ObjectionAnswerApi(APIView):
             objection_id=objection_id, answer=data.validated_data["text"], user=request.user
         )
         return Response(school_month_data(selectors.school_month_access(request.user, objection.school_month_id)))
+
+
+@extend_schema(exclude=True)
+def school_month_export(request: HttpRequest, school_month_id: int, file_format: str) -> HttpResponse:
+    """A school month's spreadsheet (``xlsx``, ``csv``) or its 公示 notice (``pdf``), to whoever may have it
+    (``selectors.school_month_exportable``); ``?term`` with ``pdf``: the notice of the term so far."""
+    if not request.user.is_authenticated or file_format not in exports.SCHOOL_EXPORTS:
+        raise Http404
+    school_month = selectors.school_month_exportable(request.user, school_month_id, file_format)
+    export, content_type, extension = exports.SCHOOL_EXPORTS[file_format]
+    school, month = school_month.school, school_month.month
+    if file_format == "pdf" and "term" in request.GET:
+        months = [each for each in selectors.term_months(month) if each <= month]
+        stated = selectors.stated_months(School.objects.filter(pk=school.pk))
+        content = exports.school_term_notice_pdf(school, [each for each in months if each in stated])
+        name = f"{school.pk}-{month:%Y-%m}-term.{extension}"
+    else:
+        content = export(school, month)
+        name = f"{school.pk}-{month:%Y-%m}.{extension}"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="stipends-{name}"'
+    return response

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -428,3 +428,11 @@ def _notice_pdf(school: School, months: Sequence[date], *, pay: bool) -> bytes:
         },
     )
     return weasyprint.HTML(string=html).write_pdf()
+
+
+# What a school's month is exported as: (function of the school and the month, content type, file extension).
+SCHOOL_EXPORTS: dict[str, tuple[Callable[[School, date], bytes], str, str]] = {
+    "xlsx": (school_month_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "csv": (school_month_csv, "text/csv; charset=utf-8", "csv"),
+    "pdf": (school_month_notice_pdf, "application/pdf", "pdf"),
+}

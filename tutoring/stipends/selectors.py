@@ -372,3 +372,27 @@ def adjustment_totals(*, school: School, month: date) -> dict[int, tuple[int, in
         .values_list("teacher_id", "fen", "credit")
     )
     return {teacher: (fen, credit) for teacher, fen, credit in rows}
+
+
+PUBLISHED = (SchoolMonth.Status.PUBLICIZED, SchoolMonth.Status.APPROVED, SchoolMonth.Status.LOCKED)
+
+
+def school_month_exportable(user: User, school_month_id: int, file_format: str) -> SchoolMonth:
+    """A school month ``user`` may export as ``file_format``: its reviewers and the administrators over its
+    district or city, every format; a teacher with a statement in it, its published notice (PDF) only. 404 for
+    anyone else."""
+    school_month = SchoolMonth.objects.select_related("school__district").filter(pk=school_month_id).first()
+    if school_month is None:
+        raise Http404
+    overseen = schools_overseen(user)
+    if may_review(user, school_month.school) or (
+        overseen is not None and overseen.filter(pk=school_month.school_id).exists()
+    ):
+        return school_month
+    if (
+        file_format == "pdf"
+        and school_month.status in PUBLISHED
+        and Statement.objects.filter(school=school_month.school, month=school_month.month, teacher=user).exists()
+    ):
+        return school_month
+    raise Http404

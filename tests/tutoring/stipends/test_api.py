@@ -2,8 +2,16 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import NOVEMBER_2026, StudentFactory, TeacherFactory, month_of_work, school_administrator
-from tutoring.stipends import services
+from tests.factories import (
+    NOVEMBER_2026,
+    StudentFactory,
+    TeacherFactory,
+    UserFactory,
+    month_of_work,
+    school_administrator,
+)
+from tutoring.accounts.models import AdministratorProfile, User
+from tutoring.stipends import exports, services
 from tutoring.stipends.models import Adjustment, AuditEntry, Objection, SchoolMonth
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +132,47 @@ def test_a_bad_adjustment_body_is_refused_with_its_field(month):
 
     assert (response.status_code, response.json()["error"]["field"]) == (400, "amount_fen")
     assert counts() == before
+
+
+def export(client: Client, school_month: SchoolMonth, file_format: str, query: str = ""):
+    url = reverse("stipends:export", kwargs={"school_month_id": school_month.pk, "file_format": file_format})
+    return client.get(url + query)
+
+
+def test_reviewers_and_overseers_download_every_format(month):
+    school_month = month["school_month"]
+    district_admin = UserFactory(role=User.Role.ADMINISTRATOR)
+    school = school_month.school
+    AdministratorProfile.objects.create(user=district_admin, city=school.district.city, district=school.district)
+
+    for user in (month["admin"], district_admin):
+        client = logged_in(user)
+        responses = {name: export(client, school_month, name) for name in ("xlsx", "csv", "pdf")}
+        assert {name: response.status_code for name, response in responses.items()} == {
+            "xlsx": 200,
+            "csv": 200,
+            "pdf": 200,
+        }
+        assert responses["csv"].content == exports.school_month_csv(school, NOVEMBER_2026)
+        assert responses["pdf"]["Content-Disposition"] == f'attachment; filename="stipends-{school.pk}-2026-11.pdf"'
+    assert export(logged_in(month["admin"]), school_month, "pdf", "?term").content.startswith(b"%PDF")
+
+
+def test_a_teacher_gets_the_notice_once_published_and_never_the_spreadsheets(month):
+    teacher, school_month, admin = month["teacher"], month["school_month"], month["admin"]
+    client = logged_in(teacher)
+
+    assert export(client, school_month, "pdf").status_code == 404  # a draft
+    services.review_start(school_month_id=school_month.pk, user=admin)
+    services.publicity_start(school_month_id=school_month.pk, days=3, user=admin)
+
+    assert (export(client, school_month, "pdf").status_code, export(client, school_month, "xlsx").status_code) == (
+        200,
+        404,
+    )
+    assert export(logged_in(TeacherFactory()), school_month, "pdf").status_code == 404
+
+
+def test_an_unknown_format_or_an_anonymous_user_gets_404(month):
+    assert export(logged_in(month["admin"]), month["school_month"], "docx").status_code == 404
+    assert export(Client(), month["school_month"], "pdf").status_code == 404

@@ -9,12 +9,6 @@ from tutoring.schools.models import City, School
 from tutoring.stipends import exports
 from tutoring.stipends.management.commands.ledger_build import month_parse
 
-SCHOOL_EXPORTS = {
-    "xlsx": exports.school_month_xlsx,
-    "csv": exports.school_month_csv,
-    "pdf": exports.school_month_notice_pdf,
-}
-
 
 class Command(BaseCommand):
     help = (
@@ -27,7 +21,7 @@ class Command(BaseCommand):
         which.add_argument("--school", type=int, help="the school's id")
         which.add_argument("--city", type=int, help="the city's id (XLSX only)")
         parser.add_argument("--month", required=True, help="YYYY-MM")
-        parser.add_argument("--format", dest="file_format", required=True, choices=sorted(SCHOOL_EXPORTS))
+        parser.add_argument("--format", dest="file_format", required=True, choices=sorted(exports.SCHOOL_EXPORTS))
         parser.add_argument("--out", required=True, type=Path, help="the file to write")
 
     def handle(
@@ -39,7 +33,7 @@ class Command(BaseCommand):
                 content = exports.city_month_xlsx(self.city_get(city, file_format), first)
             else:
                 assert school is not None
-                content = SCHOOL_EXPORTS[file_format](self.school_get(school), first)
+                content = exports.SCHOOL_EXPORTS[file_format][0](self.school_get(school), first)
         except ServiceError as error:
             raise CommandError(str(error.message)) from error
         out.write_bytes(content)
