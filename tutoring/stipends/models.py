@@ -201,7 +201,6 @@ class SchoolMonth(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     publicity_ends_at = models.DateTimeField(_("publicity ends at"), null=True, blank=True)
     published_hash = models.CharField(_("figures published (hash)"), max_length=64, blank=True)
-    published = models.JSONField(_("figures published"), default=dict, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -310,3 +309,32 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+
+
+class Publication(models.Model):
+    """A version of a school month as it was published (公示: its figures and the notice shown) or reported to
+    the district (its figures and the spreadsheet sent), archived for inspection (append-only)."""
+
+    class Kind(models.TextChoices):
+        PUBLICITY = "publicity", _("publicity (公示)")
+        REPORT = "report", _("report to the district")
+
+    school_month = models.ForeignKey(
+        SchoolMonth, on_delete=models.PROTECT, related_name="publications", verbose_name=_("school month")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    figures = models.JSONField(_("figures"))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    file = models.FileField(_("file"), max_length=255)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("publication")
+        verbose_name_plural = _("publications")
+        ordering = ["school_month", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.school_month} {self.get_kind_display()} {self.content_hash[:12]}"

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -31,6 +33,7 @@ from tutoring.stipends.models import (
     AuditEntry,
     LedgerLine,
     Objection,
+    Publication,
     SchoolMonth,
     Statement,
     StatementDay,
@@ -419,14 +422,27 @@ def _locked(school_month_id: int) -> SchoolMonth:
     return school_month
 
 
-def school_month_figures(school_month: SchoolMonth) -> dict[str, Any]:
-    """What a school month publishes and reports: the figures its exports show (``exports.export_figures``,
-    corrections included) in canonical JSON, and their SHA-256 (``exports.figures_hash``)."""
-    figures = exports.export_figures(school_month.school, school_month.month)
-    return {
-        "figures": json.loads(exports.canonical(figures)),
-        "hash": exports.digest(figures),
-    }
+def _publication(school_month: SchoolMonth, kind: str, user: User) -> Publication:
+    """Archive the school month as it is published (its figures and its notice, PDF) or reported (its figures
+    and its spreadsheet, XLSX): the figures its exports show, in canonical JSON, with their SHA-256."""
+    school, month = school_month.school, school_month.month
+    figures = exports.export_figures(school, month)
+    digest = exports.digest(figures)
+    if kind == Publication.Kind.PUBLICITY:
+        content, extension = exports.school_month_notice_pdf(school, month), "pdf"
+    else:
+        content, extension = exports.school_month_xlsx(school, month), "xlsx"
+    name = default_storage.save(
+        f"stipends/{school.pk}/{month:%Y-%m}/{kind}-{digest[:16]}.{extension}", ContentFile(content)
+    )
+    return Publication.objects.create(
+        school_month=school_month,
+        kind=kind,
+        figures=json.loads(exports.canonical(figures)),
+        content_hash=digest,
+        file=name,
+        actor=user,
+    )
 
 
 def review_start(*, school_month_id: int, user: User) -> SchoolMonth:
@@ -481,17 +497,21 @@ def publicity_start(*, school_month_id: int, days: int, user: User) -> SchoolMon
         school_month = _locked(school_month_id)
         _reviewer(user, school_month)
         _status(school_month, SchoolMonth.Status.REVIEW)
-        published = school_month_figures(school_month)
+        published = _publication(school_month, Publication.Kind.PUBLICITY, user)
         school_month.status = SchoolMonth.Status.PUBLICIZED
         school_month.publicity_ends_at = timezone.now() + timedelta(days=days)
-        school_month.published, school_month.published_hash = published["figures"], published["hash"]
-        school_month.save(update_fields=["status", "publicity_ends_at", "published", "published_hash"])
+        school_month.published_hash = published.content_hash
+        school_month.save(update_fields=["status", "publicity_ends_at", "published_hash"])
         _audit(
             user,
             "publicized",
             f"school_month:{school_month.pk}",
             {"status": "review"},
-            {"status": "publicized", "hash": published["hash"], "ends_at": school_month.publicity_ends_at.isoformat()},
+            {
+                "status": "publicized",
+                "hash": published.content_hash,
+                "ends_at": school_month.publicity_ends_at.isoformat(),
+            },
         )
     return school_month
 
@@ -504,8 +524,8 @@ def review_reopen(*, school_month_id: int, user: User) -> SchoolMonth:
         _status(school_month, SchoolMonth.Status.PUBLICIZED)
         before = {"status": "publicized", "hash": school_month.published_hash}
         school_month.status = SchoolMonth.Status.REVIEW
-        school_month.publicity_ends_at, school_month.published, school_month.published_hash = None, {}, ""
-        school_month.save(update_fields=["status", "publicity_ends_at", "published", "published_hash"])
+        school_month.publicity_ends_at, school_month.published_hash = None, ""
+        school_month.save(update_fields=["status", "publicity_ends_at", "published_hash"])
         _audit(user, "review_reopened", f"school_month:{school_month.pk}", before, {"status": "review"})
     return school_month
 
@@ -568,15 +588,17 @@ def report(*, school_month_id: int, user: User) -> SchoolMonth:
         school_month = _locked(school_month_id)
         _reviewer(user, school_month)
         _status(school_month, SchoolMonth.Status.APPROVED)
-        now = school_month_figures(school_month)
-        if now["hash"] != school_month.published_hash:
+        if exports.figures_hash(school_month.school, school_month.month) != school_month.published_hash:
             raise ServiceError(
                 "report_differs", _("The figures differ from those published; they cannot be reported."), status=409
             )
+        reported = _publication(school_month, Publication.Kind.REPORT, user)
         school_month.status = SchoolMonth.Status.LOCKED
-        school_month.reported_hash, school_month.reported_at = now["hash"], timezone.now()
+        school_month.reported_hash, school_month.reported_at = reported.content_hash, timezone.now()
         school_month.save(update_fields=["status", "reported_hash", "reported_at"])
-        _audit(user, "reported", f"school_month:{school_month.pk}", {"status": "approved"}, {"hash": now["hash"]})
+        _audit(
+            user, "reported", f"school_month:{school_month.pk}", {"status": "approved"}, {"hash": reported.content_hash}
+        )
     return school_month
 
 

@@ -9,7 +9,7 @@ from tests.factories import NOVEMBER_2026 as NOVEMBER
 from tests.factories import AdministratorFactory, TeacherFactory, month_of_work, on_duty, school_administrator
 from tutoring.core.errors import ServiceError
 from tutoring.stipends import exports, services
-from tutoring.stipends.models import Adjustment, AuditEntry, Objection, SchoolMonth, Statement
+from tutoring.stipends.models import Adjustment, AuditEntry, Objection, Publication, SchoolMonth, Statement
 from tutoring.stipends.pricing import yuan
 
 pytestmark = pytest.mark.django_db
@@ -61,16 +61,22 @@ def test_a_month_goes_from_draft_to_locked_with_a_correction_and_an_objection(st
 
     school_month.refresh_from_db()
     assert (school_month.status, school_month.approved_by_id) == ("locked", principal.pk)
-    published = school_month.published
-    assert published == json.loads(exports.canonical(exports.export_figures(school_month.school, NOVEMBER)))
-    assert (published["total"]["amount_yuan"], published["total"]["credit"]) == (
+    publicity, reported = Publication.objects.filter(school_month=school_month).order_by("id")
+    figures = json.loads(exports.canonical(exports.export_figures(school_month.school, NOVEMBER)))
+    assert (publicity.kind, publicity.figures, reported.kind, reported.figures) == (
+        "publicity",
+        figures,
+        "report",
+        figures,
+    )
+    assert (figures["total"]["amount_yuan"], figures["total"]["credit"]) == (
         str(yuan(statement.amount_fen - 1500)),
         statement.credit + 1,
     )
-    assert published["teachers"][0]["totals"][-1] == {"corrections": True, "amount_yuan": "-15.00", "credit": 1}
-    assert (
-        school_month.published_hash == school_month.reported_hash == exports.figures_hash(school_month.school, NOVEMBER)
-    )
+    assert figures["teachers"][0]["totals"][-1] == {"corrections": True, "amount_yuan": "-15.00", "credit": 1}
+    assert publicity.file.read().startswith(b"%PDF") and reported.file.read().startswith(b"PK")
+    assert school_month.published_hash == school_month.reported_hash == publicity.content_hash
+    assert reported.content_hash == exports.figures_hash(school_month.school, NOVEMBER)
     assert list(AuditEntry.objects.order_by("id").values_list("action", "actor_id")) == [
         ("statements_built", None),
         ("review_started", admin.pk),
@@ -227,3 +233,20 @@ def test_adjustments_and_the_audit_log_are_never_rewritten(stated):
         with pytest.raises(DatabaseError), transaction.atomic():
             rows.delete()
     assert (AuditEntry.objects.count(), Adjustment.objects.get().credit) == (3, 0)
+
+
+def test_every_publicity_is_archived_even_when_the_review_reopens(stated):
+    school_month, admin, teacher = stated["school_month"], stated["admin"], stated["teacher"]
+    services.review_start(school_month_id=school_month.pk, user=admin)
+    services.publicity_start(school_month_id=school_month.pk, days=3, user=admin)
+    services.review_reopen(school_month_id=school_month.pk, user=admin)
+    services.adjustment_add(
+        school_month_id=school_month.pk, teacher_id=teacher.pk, amount_fen=200, credit=0, reason="补录", user=admin
+    )
+    services.publicity_start(school_month_id=school_month.pk, days=3, user=admin)
+
+    first, second = Publication.objects.order_by("id")
+    school_month.refresh_from_db()
+    assert (first.kind, second.kind) == ("publicity", "publicity")
+    assert first.content_hash != second.content_hash == school_month.published_hash
+    assert (first.figures["total"]["amount_yuan"], second.figures["total"]["amount_yuan"]) == ("318.02", "320.02")

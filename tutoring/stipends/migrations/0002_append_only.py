@@ -1,9 +1,9 @@
-"""PostgreSQL refuses UPDATE and DELETE on adjustments and the audit log: what was paid and who did what are
-never rewritten."""
+"""PostgreSQL refuses UPDATE and DELETE on adjustments, publications and the audit log: what was paid, published
+and reported and who did what are never rewritten."""
 
 from django.db import migrations
 
-TABLES = ("stipends_adjustment", "stipends_auditentry")
+TABLES = ("stipends_adjustment", "stipends_auditentry", "stipends_publication")
 CREATE = """
 CREATE FUNCTION stipends_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
