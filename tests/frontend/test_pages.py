@@ -5,11 +5,13 @@ accessibility violation, and no English source string of the project's catalogue
 import io
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from django.contrib import admin
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -17,9 +19,11 @@ from tests.catalogue import english_in
 from tests.frontend.conftest import CHEAP_PHONE, page_errors
 from tests.live import REPOSITORY, LiveStack
 from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LECTURE_LIVE, LECTURE_RECORDED
+from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, Months
 from tutoring.lectures.models import Lecture
 from tutoring.questions.models import Question
 from tutoring.sessions.models import TutoringSession
+from tutoring.stipends.models import SchoolMonth
 
 # Committed for real, so the live processes see it; serialized_rollback restores the reference data afterwards.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -61,11 +65,18 @@ def _lecture(title: str) -> int:
     return Lecture.objects.get(title=title).pk
 
 
+def _school_month(month: date) -> str:
+    return f"/stipends/months/{SchoolMonth.objects.get(school__name=REVIEWED_SCHOOL, month=month).pk}/"
+
+
 def _pages() -> list[tuple[str, str]]:
     """(login, path) for every page of every role, in the states the demo leaves."""
     answered, waiting = _question("demo-recorded-1"), _question("demo-asked-waiting")
     ended, open_room = _session("demo-recorded-1"), _session("demo-asked-with-teacher")
     live_lecture, given_lecture = _lecture(LECTURE_LIVE.title), _lecture(LECTURE_RECORDED.title)
+    # The school's months: locked and reported, in publicity (公示) with an objection open, a draft.
+    months = Months.of(timezone.localdate())
+    school_months = [_school_month(month) for month in (months.before_last, months.last, months.this)]
     return [
         ("", "/login/"),
         ("student1", "/"),
@@ -89,6 +100,9 @@ def _pages() -> list[tuple[str, str]]:
         ("teacher1", f"/sessions/{ended}/"),
         ("teacher1", f"/lectures/{live_lecture}/"),
         ("teacher1", f"/lectures/{live_lecture}/studio/"),
+        ("teacher1", "/stipends/"),
+        ("teacher1", f"/stipends/statements/{months.last:%Y-%m}/"),
+        ("teacher1", f"/stipends/statements/{months.before_last:%Y-%m}/"),
         ("staff1", f"/lectures/{given_lecture}/"),
         ("teacher2", "/duty/"),
         ("teacher2", f"/sessions/{open_room}/"),
@@ -96,7 +110,13 @@ def _pages() -> list[tuple[str, str]]:
         ("staff1", "/library/"),
         ("staff1", f"/questions/{answered}/"),
         ("staff1", f"/sessions/{open_room}/"),
+        (REVIEWER, "/"),
+        (REVIEWER, "/stipends/"),
+        *[(REVIEWER, path) for path in school_months],
+        (PRINCIPAL, "/stipends/"),
+        *[(PRINCIPAL, path) for path in school_months],
         ("admin", "/"),
+        ("admin", "/stipends/"),
         ("admin", "/admin/"),  # then every list and add page it links to
     ]
 

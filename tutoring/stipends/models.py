@@ -54,7 +54,7 @@ class LedgerLine(models.Model):
         indexes = [models.Index(fields=["day", "teacher"], name="ledger_line_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.teacher_id} {self.source}"
+        return f"{self.day} {self.teacher_id} {self.get_kind_display()}"
 
 
 class StipendRule(models.Model):
@@ -308,7 +308,7 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+        return f"{self.at:%Y-%m-%d %H:%M} #{self.pk}"
 
 
 class Publication(models.Model):

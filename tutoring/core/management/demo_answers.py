@@ -9,15 +9,18 @@ the project's own renderer turn the room into the library's answer video.
 import math
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.db.models import Model
 from HersheyFonts import HersheyFonts
 
-from tutoring.sessions.protocol import VERSION
+from tutoring.sessions.models import Role
+from tutoring.sessions.protocol import VERSION, message_check
 from tutoring.sessions.services import AUDIO_SAMPLE_RATE
+from tutoring.sessions.transport import VOICE_CHUNK_MS
 
 PEN_SPEED = 1.2  # board units a millisecond: a line of 60 units takes 50 ms
 LETTER_HEIGHT = 80  # board units from a digit's foot to its top
@@ -143,6 +146,7 @@ class Script:
         self.pause(120)
 
 
+@cache
 def speech_pcm(text: str) -> bytes:
     """``text`` spoken by espeak-ng's Mandarin voice, as 16 kHz mono PCM (s16le), the format rooms save."""
     espeak, ffmpeg = shutil.which("espeak-ng"), shutil.which("ffmpeg")
@@ -156,3 +160,21 @@ def speech_pcm(text: str) -> bytes:
         check=True,
     )
     return pcm.stdout
+
+
+def script_store(
+    script: Script, *, log: Callable[[int, int, str, dict[str, Any]], Model], voice: Callable[[int, bytes], object]
+) -> int:
+    """The teacher's messages and voice as a room's or a studio's socket stores them: each message checked by the
+    protocol and numbered in the log (``log(seq, at_ms, type, data)`` makes a row), the voice saved in 2-second
+    chunks at their time (``voice(started_ms, pcm)``). Returns the last number."""
+    rows = []
+    for seq, (at_ms, content) in enumerate(script.messages, start=1):
+        kind, data = message_check(content, role=Role.TEACHER)
+        rows.append(log(seq, at_ms, kind, data))
+    type(rows[0])._default_manager.bulk_create(rows)
+    chunk_bytes = VOICE_CHUNK_MS * AUDIO_SAMPLE_RATE // 1000 * 2
+    for started_ms, pcm in script.voices:
+        for offset in range(0, len(pcm), chunk_bytes):
+            voice(started_ms + offset // 2 * 1000 // AUDIO_SAMPLE_RATE, pcm[offset : offset + chunk_bytes])
+    return len(rows)

@@ -4,13 +4,15 @@ session rooms, and the demo students' questions in every state of a question's l
 
 Everything goes through the services a real user's actions call (asking, understanding, matching, the verdict,
 routing, the session room, its recording and publication), so the demo shows what the platform does, not rows
-typed into tables. Running it again changes nothing but the shifts, which it extends.
+typed into tables. Then a few weeks of the teachers' work (its duty and session facts written as the live system
+writes them) and their monthly statements in every state of the way to publication (``demo_stipends.py``).
+Running it again changes nothing but the shifts, which it extends.
 """
 
 import io
 import subprocess
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,12 +20,12 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.db.models import Model
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from tutoring.accounts.models import StaffProfile, StudentProfile, TeacherProfile, User
-from tutoring.core.management.demo_answers import Script
+from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
+from tutoring.core.management.demo_answers import Script, script_store
+from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, stipends_seed
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
 from tutoring.library.models import Entry, Feedback, Match
@@ -34,9 +36,7 @@ from tutoring.routing import services as routing
 from tutoring.routing.models import Offer, Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
 from tutoring.sessions.models import Recording, Role, SessionEvent, TutoringSession
-from tutoring.sessions.protocol import message_check
 from tutoring.sessions.services import (
-    AUDIO_SAMPLE_RATE,
     audio_chunk_save,
     recording_render,
     session_end,
@@ -44,7 +44,6 @@ from tutoring.sessions.services import (
     session_rate,
     session_start,
 )
-from tutoring.sessions.transport import VOICE_CHUNK_MS
 
 DEMO_PASSWORD = "xuewen-demo"
 SHIFT_DAYS = 30  # each run makes every demo shift reach this far ahead
@@ -256,6 +255,13 @@ ASKED = [
 ]
 
 
+# The administrators of the school whose statements the demo takes along the way (demo_stipends.py): who reviews,
+# corrects and publishes them, and the principal who approves them.
+SCHOOL_ADMINISTRATORS = [
+    (REVIEWER, "周主任", False, "reviews, corrects and publishes the statements"),
+    (PRINCIPAL, "吴校长", True, "principal, approves the statements"),
+]
+
 LECTURER = "teacher1"  # has the lecturer permission in the demo
 
 
@@ -319,10 +325,12 @@ class Command(BaseCommand):
             self._left(asked)
         self._lectures()
         self.stdout.write(f"Demo questions: {len(RECORDED) + len(ASKED)} in every state of a question's life.")
+        for line in stipends_seed():  # last: this month's draft takes in the sessions and lectures above
+            self.stdout.write(line)
 
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, username, description in logins:
-            self.stdout.write(f"  {role:<14} {username:<10} {description}")
+            self.stdout.write(f"  {role:<14} {username:<16} {description}")
         self.stdout.write(
             "  Every other subject and grade band has a teacher on duty around the clock: duty-<subject>-<band>,"
             " e.g. duty-english-primary-upper."
@@ -357,6 +365,14 @@ class Command(BaseCommand):
         logins.append(("staff", "staff1", "teaching research, whole city"))
         admin = self._user("admin", "管理员", User.Role.ADMINISTRATOR, is_staff=True, is_superuser=True)
         logins.append(("administrator", admin.username, "Django admin at /admin/"))
+        reviewed = schools[REVIEWED_SCHOOL]
+        for username, name, principal, description in SCHOOL_ADMINISTRATORS:
+            user = self._user(username, name, User.Role.ADMINISTRATOR)
+            AdministratorProfile.objects.update_or_create(
+                user=user,
+                defaults={"city": city, "district": reviewed.district, "school": reviewed, "principal": principal},
+            )
+            logins.append(("administrator", username, f"{name}, {reviewed.name}: {description}"))
         return logins
 
     def _duty_pairs(self) -> list[tuple[Subject, GradeBand]]:
@@ -417,7 +433,7 @@ class Command(BaseCommand):
             lecturer = recorded.lecturer
             lectures.lecture_start(lecturer=lecturer, lecture_id=recorded.pk)
             script = _board_script(LECTURE_RECORDED.lines, LECTURE_RECORDED.speech, page_each=True)
-            last_seq = _script_store(
+            last_seq = script_store(
                 script,
                 log=lambda seq, at_ms, kind, data: LectureEvent(
                     lecture=recorded, seq=seq, at_ms=at_ms, type=kind, data=data
@@ -504,7 +520,7 @@ class Command(BaseCommand):
         session = self._room(question, teacher)
         photo = Attachment.objects.filter(question=question).first()
         script = _board_script(recorded.lines, recorded.speech, photo=photo)
-        last_seq = _script_store(
+        last_seq = script_store(
             script,
             log=lambda seq, at_ms, kind, data: SessionEvent(
                 session=session, seq=seq, at_ms=at_ms, role=Role.TEACHER, type=kind, data=data
@@ -634,21 +650,3 @@ def _board_script(
     script.pause(1500)
     script.point_at(right + 40, top - 80)  # the last frame holds the whole board a moment
     return script
-
-
-def _script_store(
-    script: Script, *, log: Callable[[int, int, str, dict[str, Any]], Model], voice: Callable[[int, bytes], object]
-) -> int:
-    """The teacher's messages and voice as a room's or a studio's socket stores them: each message checked by the
-    protocol and numbered in the log (``log(seq, at_ms, type, data)`` makes a row), the voice saved in 2-second
-    chunks at their time (``voice(started_ms, pcm)``). Returns the last number."""
-    rows = []
-    for seq, (at_ms, content) in enumerate(script.messages, start=1):
-        kind, data = message_check(content, role=Role.TEACHER)
-        rows.append(log(seq, at_ms, kind, data))
-    type(rows[0])._default_manager.bulk_create(rows)
-    chunk_bytes = VOICE_CHUNK_MS * AUDIO_SAMPLE_RATE // 1000 * 2
-    for started_ms, pcm in script.voices:
-        for offset in range(0, len(pcm), chunk_bytes):
-            voice(started_ms + offset // 2 * 1000 // AUDIO_SAMPLE_RATE, pcm[offset : offset + chunk_bytes])
-    return len(rows)
