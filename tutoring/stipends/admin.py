@@ -255,9 +255,15 @@ class ObjectionAdmin(ReadOnlyAdmin):
 class PublicationAdmin(ReadOnlyAdmin):
     """What went out, archived: the figures are the canonical JSON behind ``content_hash``, kept out of the page."""
 
-    list_display = ("school_month", "kind", "content_hash", "file", "actor", "created_at")
+    list_display = ("school_month", "kind", "content_hash", "stored_as", "actor", "created_at")
     list_filter = ("kind",)
-    exclude = ("figures",)
+    exclude = ("figures", "file")
+    readonly_fields = ("stored_as",)
+
+    @admin.display(description=_("file"))
+    def stored_as(self, publication: Publication) -> str:
+        """Where the file is kept (files are never served from a public address)."""
+        return publication.file.name
 
 
 class ActionFilter(admin.SimpleListFilter):

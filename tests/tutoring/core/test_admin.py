@@ -6,7 +6,16 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 
 from tests.admin_pages import admin_url, administrator_client, english_on, visible_text
-from tests.factories import AdministratorFactory, AttachmentFactory, LectureFactory, MatchFactory, opened_session
+from tests.factories import (
+    NOVEMBER_2026,
+    AdministratorFactory,
+    AttachmentFactory,
+    LectureFactory,
+    MatchFactory,
+    month_of_work,
+    opened_session,
+    school_administrator,
+)
 from tutoring.core.admin import FileInput
 from tutoring.lectures.admin import FilesInput
 from tutoring.lectures.services import lecture_end, lecture_join, lecture_leave, lecture_start
@@ -18,6 +27,8 @@ from tutoring.sessions.services import (
     session_question_correct,
     session_rate,
 )
+from tutoring.stipends import services as stipends
+from tutoring.stipends.models import SchoolMonth
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +40,18 @@ APPS = {
     "questions": ("问题", ["问题"]),
     "routing": ("实时派单", ["值班安排", "值班状态", "排队的问题", "派单", "派单记录"]),
     "schools": ("学校与学科", ["区县", "城市", "学校", "学段", "学科"]),
+    "stipends": (
+        "工作量与补贴",
+        ["公示与上报存档", "学校月度报表", "审计日志", "工作量台账", "异议", "月度报表", "补贴规则版本", "调整"],
+    ),
     "tutoring_sessions": ("答疑", ["答疑", "答疑记录", "视频"]),
 }
 
 
 def every_record() -> None:
     """A row of every model the admin shows, written the real way: a session opened, joined, left, corrected,
-    ended and rated; a photo; a match the student judged; a group with permissions; a lecture given and watched."""
+    ended and rated; a photo; a match the student judged; a group with permissions; a lecture given and watched;
+    a teacher's month stated, corrected, published and objected to."""
     session = opened_session()
     AttachmentFactory(question=session.question)
     session_join(session=session, user=session.student, channel_name="room-student")
@@ -51,6 +67,16 @@ def every_record() -> None:
     lecture_join(lecture=lecture, user=session.student, channel_name="lecture-student")
     lecture_leave(channel_name="lecture-student")
     lecture_end(lecturer=lecture.lecturer, lecture_id=lecture.pk)
+    teacher, school, *_ = month_of_work()
+    stipends.statements_build(NOVEMBER_2026)
+    reviewer = school_administrator(school)
+    school_month = SchoolMonth.objects.get()
+    stipends.review_start(school_month_id=school_month.pk, user=reviewer)
+    stipends.adjustment_add(
+        school_month_id=school_month.pk, teacher_id=teacher.pk, amount_fen=-100, credit=0, reason="复核", user=reviewer
+    )
+    stipends.publicity_start(school_month_id=school_month.pk, days=3, user=reviewer)
+    stipends.objection_raise(school_month_id=school_month.pk, teacher=teacher, reason="少算一天")
 
 
 def test_the_index_names_the_site_every_app_and_every_model_in_chinese():
