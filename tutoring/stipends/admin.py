@@ -263,7 +263,7 @@ class PublicationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("file"))
     def stored_as(self, publication: Publication) -> str:
         """Where the file is kept (files are never served from a public address)."""
-        return publication.file.name
+        return str(publication.file.name)
 
 
 class ActionFilter(admin.SimpleListFilter):
