@@ -28,11 +28,16 @@ import xlsxwriter
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from PIL import ImageFile
 
 from tutoring.core.errors import ServiceError
 from tutoring.schools.models import City, School
 from tutoring.stipends import selectors
 from tutoring.stipends.pricing import MS_PER_MINUTE, rounded, yuan
+
+# Importing WeasyPrint lets Pillow half-decode truncated images for the whole process; photo uploads must be
+# refused when truncated (media.uploads), and the notices hold no image.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 COUNTS = ("sessions", "flagged", "students", "lectures", "audience", "videos", "helped", "ratings", "rating_sum")
 
