@@ -1,0 +1,1 @@
+"""Stipends bench (docstring to come)."""
