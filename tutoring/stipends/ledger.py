@@ -25,16 +25,18 @@ import functools
 import gc
 import json
 import logging
+import queue
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Case, Count, Max, Q, QuerySet, When
+from django.db.models import BigIntegerField, Case, Count, F, Func, Max, Q, QuerySet, When
 from django.utils import timezone
 
 from tutoring.lectures.models import Lecture, LectureFact
@@ -128,6 +130,33 @@ def _of(rows: QuerySet[Any], field: str, sessions: dict[int, _Session], read: Qu
     return rows.order_by()
 
 
+class _EpochMicroseconds(Func):
+    """A timestamp as whole microseconds since 1970 (exact: PostgreSQL keeps microseconds)."""
+
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+    output_field = BigIntegerField()
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moments() -> tuple[Callable[[str], Any], Callable[[Any], datetime]]:
+    """How to read a timestamp column, and to make the datetime of what was read. On PostgreSQL timestamps are
+    read as microseconds since 1970 and made datetimes here (in UTC, as Django reads them): Django reads a
+    timestamp in Python, some microseconds each, and a city's day has a hundred thousand of them."""
+    if connection.vendor == "postgresql":
+        return _EpochMicroseconds, _from_epoch
+    return F, _same
+
+
+def _from_epoch(microseconds: int) -> datetime:
+    return EPOCH + timedelta(microseconds=microseconds)
+
+
+def _same(moment: datetime) -> datetime:
+    return moment
+
+
 def _sessions(window: Interval, upto: Upto) -> dict[int, _Session]:
     """The sessions started within ``window`` (each as its latest start there tells it), with their facts and
     their activity. Each session's reading depends on its own facts only, so the sessions of two windows side by
@@ -136,8 +165,11 @@ def _sessions(window: Interval, upto: Upto) -> dict[int, _Session]:
     sessions: dict[int, _Session] = {}
     facts = SessionFact.objects.filter(id__lte=upto.session)
     started = facts.filter(kind=SessionFact.Kind.STARTED, at__gte=low, at__lt=high)
-    for fact_id, session_id, teacher_id, at in started.values_list("id", "session_id", "user_id", "at"):
-        sessions[session_id] = _Session(id=session_id, teacher_id=teacher_id, started_at=at, facts=[fact_id])
+    moment, as_datetime = _moments()
+    for fact_id, session_id, teacher_id, at in started.values_list("id", "session_id", "user_id", moment("at")):
+        sessions[session_id] = _Session(
+            id=session_id, teacher_id=teacher_id, started_at=as_datetime(at), facts=[fact_id]
+        )
     if not sessions:
         return sessions
     read = started.values("session_id")
@@ -147,12 +179,12 @@ def _sessions(window: Interval, upto: Upto) -> dict[int, _Session]:
     # In the order they happened: the last end and the latest rating stand. Each row brings only what its kind
     # tells (a timestamp and a JSON value cost microseconds each to read, and there are millions).
     for fact_id, session_id, ended_at, score in later.values_list(
-        "id", "session_id", Case(When(kind=ended, then="at")), Case(When(kind=rated, then="data__score"))
+        "id", "session_id", Case(When(kind=ended, then=moment("at"))), Case(When(kind=rated, then="data__score"))
     ):
         if (session := get(session_id)) is not None:
             session.facts.append(fact_id)
             if ended_at is not None:
-                session.ended_at = ended_at
+                session.ended_at = as_datetime(ended_at)
             else:
                 session.rating = score
     students = _of(TutoringSession.objects.all(), "id", sessions, read)
@@ -435,6 +467,55 @@ def collections_spaced() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*threshold)
+
+
+class _Writer:
+    """Writes days' lines (``ledger_store``) on a thread of its own, with its own connection, while the caller
+    reads the next day: the database takes in one day as the next is read. One day waits at most."""
+
+    def __init__(self) -> None:
+        self.days: queue.Queue[tuple[date, list[dict[str, Any]], datetime] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (item := self.days.get()) is not None:
+                if self.error is None:  # after a failure, only take what comes until the end
+                    try:
+                        ledger_store(item[0], item[1], built_at=item[2])
+                    except BaseException as error:  # raised in the caller's thread
+                        self.error = error
+        finally:
+            connection.close()
+
+    def __call__(self, day: date, lines: list[dict[str, Any]], *, built_at: datetime) -> None:
+        self._raise()
+        self.days.put((day, lines, built_at))
+
+    def close(self) -> None:
+        self.days.put(None)
+        self.thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+@contextmanager
+def days_writer() -> Iterator[Callable[..., Any]]:
+    """``ledger_store`` for one day after another: on a thread of its own where the caller is not inside a
+    transaction (another connection could not see what it has not committed, nor roll back with it)."""
+    if connection.in_atomic_block or not COPY_VENDORS.get(connection.vendor, False):
+        yield ledger_store
+        return
+    writer = _Writer()
+    try:
+        yield writer
+    finally:
+        writer.close()
 
 
 def ledger_store(day: date, lines: Iterable[dict[str, Any]], *, built_at: datetime) -> int:

@@ -224,12 +224,12 @@ def _month_totals(
     """Each teacher's days of the month as the facts give them: ``pricing.day_totals`` of the teacher's lines of
     each day with work. The ledger is read a day at a time and only each day's totals are kept (a city's month is
     millions of lines); with ``store`` each day's lines are also written as the day's ledger, ``now`` its build
-    time."""
+    time (on a thread of its own, while the next day is read: ``ledger.days_writer``)."""
     totals: dict[int, dict[date, dict[str, Any]]] = defaultdict(dict)
-    with ledger.collections_spaced():
+    with ledger.collections_spaced(), ledger.days_writer() as write:
         for day, lines in ledger.ledger_lines_by_day(month_days(month), now=now, upto=upto):
             if store:
-                ledger.ledger_store(day, lines, built_at=now)
+                write(day, lines, built_at=now)
             by_teacher: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for line in lines:
                 by_teacher[line["teacher_id"]].append(line)
