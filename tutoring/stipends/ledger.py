@@ -19,6 +19,13 @@ in one transaction; building a day twice over the same facts writes the same lin
 
 Each line's counted time is also split by local hour (``details["by_hour"]``), which is what rules price by
 time slot.
+
+A month (``ledger_lines_by_day``, what ``services.statements_build`` and ``statements_verify`` read) is read a day
+at a time and gives each day exactly the lines ``ledger_lines`` gives it: a day's sessions are read once, for
+their day and as the day before of the next; their activity is read by the range of their ids (which grow with
+time) and kept as integer microseconds; a day's lines are written by one COPY on PostgreSQL, on a thread of its
+own while the next day is read (``days_writer``). A city's month (a million sessions, eight million rows of
+activity) is built so in under two minutes here; see ``bench/stipends``.
 """
 
 import functools
