@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 
 Interval = tuple[datetime, datetime]
+MICROSECOND = timedelta(microseconds=1)
 
 
 def milliseconds(delta: timedelta) -> int:
@@ -61,8 +62,19 @@ def active_spans(start: datetime, activity: Sequence[Interval], idle_gap: timede
     """The spans counted of a session that began at ``start``: from the start to its last activity (each one an
     instant or a stretch such as a voice frame), with every pause longer than ``idle_gap`` between two
     activities (or between the start and the first) left out. No activity: nothing."""
-    spans: list[Interval] = []
-    span_start = reached = start
+    offsets = [((begin - start) // MICROSECOND, (end - start) // MICROSECOND) for begin, end in activity]
+    return [
+        (start + low * MICROSECOND, start + high * MICROSECOND)
+        for low, high in active_offsets(offsets, idle_gap // MICROSECOND)
+    ]
+
+
+def active_offsets(activity: Sequence[tuple[int, int]], idle_gap: int) -> list[tuple[int, int]]:
+    """``active_spans`` with every moment an offset from the start (whole microseconds, say): the same
+    arithmetic on integers, for a reader that keeps a session's activity so. With a gap of zero or more the
+    spans are apart from each other and in order (their own union)."""
+    spans: list[tuple[int, int]] = []
+    span_start = reached = 0
     for begin, end in sorted(activity):
         if begin - reached > idle_gap:
             spans.append((span_start, reached))
@@ -75,8 +87,13 @@ def active_spans(start: datetime, activity: Sequence[Interval], idle_gap: timede
 
 def by_hour(intervals: Iterable[Interval], zone: tzinfo) -> dict[int, int]:
     """The milliseconds of ``intervals`` in each local hour of the day (0-23): what time slots are priced by."""
+    return hours_of(union(intervals), zone)
+
+
+def hours_of(merged: Iterable[Interval], zone: tzinfo) -> dict[int, int]:
+    """``by_hour`` of intervals that are already their own union (apart from each other, in order)."""
     hours: dict[int, int] = {}
-    for start, end in union(intervals):
+    for start, end in merged:
         cursor = start.astimezone(zone)
         end = end.astimezone(zone)
         while cursor < end:

@@ -58,6 +58,7 @@ DAY_FIGURES = (
     "good_ratings",
 )
 PRICED = ("time_fen", "session_fen", "lecture_fen", "credit")
+STORE_BATCH = 1_000  # statements, or their days, written by one INSERT
 
 
 def month_days(month: date) -> list[date]:
@@ -166,11 +167,19 @@ def statement_compute(*, school: School, month: date, lines: Sequence[Mapping[st
     by_day: dict[date, list[Mapping[str, Any]]] = defaultdict(list)
     for line in lines:
         by_day[line["day"]].append(line)
+    totals = {day: pricing.day_totals(day_lines) for day, day_lines in by_day.items()}
+    return _statement_priced(school=school, month=month, totals=totals, rules=rules)
+
+
+def _statement_priced(
+    *, school: School, month: date, totals: Mapping[date, Mapping[str, Any]], rules: Rules
+) -> Computed:
+    """``statement_compute`` from each day's totals (``pricing.day_totals`` of the day's lines)."""
     days: list[dict[str, Any]] = []
     base: dict[int, int] = defaultdict(int)  # by rule version
     rated: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # rule version → [sum, count]
     versions: dict[int, StipendRule] = {}
-    for day in sorted(by_day):
+    for day in sorted(totals):
         rule = rules.in_force(school, day)
         if rule is None:
             raise ServiceError(
@@ -178,12 +187,12 @@ def statement_compute(*, school: School, month: date, lines: Sequence[Mapping[st
                 _("No rule version is in force for %(school)s on %(day)s.") % {"school": school, "day": day},
             )
         versions[rule.pk] = rule
-        totals = pricing.day_totals(by_day[day])
-        priced = pricing.day_priced(day, totals, rule)
-        days.append({"day": day, "rule_id": rule.pk, **{key: totals[key] for key in DAY_FIGURES}, **priced})
+        day_totals = totals[day]
+        priced = pricing.day_priced(day, day_totals, rule)
+        days.append({"day": day, "rule_id": rule.pk, **{key: day_totals[key] for key in DAY_FIGURES}, **priced})
         base[rule.pk] += priced["time_fen"] + priced["session_fen"] + priced["lecture_fen"]
-        rated[rule.pk][0] += totals["rating_sum"]
-        rated[rule.pk][1] += totals["ratings"]
+        rated[rule.pk][0] += day_totals["rating_sum"]
+        rated[rule.pk][1] += day_totals["ratings"]
     quality = {}
     amount = 0
     for rule_id in sorted(versions):
@@ -219,6 +228,26 @@ def _schools(teacher_ids: Iterable[int]) -> dict[int, School]:
     return {profile.user_id: profile.school for profile in profiles}
 
 
+def _month_totals(
+    month: date, *, now: Any, upto: ledger.Upto, store: bool = False
+) -> dict[int, dict[date, dict[str, Any]]]:
+    """Each teacher's days of the month as the facts give them: ``pricing.day_totals`` of the teacher's lines of
+    each day with work. The ledger is read a day at a time and only each day's totals are kept (a city's month is
+    millions of lines); with ``store`` each day's lines are also written as the day's ledger, ``now`` its build
+    time (on a thread of its own, while the next day is read: ``ledger.days_writer``)."""
+    totals: dict[int, dict[date, dict[str, Any]]] = defaultdict(dict)
+    with ledger.collections_spaced(), ledger.days_writer() as write:
+        for day, lines in ledger.ledger_lines_by_day(month_days(month), now=now, upto=upto):
+            if store:
+                write(day, lines, built_at=now)
+            by_teacher: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for line in lines:
+                by_teacher[line["teacher_id"]].append(line)
+            for teacher_id, teacher_lines in by_teacher.items():
+                totals[teacher_id][day] = pricing.day_totals(teacher_lines)
+    return totals
+
+
 def statements_build(month: date, *, now: Any = None) -> int:
     """Build the month's ledger anew from the facts, then the statement of every teacher with work in it whose
     school's month is still a draft (one in review or later is frozen: ``late_facts_carry`` takes what changed);
@@ -226,15 +255,10 @@ def statements_build(month: date, *, now: Any = None) -> int:
     month = month.replace(day=1)
     built_at = now or timezone.now()
     upto = ledger.Upto.latest()
-    for day in month_days(month):
-        ledger.ledger_build(day, now=built_at, upto=upto)
-    lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    rows = LedgerLine.objects.filter(day__gte=month, day__lte=month_days(month)[-1]).values(*LINE_FIELDS)
-    for line in rows.order_by("teacher_id", "day", "source"):
-        lines[line["teacher_id"]].append(line)
-    schools = _schools(lines)  # teachers without a profile (an administrator who lectured) are not paid here
+    # The statements are priced from the very lines the ledger stores, as they are stored.
+    totals = _month_totals(month, now=built_at, upto=upto, store=True)
+    schools = _schools(totals)  # teachers without a profile (an administrator who lectured) are not paid here
     rules = Rules.active()
-    built = 0
     with transaction.atomic():
         frozen = set(
             SchoolMonth.objects.select_for_update()
@@ -243,17 +267,25 @@ def statements_build(month: date, *, now: Any = None) -> int:
             .values_list("school_id", flat=True)
         )
         Statement.objects.filter(month=month).exclude(school_id__in=frozen).delete()
-        for teacher_id in sorted(schools):
-            school = schools[teacher_id]
-            if school.pk in frozen:
-                continue
-            computed = statement_compute(school=school, month=month, lines=lines[teacher_id], rules=rules)
-            _store(teacher_id, month, computed, built_at, upto)
-            SchoolMonth.objects.get_or_create(school=school, month=month)
-            built += 1
-        _audit(None, "statements_built", f"month:{month:%Y-%m}", after={"statements": built, "upto": upto.as_dict()})
-    logger.info("stipends.statements_built", extra={"month": month.isoformat(), "statements": built})
-    return built
+        built = [
+            (
+                teacher_id,
+                _statement_priced(school=schools[teacher_id], month=month, totals=totals[teacher_id], rules=rules),
+            )
+            for teacher_id in sorted(schools)
+            if schools[teacher_id].pk not in frozen
+        ]
+        _store_all(built, month, built_at, upto)
+        opened = set(SchoolMonth.objects.filter(month=month).values_list("school_id", flat=True))
+        new_months = dict.fromkeys(
+            computed.figures["school"] for _, computed in built if computed.figures["school"] not in opened
+        )
+        SchoolMonth.objects.bulk_create([SchoolMonth(school_id=school_id, month=month) for school_id in new_months])
+        _audit(
+            None, "statements_built", f"month:{month:%Y-%m}", after={"statements": len(built), "upto": upto.as_dict()}
+        )
+    logger.info("stipends.statements_built", extra={"month": month.isoformat(), "statements": len(built)})
+    return len(built)
 
 
 def late_facts_carry(month: date, *, now: Any = None) -> list[Adjustment]:
@@ -311,26 +343,44 @@ def late_facts_carry(month: date, *, now: Any = None) -> list[Adjustment]:
 
 
 def _store(teacher_id: int, month: date, computed: Computed, built_at: Any, upto: ledger.Upto) -> Statement:
-    figures = computed.figures
-    statement = Statement.objects.create(
-        teacher_id=teacher_id,
-        month=month,
-        school_id=figures["school"],
-        workload_ms=figures["workload_ms"],
-        base_fen=figures["base_fen"],
-        amount_fen=figures["amount_fen"],
-        credit=figures["credit"],
-        quality=figures["quality"],
-        content_hash=content_hash(figures, computed.days),
-        built_at=built_at,
-        facts_upto=upto.as_dict(),
+    return _store_all([(teacher_id, computed)], month, built_at, upto)[0]
+
+
+def _store_all(built: Sequence[tuple[int, Computed]], month: date, built_at: Any, upto: ledger.Upto) -> list[Statement]:
+    """Store statements (teacher id, computed) and their days, a few statements by one INSERT."""
+    statements = Statement.objects.bulk_create(
+        [
+            Statement(
+                teacher_id=teacher_id,
+                month=month,
+                school_id=computed.figures["school"],
+                workload_ms=computed.figures["workload_ms"],
+                base_fen=computed.figures["base_fen"],
+                amount_fen=computed.figures["amount_fen"],
+                credit=computed.figures["credit"],
+                quality=computed.figures["quality"],
+                content_hash=content_hash(computed.figures, computed.days),
+                built_at=built_at,
+                facts_upto=upto.as_dict(),
+            )
+            for teacher_id, computed in built
+        ],
+        batch_size=STORE_BATCH,
     )
-    StatementDay.objects.bulk_create([StatementDay(statement=statement, **day) for day in computed.days])
-    return statement
+    StatementDay.objects.bulk_create(
+        (
+            StatementDay(statement=statement, **day)
+            for statement, (_, computed) in zip(statements, built, strict=True)
+            for day in computed.days
+        ),
+        batch_size=STORE_BATCH,
+    )
+    return statements
 
 
 def statement_stored(statement: Statement) -> Computed:
-    """A stored statement's figures and days, in the form ``statement_compute`` gives them."""
+    """A stored statement's figures and days, in the form ``statement_compute`` gives them (its days read with
+    it where they were prefetched)."""
     figures = {
         "month": statement.month.isoformat(),
         "school": statement.school_id,
@@ -341,7 +391,8 @@ def statement_stored(statement: Statement) -> Computed:
         "quality": statement.quality,
     }
     fields = ("day", "rule_id", *DAY_FIGURES, *PRICED)
-    days = list(statement.days.order_by("day").values(*fields))
+    stored = sorted(statement.days.all(), key=lambda day: day.day)
+    days = [{field: getattr(day, field) for field in fields} for day in stored]
     return Computed(figures=figures, days=days)
 
 
@@ -351,26 +402,26 @@ def statements_verify(month: date) -> list[str]:
     differences, each a line of text; none when equal. (Facts that came after a build are not differences:
     they are the next build's, or a locked month's late facts.)"""
     month = month.replace(day=1)
-    stored = list(Statement.objects.filter(month=month).select_related("school__district"))
+    stored = list(Statement.objects.filter(month=month).select_related("school__district").prefetch_related("days"))
     rules = Rules.active()
     builds: dict[tuple[Any, tuple[tuple[str, int], ...]], list[Statement]] = defaultdict(list)
     for statement in stored:
         builds[(statement.built_at, tuple(sorted(statement.facts_upto.items())))].append(statement)
+    stated = {statement.teacher_id for statement in stored}
     differences: list[str] = []
+    unstated: set[int] = set()
     for (built_at, upto), statements in builds.items():
-        lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for day in month_days(month):
-            for line in ledger.ledger_lines(day, now=built_at, upto=ledger.Upto(**dict(upto))):
-                lines[line["teacher_id"]].append({key: line.get(key) for key in LINE_FIELDS})
+        totals = _month_totals(month, now=built_at, upto=ledger.Upto(**dict(upto)))
         for statement in statements:
-            recomputed = statement_compute(
-                school=statement.school, month=month, lines=lines.pop(statement.teacher_id, []), rules=rules
+            recomputed = _statement_priced(
+                school=statement.school, month=month, totals=totals.pop(statement.teacher_id, {}), rules=rules
             )
             differences += _differences(statement.teacher_id, statement_stored(statement), recomputed)
             if statement.content_hash != content_hash(recomputed.figures, recomputed.days):
                 differences.append(f"teacher {statement.teacher_id}: content hash")
-        schools = _schools(lines)
-        differences += [f"teacher {teacher_id}: work in the facts, no statement" for teacher_id in sorted(schools)]
+        # A teacher stated by another build (a school frozen earlier) is not missing from this one.
+        unstated |= set(_schools(totals)) - stated
+    differences += [f"teacher {teacher_id}: work in the facts, no statement" for teacher_id in sorted(unstated)]
     return differences
 
 

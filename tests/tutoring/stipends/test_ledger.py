@@ -296,3 +296,75 @@ def test_a_student_who_said_solved_to_a_teachers_video_is_a_line_for_each_teache
         )
         for teacher in sorted((author, coauthor), key=lambda teacher: teacher.pk)
     ]
+
+
+def test_the_days_of_a_month_read_together_give_each_day_as_read_alone():
+    night, evening = TeacherFactory(), TeacherFactory()
+    # Monday night: on duty across midnight, with a session from 23:50 to 00:20 (Monday's, and cut from Tuesday's
+    # duty) and one started at 23:00 and again at 00:30 (each day's reading takes its own latest start).
+    presence(night, RoutingFact.Kind.PRESENCE_STARTED, at(22))
+    presence(night, RoutingFact.Kind.PRESENCE_ENDED, at(25))
+    board = tuple((minute, "teacher") for minute in range(1, 26, 4))
+    late, _ = session_held(night, start=at(23, 50), board=board, end=at(24, 20), rating=4)
+    restarted, _ = session_held(night, start=at(23), board=((1, "teacher"),))
+    SessionFact.objects.create(kind=SessionFact.Kind.STARTED, session=restarted, user=night, at=at(24, 30))
+    for day in (0, 1, 2):
+        on_duty_at = at(24 * day + 18)
+        presence(evening, RoutingFact.Kind.PRESENCE_STARTED, on_duty_at)
+        presence(evening, RoutingFact.Kind.PRESENCE_ENDED, on_duty_at + timedelta(hours=2))
+        session_held(
+            evening,
+            start=on_duty_at + timedelta(minutes=10),
+            board=((1, "teacher"), (2, "student")),
+            voice=((3, 40, "teacher"),),
+            end=on_duty_at + timedelta(minutes=20),
+            rating=5,
+        )
+    lecture = LectureFactory(lecturer=evening)
+    LectureFact.objects.create(kind="started", lecture=lecture, user=evening, at=at(24 + 20))
+    for student in (StudentFactory(), StudentFactory(), None, None):  # two joins the facts name no student for
+        LectureFact.objects.create(kind="joined", lecture=lecture, user=student, data={"role": "viewer"})
+    LectureFact.objects.create(kind="ended", lecture=lecture, user=evening, at=at(24 + 21))
+    days = [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
+    upto = ledger.Upto.latest()
+
+    together = list(ledger.ledger_lines_by_day(days, now=BUILT, upto=upto))
+
+    assert together == [(day, ledger.ledger_lines(day, now=BUILT, upto=upto)) for day in days]
+    skipping = list(ledger.ledger_lines_by_day([days[0], days[2]], now=BUILT, upto=upto))
+    assert skipping == [(day, ledger.ledger_lines(day, now=BUILT, upto=upto)) for day in (days[0], days[2])]
+    monday, tuesday = ({line["source"]: line for line in lines} for _, lines in together[:2])
+    assert monday[f"session:{late.pk}"]["counted_ms"] == 25 * 60_000
+    assert monday[f"session:{restarted.pk}"]["facts"]["session"] == [restarted.facts.order_by("id").first().pk]
+    assert tuesday[f"session:{restarted.pk}"]["facts"]["session"] == [restarted.facts.order_by("id").last().pk]
+    night_duty = [line for line in together[1][1] if line["source"] == "duty" and line["teacher_id"] == night.pk]
+    # Tuesday 00:00-01:00 on duty, less the Monday session's 20 minutes after midnight and the restarted session
+    # (00:30 to its last activity at 00:31).
+    assert night_duty[0]["counted_ms"] == 39 * 60_000
+    assert (tuesday[f"lecture:{lecture.pk}"]["students"], tuesday[f"lecture:{lecture.pk}"]["details"]["joins"]) == (
+        3,
+        4,
+    )
+
+
+def test_a_day_is_stored_by_copy_as_bulk_create_stores_it(monkeypatch):
+    teacher = TeacherFactory()
+    presence(teacher, RoutingFact.Kind.PRESENCE_STARTED, at(18))
+    presence(teacher, RoutingFact.Kind.PRESENCE_ENDED, at(20))
+    session_held(teacher, start=at(19), board=((1, "teacher"), (3, "teacher")), end=at(19, 5), rating=4)
+    session_held(teacher, start=at(19, 30), board=((0.1, "student"),), end=at(19, 31))
+    solved = FeedbackFactory()
+    VideoAnswerFactory(entry=solved.match.entry, created_by=teacher)
+    Feedback.objects.filter(pk=solved.pk).update(created_at=at(12))
+    fields = [field.attname for field in LedgerLine._meta.concrete_fields if field.attname != "id"]
+
+    def stored() -> list[dict]:
+        return list(LedgerLine.objects.order_by("teacher_id", "source").values(*fields))
+
+    assert ledger.ledger_build(DAY, now=BUILT) == 4
+    copied = stored()
+    monkeypatch.setitem(ledger.COPY_VENDORS, "postgresql", False)  # what other databases get: bulk_create
+    assert ledger.ledger_build(DAY, now=BUILT) == 4
+
+    assert stored() == copied
+    assert [line["kind"] for line in copied] == ["duty", "helped", "session", "session"]

@@ -5,10 +5,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.factories import NOVEMBER_2026 as NOVEMBER
-from tests.factories import StipendRuleFactory, TeacherFactory, month_of_work, on_duty
+from tests.factories import StipendRuleFactory, TeacherFactory, month_of_work, on_duty, school_administrator
 from tutoring.core.errors import ServiceError
 from tutoring.stipends import services
-from tutoring.stipends.models import LedgerLine, Statement, StatementDay, StipendRule
+from tutoring.stipends.models import LedgerLine, SchoolMonth, Statement, StatementDay, StipendRule
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,57 @@ def test_a_draft_shows_what_it_would_have_paid_in_the_last_month_stated():
 
 def test_a_draft_for_a_place_never_stated_previews_nothing():
     assert services.rule_preview(rule_draft(effective_from=NOVEMBER)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_ledger_is_written_while_the_next_day_is_read():
+    teacher, *_ = month_of_work()
+
+    assert services.statements_build(NOVEMBER) == 1
+
+    stored = LedgerLine.objects.filter(day__month=11).order_by("day", "source")
+    assert list(stored.values_list("day", "source")) == [
+        (date(2026, 11, 2), "duty"),
+        (date(2026, 11, 2), f"session:{teacher.sessions_taught.get().pk}"),
+        (date(2026, 11, 7), "duty"),
+    ]
+    assert Statement.objects.get().amount_fen == 28625 * 1111 // 1000
+    assert services.statements_verify(NOVEMBER) == []
+
+
+def test_a_teacher_stated_by_an_earlier_build_of_a_frozen_school_is_no_difference():
+    frozen_teacher, school, *_ = month_of_work()
+    other = TeacherFactory()
+    on_duty(other, date(2026, 11, 3), (19, 0), (19, 40))
+    services.statements_build(NOVEMBER)
+    admin = school_administrator(school)
+    services.review_start(school_month_id=SchoolMonth.objects.get(school=school).pk, user=admin)
+    on_duty(other, date(2026, 11, 4), (19, 0), (19, 40))
+
+    assert services.statements_build(NOVEMBER) == 1  # the frozen school's statement stays as it was built
+
+    assert len({statement.built_at for statement in Statement.objects.all()}) == 2
+    assert services.statements_verify(NOVEMBER) == []
+    Statement.objects.filter(teacher=other).delete()
+    assert services.statements_verify(NOVEMBER) == [f"teacher {other.pk}: work in the facts, no statement"]
+    assert Statement.objects.filter(teacher=frozen_teacher).count() == 1
+
+
+def test_many_teachers_are_priced_as_statement_compute_prices_their_stored_lines():
+    teachers = [month_of_work()[0]]
+    for number in range(3):
+        teacher = TeacherFactory()
+        StipendRuleFactory(city=teacher.teacher_profile.school.district.city, school=teacher.teacher_profile.school)
+        for day in (2, 3, 14, 30):
+            on_duty(teacher, date(2026, 11, day), (17 + number, 10), (19 + number, 25))
+        teachers.append(teacher)
+
+    assert services.statements_build(NOVEMBER) == 4
+
+    rules = services.Rules.active()
+    for statement in Statement.objects.select_related("school__district"):
+        lines = LedgerLine.objects.filter(teacher_id=statement.teacher_id, day__month=11).values(*services.LINE_FIELDS)
+        computed = services.statement_compute(school=statement.school, month=NOVEMBER, lines=list(lines), rules=rules)
+        assert services.statement_stored(statement) == computed
+        assert statement.content_hash == services.content_hash(computed.figures, computed.days)
+    assert sorted(Statement.objects.values_list("teacher_id", flat=True)) == sorted(t.pk for t in teachers)
