@@ -171,7 +171,7 @@ def test_a_draft_for_a_place_never_stated_previews_nothing():
     assert services.rule_preview(rule_draft(effective_from=NOVEMBER)) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_outside_a_transaction_the_ledger_is_written_while_the_next_day_is_read():
     teacher, *_ = month_of_work()
 
