@@ -36,8 +36,8 @@ Then, each in a fresh process (``bench/stipends/measure.py``) so that its memory
   takes the cores; the machine's load average is printed before each step);
 - ``services.statements_verify(month)``, as ``manage.py stipends_verify`` runs it: every statement recomputed
   from the facts and compared figure by figure; it must find 0 differences;
-- the city's XLSX export: ``tutoring.stipends.exports.city_month_xlsx(city, month)`` when that module is there;
-  otherwise it prints "not measured: exports not merged".
+- the city's XLSX export, ``tutoring.stipends.exports.city_month_xlsx(city, month)``: every school's totals and
+  every teacher's days and summary rows, with its size in bytes.
 
 Targets: statements for the city month in < 2 minutes and < 1 GiB, export < 30 s, verify equal. The database
 is dropped at the end; ``--keep`` leaves it, and ``--reuse`` measures a kept one again (after VACUUM FULL of
