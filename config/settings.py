@@ -368,7 +368,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    # WeasyPrint logs each step of every PDF, and faiss which CPU build it tried, at INFO.
+    "loggers": {name: {"level": "WARNING"} for name in ("django.channels.server", "weasyprint", "faiss.loader")},
 }
 
 CELERY_BEAT_SCHEDULE = {

@@ -207,6 +207,8 @@ class Viewers:
     ) -> None:
         """The lecturer draws and speaks; every viewer's tally goes into ``run``."""
         before, clients_before, machine_before = server_cpu(), self.cpu_seconds(), machine_busy_seconds()
+        for connection in self.connections:
+            connection.send(("start",))
         started = time.perf_counter()
         await lecturer_draws(lecturer, phase=phase, page=page, seconds=seconds)
         run.drawing_seconds = time.perf_counter() - started

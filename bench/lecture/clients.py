@@ -265,6 +265,7 @@ async def _viewers(
     await asyncio.sleep(0)  # every viewer is counted before the lecturer starts
     failed = [repr(socket) for socket in opened if isinstance(socket, BaseException)]
     connection.send(("ready", len(live), seconds, refused, failed))
+    await loop.run_in_executor(None, connection.recv)  # the lecturer starts: so do the questions
     interacting = [asyncio.create_task(viewers_interact(live, tally, interaction))] if interaction and live else []
     _, deadline_ns = await loop.run_in_executor(None, connection.recv)
     for task in interacting:  # the lecturer has stopped: so do the questions
@@ -291,7 +292,7 @@ def viewers_process(
     interaction: float,
 ) -> None:
     """A worker process: open ``sockets`` (url, headers), ``joining`` at a time, tell "ready", ask and upvote
-    (``interaction``: this worker's share of the load; 0 for none) until "end", count until the lecturer's last
-    event and frame reached every viewer or the deadline sent with "end" passed, send the tally, close on
-    "close"."""
+    (``interaction``: this worker's share of the load; 0 for none) from "start" until "end", count until the
+    lecturer's last event and frame reached every viewer or the deadline sent with "end" passed, send the tally,
+    close on "close"."""
     asyncio.run(_viewers(connection, sockets, phase, board, voice, joining, interaction))

@@ -1,10 +1,12 @@
+import gc
 import socket
+import weakref
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from twisted.internet import tcp
 from twisted.internet.testing import MemoryReactor
 
-from config.web import Wire
+from config.web import COLLECTOR_THRESHOLDS, Wire, collector_settled
 
 
 def connection() -> tuple[Wire, tcp.Server, socket.socket]:
@@ -80,3 +82,31 @@ def test_a_closing_socket_gets_nothing():
 
     assert received(client_end) == b""
     assert (transport._tempDataBuffer, transport.reactor.getWriters()) == ([], [])
+
+
+class Node:
+    """An object in a cycle of its own: only the collector frees it."""
+
+    def __init__(self) -> None:
+        self.itself = self
+
+
+def test_the_collector_frees_the_startups_garbage_freezes_the_rest_and_collects_the_young_less_often():
+    thresholds = gc.get_threshold()
+    gc.disable()  # no collection but the one under test
+    garbage = weakref.ref(Node())
+    try:
+        alive = garbage() is not None
+
+        collector_settled()
+
+        assert (alive, garbage() is None, gc.get_freeze_count() > 0, gc.get_threshold()) == (
+            True,
+            True,
+            True,
+            COLLECTOR_THRESHOLDS,
+        )
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        gc.enable()

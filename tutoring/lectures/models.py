@@ -138,8 +138,16 @@ class LectureEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.lecture_id}#{self.seq} {self.type}"
 
+    EVENT_FIELDS = ("data", "type", "seq", "at_ms", "by")  # what ``event`` takes, in its order
+
+    @staticmethod
+    def event(data: dict, kind: str, seq: int, at_ms: int, by: str) -> dict:
+        """The event as the studio's socket relayed it, from its stored fields (``EVENT_FIELDS``): a log read by
+        ``values_list`` makes no model instance (a 45-minute lecture's log is 54,000 events)."""
+        return {**data, "type": kind, "seq": seq, "at": at_ms, "by": by}
+
     def as_event(self) -> dict:
-        return {**self.data, "type": self.type, "seq": self.seq, "at": self.at_ms, "by": self.by}
+        return self.event(self.data, self.type, self.seq, self.at_ms, self.by)
 
 
 class LectureAudioChunk(models.Model):

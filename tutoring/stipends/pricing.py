@@ -11,28 +11,29 @@ from tutoring.stipends.models import LedgerLine, StipendRule
 
 GOOD_RATING = 4  # a rating of this or more earns credit
 MS_PER_MINUTE = 60_000
+# A statement's day: the figures of its ledger (``day_totals``) and what they are priced at (``day_priced``).
+DAY_FIGURES = (
+    "duty_ms",
+    "session_ms",
+    "sessions",
+    "flagged",
+    "students",
+    "lectures",
+    "audience",
+    "videos",
+    "helped",
+    "ratings",
+    "rating_sum",
+    "good_ratings",
+)
+PRICED = ("time_fen", "session_fen", "lecture_fen", "credit")
 
 
 def day_totals(lines: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """One day's ledger lines (as dicts of the model's fields) summed: duty and counted session time, sessions
     counted and flagged, the students served (each once), lectures and their audience, videos published,
     students helped by videos, ratings (count, sum, good ones) and the counted time by local hour."""
-    totals: dict[str, Any] = dict.fromkeys(
-        (
-            "duty_ms",
-            "session_ms",
-            "sessions",
-            "flagged",
-            "lectures",
-            "audience",
-            "videos",
-            "helped",
-            "ratings",
-            "rating_sum",
-            "good_ratings",
-        ),
-        0,
-    )
+    totals: dict[str, Any] = dict.fromkeys((key for key in DAY_FIGURES if key != "students"), 0)
     served: set[int] = set()
     by_hour: dict[str, int] = {}
     audiences: list[int] = []

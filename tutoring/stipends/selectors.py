@@ -91,13 +91,7 @@ def school_month_rows(school_month: SchoolMonth) -> list[dict[str, Any]]:
     statements = Statement.objects.filter(school=school_month.school, month=school_month.month).select_related(
         "teacher"
     )
-    adjusted: dict[int, list[int]] = {}
-    for teacher_id, amount, credit in Adjustment.objects.filter(
-        school=school_month.school, month=school_month.month
-    ).values_list("teacher_id", "amount_fen", "credit"):
-        totals = adjusted.setdefault(teacher_id, [0, 0])
-        totals[0] += amount
-        totals[1] += credit
+    adjusted = adjustment_totals(school=school_month.school, month=school_month.month)
     objections = dict(
         school_month.objections.values("teacher_id").annotate(count=Count("id")).values_list("teacher_id", "count")
     )
@@ -110,7 +104,7 @@ def school_month_rows(school_month: SchoolMonth) -> list[dict[str, Any]]:
     hours = class_hours(statements)
     rows = []
     for statement in statements.order_by("teacher__display_name", "teacher__username"):
-        amount, credit = adjusted.get(statement.teacher_id, [0, 0])
+        amount, credit = adjusted.get(statement.teacher_id, (0, 0))
         rows.append(
             {
                 "teacher": statement.teacher_id,
@@ -137,30 +131,39 @@ def school_month_adjustments(school_month: SchoolMonth) -> list[Adjustment]:
 
 
 def teacher_statements(teacher: User) -> list[dict[str, Any]]:
-    """A teacher's statements, newest first, each with its school month's status and the adjustments added."""
+    """A teacher's statements, newest first, each with its school month's status and, with their corrections,
+    the amount and credit."""
     statements = Statement.objects.filter(teacher=teacher).order_by("-month")
-    status = dict(
-        SchoolMonth.objects.filter(
+    status = {
+        (school_month.school_id, school_month.month): school_month.status
+        for school_month in SchoolMonth.objects.filter(
             school_id__in={statement.school_id for statement in statements},
             month__in={statement.month for statement in statements},
-        ).values_list("month", "status")
-    )
-    adjusted = dict(
-        Adjustment.objects.filter(teacher=teacher)
-        .values("month")
-        .annotate(total=Sum("amount_fen"))
-        .values_list("month", "total")
-    )
+        ).only("school_id", "month", "status")
+    }
+    adjusted = {
+        (school, month): (fen, credit)
+        for school, month, fen, credit in Adjustment.objects.filter(teacher=teacher)
+        .values("school_id", "month")
+        .annotate(fen=Sum("amount_fen"), credit=Sum("credit"))
+        .values_list("school_id", "month", "fen", "credit")
+    }
     hours = class_hours(statements)
-    return [
-        {
-            "statement": statement,
-            "class_hours": pricing.rounded(hours.get(statement.pk, Fraction(0))),
-            "status": SchoolMonth.Status(status.get(statement.month, SchoolMonth.Status.DRAFT)),
-            "total_fen": statement.amount_fen + (adjusted.get(statement.month) or 0),
-        }
-        for statement in statements
-    ]
+    rows = []
+    for statement in statements:
+        fen, credit = adjusted.get((statement.school_id, statement.month), (0, 0))
+        rows.append(
+            {
+                "statement": statement,
+                "class_hours": pricing.rounded(hours.get(statement.pk, Fraction(0))),
+                "status": SchoolMonth.Status(
+                    status.get((statement.school_id, statement.month), SchoolMonth.Status.DRAFT)
+                ),
+                "total_fen": statement.amount_fen + fen,
+                "credit": statement.credit + credit,
+            }
+        )
+    return rows
 
 
 def teacher_statement(teacher: User, month: str) -> Statement:
@@ -315,23 +318,7 @@ def teacher_term(teacher: User, month: date) -> dict[str, Any]:
 
 
 # The figures of a statement's day that exports show (with ``class_hour_minutes``, its rule version's class hour).
-STATEMENT_DAY_FIGURES = (
-    "duty_ms",
-    "session_ms",
-    "sessions",
-    "flagged",
-    "students",
-    "lectures",
-    "audience",
-    "videos",
-    "helped",
-    "ratings",
-    "rating_sum",
-    "time_fen",
-    "session_fen",
-    "lecture_fen",
-    "credit",
-)
+STATEMENT_DAY_FIGURES = (*(key for key in pricing.DAY_FIGURES if key != "good_ratings"), *pricing.PRICED)
 
 
 def statement_list(*, school: School, month: date) -> list[Statement]:

@@ -43,21 +43,6 @@ from tutoring.stipends.models import (
 logger = logging.getLogger(__name__)
 
 LINE_FIELDS = ("teacher_id", "day", "kind", "source", "counted_ms", "students", "rating", "flag", "details")
-DAY_FIGURES = (
-    "duty_ms",
-    "session_ms",
-    "sessions",
-    "flagged",
-    "students",
-    "lectures",
-    "audience",
-    "videos",
-    "helped",
-    "ratings",
-    "rating_sum",
-    "good_ratings",
-)
-PRICED = ("time_fen", "session_fen", "lecture_fen", "credit")
 STORE_BATCH = 1_000  # statements, or their days, written by one INSERT
 
 
@@ -189,7 +174,7 @@ def _statement_priced(
         versions[rule.pk] = rule
         day_totals = totals[day]
         priced = pricing.day_priced(day, day_totals, rule)
-        days.append({"day": day, "rule_id": rule.pk, **{key: day_totals[key] for key in DAY_FIGURES}, **priced})
+        days.append({"day": day, "rule_id": rule.pk, **{key: day_totals[key] for key in pricing.DAY_FIGURES}, **priced})
         base[rule.pk] += priced["time_fen"] + priced["session_fen"] + priced["lecture_fen"]
         rated[rule.pk][0] += day_totals["rating_sum"]
         rated[rule.pk][1] += day_totals["ratings"]
@@ -390,7 +375,7 @@ def statement_stored(statement: Statement) -> Computed:
         "credit": statement.credit,
         "quality": statement.quality,
     }
-    fields = ("day", "rule_id", *DAY_FIGURES, *PRICED)
+    fields = ("day", "rule_id", *pricing.DAY_FIGURES, *pricing.PRICED)
     stored = sorted(statement.days.all(), key=lambda day: day.day)
     days = [{field: getattr(day, field) for field in fields} for day in stored]
     return Computed(figures=figures, days=days)

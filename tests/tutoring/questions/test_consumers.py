@@ -90,6 +90,7 @@ async def test_foreign_origin_is_refused():
     ws = await communicator(question.pk, question.student, origin=b"http://evil.example")
 
     connected, _ = await ws.connect()
+    await ws.disconnect()  # the refused application ends here, not in the event loop's teardown
 
     assert connected is False
 

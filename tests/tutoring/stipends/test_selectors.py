@@ -5,6 +5,7 @@ import pytest
 
 from tests.factories import (
     NOVEMBER_2026,
+    SchoolFactory,
     StipendRuleFactory,
     StudentFactory,
     TeacherFactory,
@@ -12,12 +13,13 @@ from tests.factories import (
     month_of_work,
     on_duty,
     presence,
+    school_administrator,
     session_held,
 )
 from tutoring.routing.models import RoutingFact
 from tutoring.stipends import services
 from tutoring.stipends.models import Adjustment, SchoolMonth
-from tutoring.stipends.selectors import school_month_flags, teacher_term, term_months
+from tutoring.stipends.selectors import school_month_flags, teacher_statements, teacher_term, term_months
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,35 @@ def test_a_teachers_term_adds_up_its_months_and_adjustments():
         "total_fen": 7000 + 31802 - 2,
         "credit": 0 + 3 + 1,
     }
+
+
+def test_a_teacher_who_changed_schools_sees_each_months_status_and_corrections_of_its_school():
+    teacher, october_school, *_ = month_of_work()
+    november_school = SchoolFactory(district=october_school.district)
+    StipendRuleFactory(
+        city=november_school.district.city, school=november_school, effective_from=NOVEMBER_2026, evening_fen=7500
+    )
+    colleague = TeacherFactory()  # at the school the teacher moves to, with an October of their own
+    colleague.teacher_profile.school = november_school
+    colleague.teacher_profile.save()
+    on_duty(colleague, date(2026, 10, 30), (19, 0), (19, 30))
+    services.statements_build(date(2026, 10, 1))
+    services.review_start(
+        school_month_id=SchoolMonth.objects.get(school=october_school).pk, user=school_administrator(october_school)
+    )
+    teacher.teacher_profile.school = november_school
+    teacher.teacher_profile.save()
+    services.statements_build(NOVEMBER_2026)
+    Adjustment.objects.create(
+        teacher=teacher, school=november_school, month=NOVEMBER_2026, amount_fen=-2, credit=1, reason="复核"
+    )
+
+    rows = teacher_statements(teacher)
+
+    assert [
+        (row["statement"].month, row["statement"].school_id, row["status"], row["total_fen"], row["credit"])
+        for row in rows
+    ] == [
+        (NOVEMBER_2026, november_school.pk, SchoolMonth.Status.DRAFT, 31802 - 2, 3 + 1),
+        (date(2026, 10, 1), october_school.pk, SchoolMonth.Status.REVIEW, 7000, 0),
+    ]
