@@ -17,9 +17,9 @@ from typing import Any
 from django.db.models import Model
 from HersheyFonts import HersheyFonts
 
-from tutoring.sessions.models import Role
+from tutoring.sessions.models import Role, SessionEvent, TutoringSession
 from tutoring.sessions.protocol import VERSION, message_check
-from tutoring.sessions.services import AUDIO_SAMPLE_RATE
+from tutoring.sessions.services import AUDIO_SAMPLE_RATE, audio_chunk_save
 from tutoring.sessions.transport import VOICE_CHUNK_MS
 
 PEN_SPEED = 1.2  # board units a millisecond: a line of 60 units takes 50 ms
@@ -178,3 +178,19 @@ def script_store(
         for offset in range(0, len(pcm), chunk_bytes):
             voice(started_ms + offset // 2 * 1000 // AUDIO_SAMPLE_RATE, pcm[offset : offset + chunk_bytes])
     return len(rows)
+
+
+def session_script_store(session: TutoringSession, script: Script) -> int:
+    """``script`` as the answering session's board log and the teacher's voice (``script_store``), with the
+    session's last number, which it returns."""
+    last_seq = script_store(
+        script,
+        log=lambda seq, at_ms, kind, data: SessionEvent(
+            session=session, seq=seq, at_ms=at_ms, role=Role.TEACHER, type=kind, data=data
+        ),
+        voice=lambda started_ms, pcm: audio_chunk_save(
+            session_id=session.pk, role=Role.TEACHER, started_ms=started_ms, pcm=pcm
+        ),
+    )
+    TutoringSession.objects.filter(pk=session.pk).update(last_seq=last_seq)
+    return last_seq

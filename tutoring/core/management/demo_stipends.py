@@ -22,12 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from tutoring.accounts.models import StudentProfile, User
-from tutoring.core.management.demo_answers import Script, script_store
+from tutoring.core.management.demo_answers import Script, session_script_store
 from tutoring.questions.models import Question
 from tutoring.routing.models import RoutingFact, Ticket
 from tutoring.schools.models import City, GradeBand, School, Subject
-from tutoring.sessions.models import Role, SessionEvent, SessionFact, TutoringSession
-from tutoring.sessions.services import audio_chunk_save
+from tutoring.sessions.models import SessionFact, TutoringSession
 from tutoring.stipends import services as stipends
 from tutoring.stipends.models import SchoolMonth, StipendRule
 
@@ -362,16 +361,7 @@ def _session(
         rating=rating,
         rated_at=end + timedelta(minutes=1) if rating else None,
     )
-    last_seq = script_store(
-        script,
-        log=lambda seq, at_ms, kind, data: SessionEvent(
-            session=session, seq=seq, at_ms=at_ms, role=Role.TEACHER, type=kind, data=data
-        ),
-        voice=lambda started_ms, pcm: audio_chunk_save(
-            session_id=session.pk, role=Role.TEACHER, started_ms=started_ms, pcm=pcm
-        ),
-    )
-    TutoringSession.objects.filter(pk=session.pk).update(last_seq=last_seq)
+    last_seq = session_script_store(session, script)
     facts = [
         SessionFact(
             kind=SessionFact.Kind.STARTED, session=session, user=teacher, at=start, data={"ticket_id": ticket.pk}

@@ -24,7 +24,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
-from tutoring.core.management.demo_answers import Script, script_store
+from tutoring.core.management.demo_answers import Script, script_store, session_script_store
 from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, stipends_seed
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
@@ -35,9 +35,8 @@ from tutoring.questions.services import question_create, question_understand
 from tutoring.routing import services as routing
 from tutoring.routing.models import Offer, Shift
 from tutoring.schools.models import City, District, GradeBand, School, Subject
-from tutoring.sessions.models import Recording, Role, SessionEvent, TutoringSession
+from tutoring.sessions.models import Recording, TutoringSession
 from tutoring.sessions.services import (
-    audio_chunk_save,
     recording_render,
     session_end,
     session_question_correct,
@@ -520,16 +519,7 @@ class Command(BaseCommand):
         session = self._room(question, teacher)
         photo = Attachment.objects.filter(question=question).first()
         script = _board_script(recorded.lines, recorded.speech, photo=photo)
-        last_seq = script_store(
-            script,
-            log=lambda seq, at_ms, kind, data: SessionEvent(
-                session=session, seq=seq, at_ms=at_ms, role=Role.TEACHER, type=kind, data=data
-            ),
-            voice=lambda started_ms, pcm: audio_chunk_save(
-                session_id=session.pk, role=Role.TEACHER, started_ms=started_ms, pcm=pcm
-            ),
-        )
-        TutoringSession.objects.filter(pk=session.pk).update(last_seq=last_seq)
+        session_script_store(session, script)
         session_question_correct(
             teacher=teacher, session_id=session.pk, knowledge_points=list(recorded.knowledge_points)
         )
