@@ -43,7 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import BigIntegerField, Case, Count, F, Func, Max, Q, QuerySet, When
+from django.db.models import BigIntegerField, Case, Count, F, Func, IntegerField, Max, Q, QuerySet, When
 from django.utils import timezone
 
 from tutoring.lectures.models import Lecture, LectureFact
@@ -186,7 +186,10 @@ def _sessions(window: Interval, upto: Upto) -> dict[int, _Session]:
     # In the order they happened: the last end and the latest rating stand. Each row brings only what its kind
     # tells (a timestamp and a JSON value cost microseconds each to read, and there are millions).
     for fact_id, session_id, ended_at, score in later.values_list(
-        "id", "session_id", Case(When(kind=ended, then=moment("at"))), Case(When(kind=rated, then="data__score"))
+        "id",
+        "session_id",
+        Case(When(kind=ended, then=moment("at"))),
+        Case(When(kind=rated, then="data__score"), output_field=IntegerField()),
     ):
         if (session := get(session_id)) is not None:
             session.facts.append(fact_id)

@@ -1,4 +1,9 @@
+import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +19,7 @@ from tests.factories import (
     StudentFactory,
     TeacherFactory,
     VideoAnswerFactory,
+    local_time,
     message_append,
     presence,
     session_held,
@@ -368,3 +374,44 @@ def test_a_day_is_stored_by_copy_as_bulk_create_stores_it(monkeypatch):
 
     assert stored() == copied
     assert [line["kind"] for line in copied] == ["duty", "helped", "session", "session"]
+
+
+def rated_session_lines() -> list[list]:
+    """A session rated 4, as its day's ledger gives it: kind, counted time and rating."""
+    session_held(
+        TeacherFactory(),
+        start=local_time(DAY, 19),
+        board=((1, "teacher"), (3, "teacher")),
+        end=local_time(DAY, 19, 5),
+        rating=4,
+    )
+    return [[line["kind"], line["counted_ms"], line["rating"]] for line in ledger.ledger_lines(DAY)]
+
+
+RATED_SESSION_LINES = [["session", 180_000, 4]]
+
+
+def test_a_rated_session_is_read_with_its_rating():
+    assert rated_session_lines() == RATED_SESSION_LINES
+
+
+def test_a_rated_session_is_read_the_same_way_on_the_embedded_database(tmp_path):
+    """The demo runs on SQLite, whose JSON functions give a rating as a number, not as JSON text."""
+    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    script = (
+        "import django, json; django.setup(); from django.core.management import call_command;"
+        " call_command('migrate', verbosity=0);"
+        " from tests.tutoring.stipends.test_ledger import rated_session_lines;"
+        " print(json.dumps(rated_session_lines()))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**environment, "XUEWEN_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"},
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == RATED_SESSION_LINES
