@@ -59,7 +59,7 @@ _OPERATOR = re.compile(
 _CLASS_OF = {**_OPERATOR_CLASSES, "大": ">", "小": "<"}
 
 
-def _chinese_to_int(run: str) -> int:
+def chinese_numeral_value(run: str) -> int:
     """Value of a Chinese numeral: 三 -> 3, 二十五 -> 25, 一百零五 -> 105, 三千五百 -> 3500, 两万 -> 20000."""
     total, section, digit = 0, 0, 0
     for character in run:
@@ -75,7 +75,7 @@ def _chinese_to_int(run: str) -> int:
 
 
 def _as_arabic(numeral: str) -> str:
-    return numeral if not _CHINESE_RUN.fullmatch(numeral) else str(_chinese_to_int(numeral))
+    return numeral if not _CHINESE_RUN.fullmatch(numeral) else str(chinese_numeral_value(numeral))
 
 
 def _canonical_number(number: str) -> str:

@@ -19,6 +19,10 @@ once loaded (488 MiB of codes, the rest mostly the entries' texts as Python obje
 halve the codes if needed). A rebuild from the database trains each large subject once, for its final size
 (`subject_train`: 919 lists for those maths questions), and adds pages as they are read.
 
+Beside the FAISS indexes the store keeps the lexical index of the same entries (matching/lexical_index.py: BM25 over
+jieba words), added to, withdrawn from and saved with them, so the two halves of a hybrid search never disagree on
+what the library holds; `similarity` and `relevance` give either score for any entry.
+
 Additions replace an id already present; removals are immediate. `save` writes one `.npz` file next to a temporary
 name and renames it over the old one, so a worker starting at the same moment reads either the old or the new
 store, never half of one. Not thread-safe: a worker process owns its store.
@@ -35,6 +39,8 @@ from typing import Self
 
 import faiss
 import numpy as np
+
+from matching.lexical_index import LexicalArrays, LexicalIndex
 
 IVF_MIN_SIZE = 50_000
 NPROBE = 16
@@ -120,6 +126,7 @@ class VectorStore:
         self._entries: dict[int, Entry] = {}
         self._indexes: dict[str, faiss.Index] = {}
         self._trained_sizes: dict[str, int] = {}  # 0 while the subject's index is exact
+        self._lexical = LexicalIndex()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,6 +148,13 @@ class VectorStore:
             labels = np.array([_label(entries[row]) for row in rows], dtype=np.int64)
             self._subject_add(subject, labels, np.ascontiguousarray(vectors[rows], dtype=np.float32))
             self._entries.update((entries[row].id, entries[row]) for row in rows)
+        added = [entries[row] for row in latest.values()]
+        self._lexical.add(
+            [entry.id for entry in added],
+            [entry.subject for entry in added],
+            [entry.grade for entry in added],
+            [entry.text for entry in added],
+        )
 
     def _subject_add(self, subject: str, labels: np.ndarray, vectors: np.ndarray) -> None:
         """Add to the subject's index, or first rebuild it as IVF when it reaches IVF_MIN_SIZE or has grown 4x
@@ -180,6 +194,7 @@ class VectorStore:
             entry = self._entries.pop(entry_id, None)
             if entry is not None:
                 labels_by_subject[entry.subject].append(_label(entry))
+                self._lexical.remove([entry_id])
         for subject, labels in labels_by_subject.items():
             self._indexes[subject].remove_ids(np.array(labels, dtype=np.int64))  # type: ignore[arg-type]  # faiss's wrapper takes an id array too; its stubs list only IDSelector
         return sum(map(len, labels_by_subject.values()))
@@ -209,6 +224,30 @@ class VectorStore:
             for score, label in zip(scores[0], labels[0], strict=True)
             if label >= 0
         ]
+
+    def lexical_search(
+        self, text: str, *, subject: str, grades: tuple[int, int] | None, k: int
+    ) -> list[tuple[Entry, float]]:
+        """The k entries of this subject (and grades) with the highest BM25 for the text, with their relevance (BM25
+        over the query's own), best first."""
+        found = self._lexical.search(text, subject=subject, grades=grades, k=k)
+        return [(self._entries[entry_id], relevance) for entry_id, relevance in found]
+
+    def relevance(self, text: str, entries: Sequence[Entry]) -> np.ndarray:
+        """The BM25 relevance of each entry for the text (as `lexical_search` gives it)."""
+        return self._lexical.relevance(text, [entry.id for entry in entries])
+
+    def similarity(self, vector: np.ndarray, entries: Sequence[Entry]) -> np.ndarray:
+        """The cosine similarity of an L2-normalised vector to each entry's stored vector (as `search` gives it)."""
+        result = np.zeros(len(entries), dtype=np.float32)
+        by_subject: dict[str, list[int]] = defaultdict(list)
+        for position, entry in enumerate(entries):
+            by_subject[entry.subject].append(position)
+        for subject, positions in by_subject.items():
+            labels = np.array([_label(entries[position]) for position in positions], dtype=np.int64)
+            stored = self._indexes[subject].reconstruct_batch(labels)
+            result[positions] = stored @ np.asarray(vector, dtype=np.float32)
+        return result
 
     def save(self, directory: Path) -> None:
         """Write the store to `directory/store.npz` atomically (temporary file, fsync, rename). The arrays are written
@@ -253,6 +292,17 @@ class VectorStore:
         yield "trained_sizes", np.array([self._trained_sizes[subject] for subject in subjects], dtype=np.int64)
         for number, subject in enumerate(subjects):
             yield f"index_{number}", _index_stream(self._indexes[subject])
+        lexical = self._lexical.arrays()
+        yield "lexical_ids", lexical.ids
+        yield "lexical_subjects", lexical.subjects
+        yield "lexical_subject_names", np.array(lexical.subject_names, dtype=str)
+        yield "lexical_grades", lexical.grades
+        vocabulary = [word.encode() for word in lexical.vocabulary]
+        yield "lexical_word_lengths", np.fromiter(map(len, vocabulary), np.int32, len(vocabulary))
+        yield "lexical_words", np.frombuffer(b"".join(vocabulary), dtype=np.uint8)
+        yield "lexical_offsets", lexical.offsets
+        yield "lexical_rows", lexical.rows
+        yield "lexical_frequencies", lexical.frequencies
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -262,16 +312,31 @@ class VectorStore:
             for number, subject in enumerate(subjects):
                 store._indexes[subject] = faiss.deserialize_index(arrays[f"index_{number}"])
                 store._trained_sizes[subject] = int(arrays["trained_sizes"][number])
-            blob = arrays["texts"].tobytes()
-            ends = np.cumsum(arrays["text_lengths"]).tolist()
-            starts = [0, *ends[:-1]]
-            for entry_id, grade, subject_number, start, end in zip(
+            texts = _strings(arrays["texts"].tobytes(), arrays["text_lengths"])
+            for entry_id, grade, subject_number, text in zip(
                 arrays["ids"].tolist(),
                 arrays["grades"].tolist(),
                 arrays["subject_numbers"].tolist(),
-                starts,
-                ends,
+                texts,
                 strict=True,
             ):
-                store._entries[entry_id] = Entry(entry_id, subjects[subject_number], grade, blob[start:end].decode())
+                store._entries[entry_id] = Entry(entry_id, subjects[subject_number], grade, text)
+            store._lexical = LexicalIndex.from_arrays(
+                LexicalArrays(
+                    ids=arrays["lexical_ids"],
+                    subjects=arrays["lexical_subjects"],
+                    subject_names=[str(name) for name in arrays["lexical_subject_names"]],
+                    grades=arrays["lexical_grades"],
+                    vocabulary=_strings(arrays["lexical_words"].tobytes(), arrays["lexical_word_lengths"]),
+                    offsets=arrays["lexical_offsets"],
+                    rows=arrays["lexical_rows"],
+                    frequencies=arrays["lexical_frequencies"],
+                )
+            )
         return store
+
+
+def _strings(blob: bytes, lengths: np.ndarray) -> list[str]:
+    """UTF-8 strings stored one after the other, with their byte lengths."""
+    ends = np.cumsum(lengths).tolist()
+    return [blob[start:end].decode() for start, end in zip([0, *ends[:-1]], ends, strict=True)]

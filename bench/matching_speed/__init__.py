@@ -1,4 +1,4 @@
-"""Matching speed: one match (encode + search + rerank), index build, memory, at 100,000 and 1,000,000 questions.
+"""Matching speed: one match (encode + dense and lexical search + rerank), build, memory, at 100,000 and 1,000,000.
 
 Run from the repository root::
 

@@ -2,7 +2,7 @@ import pytest
 
 from matching import ranking
 from matching.encoder import DEFAULT_MODEL, encoder_get
-from matching.ranking import Match, match, outcome, rank
+from matching.ranking import Candidate, Match, candidates, match, outcome, rank
 from matching.store import Entry, VectorStore
 
 ANSWERED = [
@@ -70,8 +70,8 @@ def test_other_grades_and_subjects_are_not_searched(store: VectorStore) -> None:
 def test_rank_puts_same_before_a_higher_scoring_similar_and_respects_limit() -> None:
     query = "一个数的3倍加5等于20"
     candidates = [
-        (Entry(1, "数学", 3, "一个数的3倍减5等于20"), 0.999),
-        (Entry(2, "数学", 3, "一个数的3倍加5等于20"), 0.98),
+        Candidate(Entry(1, "数学", 3, "一个数的3倍减5等于20"), 0.999, 1.0),
+        Candidate(Entry(2, "数学", 3, "一个数的3倍加5等于20"), 0.98, 1.0),
     ]
 
     matches = rank(query, candidates)
@@ -81,7 +81,7 @@ def test_rank_puts_same_before_a_higher_scoring_similar_and_respects_limit() -> 
 
 
 def test_scores_combine_dense_and_lexical_as_documented() -> None:
-    [found] = rank("甲比乙多5个", [(Entry(1, "数学", 3, "甲比乙多5个"), 0.9)])
+    [found] = rank("甲比乙多5个", [Candidate(Entry(1, "数学", 3, "甲比乙多5个"), 0.9, 1.0)])
 
     assert found.lexical == 1.0
     assert found.score == pytest.approx(ranking.DENSE_WEIGHT * 0.9 + (1 - ranking.DENSE_WEIGHT) * 1.0)
@@ -93,7 +93,9 @@ def test_thresholds_are_ordered_and_labels_monotonic_in_the_dense_score() -> Non
     assert 0 < ranking.SAME_SEQUENCE <= 1
     query = "一个数的3倍加5等于20"
     order = {"none": 0, "similar": 1, "same": 2}
-    outcomes = [outcome(rank(query, [(Entry(1, "数学", 3, query), dense / 100)])) for dense in range(0, 101)]
+    outcomes = [
+        outcome(rank(query, [Candidate(Entry(1, "数学", 3, query), dense / 100, 1.0)])) for dense in range(0, 101)
+    ]
 
     assert [order[o] for o in outcomes] == sorted(order[o] for o in outcomes)
     assert set(outcomes) == {"none", "similar", "same"}
@@ -108,7 +110,31 @@ def test_shown_matches_are_ordered_by_the_order_score_not_the_deciding_score() -
     twin = Entry(1, "数学", 3, "小红有15个梨，吃了6个，还剩几个？")  # the same exercise with other things
     paraphrase = Entry(2, "数学", 3, "小明买来十五只苹果，之后又吃掉六只，那么现在剩下多少只？")
 
-    shown = rank(query, [(paraphrase, 0.97), (twin, 0.70)])
+    shown = rank(query, [Candidate(paraphrase, 0.97, 0.1), Candidate(twin, 0.70, 0.8)])
 
     assert [(match.entry.id, match.label) for match in shown] == [(1, "similar"), (2, "similar")]
     assert shown[0].score < shown[1].score  # the deciding score alone would have put the paraphrase first
+
+
+def test_candidates_join_dense_and_lexical_results_each_with_both_scores(store: VectorStore, monkeypatch) -> None:
+    monkeypatch.setattr(ranking, "CANDIDATES", 1)  # the dense side finds one entry, the words find the others
+    encoder = encoder_get(DEFAULT_MODEL)
+    text = "小明有15个苹果，一个长方形的周长是多少厘米？"
+    vector = encoder.encode([text])[0]
+    [(nearest, similarity)] = store.search(vector, subject="数学", grades=(2, 4), k=1)
+
+    found = candidates(text, vector, subject="数学", grades=(2, 4), store=store)
+
+    by_id = {candidate.entry.id: candidate for candidate in found}
+    assert found[0].entry == nearest
+    assert set(by_id) == {1, 2, 3}  # 1 shares 一个 and 多少, 2 小明 and 苹果, 3 长方形 and 周长
+    entries = [candidate.entry for candidate in found]
+    assert [candidate.relevance for candidate in found] == pytest.approx(store.relevance(text, entries).tolist())
+    assert [candidate.dense for candidate in found] == pytest.approx(
+        (encoder.encode([entry.text for entry in entries]) @ vector).tolist(), abs=2e-3
+    )
+    assert by_id[nearest.id].dense == pytest.approx(similarity)
+    assert {c.entry.id for c in candidates(text, vector, subject="数学", grades=(2, 4), store=store, exclude=2)} == {
+        1,
+        3,
+    }

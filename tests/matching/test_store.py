@@ -126,3 +126,32 @@ def test_a_subject_trained_up_front_takes_batches_without_retraining(monkeypatch
     assert store.search(vectors[7], subject="数学", grades=(8, 8), k=1)[0][0] == entries[7]
     with pytest.raises(ValueError, match="already has vectors"):
         store.subject_train("数学", 1000, vectors[sample])
+
+
+def test_lexical_search_relevance_and_similarity_cover_the_same_entries(tmp_path: Path) -> None:
+    entries = [
+        Entry(1, "数学", 3, "小明有15个苹果，吃了6个，还剩几个苹果？"),
+        Entry(2, "数学", 4, "一个长方形的长是8厘米，宽是5厘米，周长是多少？"),
+        Entry(3, "物理", 8, "苹果从树上掉下来是因为什么力？"),
+    ]
+    vectors = unit_rows(3)
+    store = VectorStore(8)
+    store.add(entries, vectors)
+
+    found = store.lexical_search("还剩几个苹果", subject="数学", grades=(3, 4), k=5)
+
+    assert [entry for entry, _ in found] == [entries[0]]
+    assert store.relevance("还剩几个苹果", [entries[0], entries[1]]).tolist() == [found[0][1], 0.0]
+    assert store.similarity(vectors[1], [entries[1], entries[0]]).tolist() == pytest.approx(
+        [1.0, float(vectors[0] @ vectors[1])], abs=1e-3
+    )
+
+    store.remove([1])
+    store.save(tmp_path)
+    loaded = VectorStore.load(tmp_path)
+
+    assert loaded.lexical_search("还剩几个苹果", subject="数学", grades=None, k=5) == []
+    assert [entry for entry, _ in loaded.lexical_search("苹果", subject="物理", grades=None, k=5)] == [entries[2]]
+    assert loaded.lexical_search("长方形周长", subject="数学", grades=None, k=5) == store.lexical_search(
+        "长方形周长", subject="数学", grades=None, k=5
+    )

@@ -38,6 +38,7 @@ CLOCK_OVERLAP = timedelta(seconds=120)
 BATCH = 512  # entries encoded, or read during a catch-up, at a time
 REBUILD_BATCH = 4096  # entries read at a time while rebuilding from stored vectors
 META = "meta.json"
+SNAPSHOT_FORMAT = 2  # 2: the store holds the lexical index too; a snapshot of another format is rebuilt
 VECTOR_DTYPE = np.float16
 # What the index needs of an entry, read as tuples (no model instances): a million rows in seconds.
 ROW_FIELDS = ("pk", "subject__code", "grade", "text", "vector", "vector_model")
@@ -176,8 +177,11 @@ def _snapshot_load() -> IndexState | None:
         meta = json.loads((directory / META).read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("model") != model_name():
-        logger.warning("index.snapshot_model_mismatch", extra={"snapshot": meta.get("model"), "model": model_name()})
+    if meta.get("model") != model_name() or meta.get("format") != SNAPSHOT_FORMAT:
+        logger.warning(
+            "index.snapshot_outdated",
+            extra={"snapshot": meta.get("model"), "model": model_name(), "format": meta.get("format")},
+        )
         return None
     store = VectorStore.load(directory / "store")
     logger.info("index.loaded", extra={"size": len(store)})
@@ -188,7 +192,11 @@ def snapshot_save(state: IndexState) -> None:
     directory = Path(settings.XUEWEN["INDEX_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     state.store.save(directory / "store")
-    meta = {"model": model_name(), "synced_to": state.synced_to.isoformat() if state.synced_to else None}
+    meta = {
+        "model": model_name(),
+        "format": SNAPSHOT_FORMAT,
+        "synced_to": state.synced_to.isoformat() if state.synced_to else None,
+    }
     temporary = directory / (META + ".tmp")
     temporary.write_text(json.dumps(meta))
     temporary.replace(directory / META)

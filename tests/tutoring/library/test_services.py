@@ -1,6 +1,7 @@
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,6 +95,20 @@ def test_a_restarted_process_loads_the_snapshot_and_catches_up_with_the_database
     after = answered(TIMES, grade=4)
 
     assert index_get().ids() == {before.pk, after.pk}
+
+
+def test_a_snapshot_of_an_older_format_is_not_loaded_but_rebuilt_with_its_lexical_index(settings):
+    entry = answered(APPLES)
+    index_snapshot_save()
+    meta = Path(settings.XUEWEN["INDEX_DIR"]) / "meta.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text()) | {"format": 1}))
+    index_reset()
+
+    found = index_get().lexical_search("还剩几个苹果", subject="math", grades=None, k=5)
+
+    # 还 剩 几个 苹果 once each in a document of average length (12 words) against the 4-word query: 1.0 / 1.375
+    assert [(found_entry.id, round(relevance, 3)) for found_entry, relevance in found] == [(entry.pk, 0.727)]
+    assert json.loads(meta.read_text())["format"] == 1  # rebuilt in memory; the next snapshot writes format 2
 
 
 def test_the_same_question_is_offered_first():
