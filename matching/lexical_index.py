@@ -265,7 +265,8 @@ class LexicalIndex:
 
     def arrays(self) -> LexicalArrays:
         """The live documents and their postings, compacted (dead slots and the postings added since merged)."""
-        self._merge()
+        if self._added_count or self._dead:
+            self._merge()
         live_slots = np.flatnonzero(self._alive[: self._size])
         position = np.full(self._size, -1, dtype=np.int64)
         position[live_slots] = np.arange(len(live_slots))

@@ -76,7 +76,6 @@ class Features:
     sequence: list[float] = field(default_factory=list)
     numbers_agree: list[bool] = field(default_factory=list)
     answer: list[bool] = field(default_factory=list)
-    judged: list[bool] = field(default_factory=list)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: np.array(values) for name, values in vars(self).items()}
@@ -118,7 +117,6 @@ def _features_add(features: Features, number: int, query: Query, found: list[Can
         features.sequence.append(sequence_similarity(text, other))
         features.numbers_agree.append(quantities(other) == wanted)
         features.answer.append(entry_id in query.answers)
-        features.judged.append(query.wrong is None or entry_id in query.answers | query.wrong)
 
 
 def task_run(task: Task, encoder: Encoder) -> TaskResult:

@@ -4,7 +4,6 @@ The rest of the suite runs on PostgreSQL; this test starts its own server on a S
 
 import asyncio
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.embedded import embedded_environment
 from tests.live import REPOSITORY, web_server
 from tutoring.routing.models import DutyConnection
 from tutoring.sessions.models import SessionConnection
@@ -35,18 +35,6 @@ print(json.dumps({"password": PASSWORD, "teacher": session.teacher.username, "st
 """
 SOCKETS_PER_KIND = 10  # 40 sockets: the student's question pages, the duty console, both sides of the room
 SETTLE_SECONDS = 15
-
-
-def embedded_environment(tmp_path: Path) -> dict[str, str]:
-    """This process's environment without any service setting: what `make demo` runs with, on a fresh file."""
-    services = ("DATABASE_", "REDIS_", "CELERY_", "CHANNEL_", "MEDIA_", "S3_", "XUEWEN_", "DJANGO_")
-    return {
-        **{name: value for name, value in os.environ.items() if not name.startswith(services)},
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "XUEWEN_VAR_DIR": str(tmp_path / "var"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'xuewen.sqlite3'}",
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 def signed_in(url: str, username: str, password: str) -> str:

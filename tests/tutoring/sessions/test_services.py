@@ -1,9 +1,4 @@
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -13,6 +8,7 @@ from django.utils import timezone
 
 from media.errors import MediaProcessingError
 from media.video import video_probe
+from tests.embedded import embedded_call
 from tests.factories import AttachmentFactory, message_append, opened_session
 from tests.samples import STROKE
 from tutoring.core.errors import ServiceError
@@ -172,23 +168,7 @@ def test_a_batch_numbers_each_room_in_order_and_refuses_only_its_bad_messages():
 
 def test_the_log_is_written_the_same_way_on_the_embedded_database(tmp_path):
     """The demo runs on SQLite, whose JSON functions differ: the same batch there, in a fresh process."""
-    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    script = (
-        "import django, json; django.setup(); from django.core.management import call_command;"
-        " call_command('migrate', verbosity=0);"
-        " from tests.tutoring.sessions.test_services import log_batch; print(json.dumps(log_batch()))"
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**environment, "XUEWEN_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"},
-        cwd=Path(__file__).resolve().parents[3],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == LOG_BATCH
+    assert embedded_call("tests.tutoring.sessions.test_services", "log_batch", tmp_path) == LOG_BATCH
 
 
 @pytest.mark.parametrize(

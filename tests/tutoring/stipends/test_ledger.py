@@ -1,9 +1,4 @@
-import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +7,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from tests.embedded import embedded_call
 from tests.factories import (
     AnswerFactory,
     FeedbackFactory,
@@ -397,21 +393,4 @@ def test_a_rated_session_is_read_with_its_rating():
 
 def test_a_rated_session_is_read_the_same_way_on_the_embedded_database(tmp_path):
     """The demo runs on SQLite, whose JSON functions give a rating as a number, not as JSON text."""
-    environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    script = (
-        "import django, json; django.setup(); from django.core.management import call_command;"
-        " call_command('migrate', verbosity=0);"
-        " from tests.tutoring.stipends.test_ledger import rated_session_lines;"
-        " print(json.dumps(rated_session_lines()))"
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**environment, "XUEWEN_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"},
-        cwd=Path(__file__).resolve().parents[3],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == RATED_SESSION_LINES
+    assert embedded_call("tests.tutoring.stipends.test_ledger", "rated_session_lines", tmp_path) == RATED_SESSION_LINES
