@@ -13,15 +13,16 @@ Index type by size (per subject):
 HNSW was not chosen: it cannot delete (withdrawn videos) and a grade filter on it loses recall.
 
 Measured by bench/matching_speed on this 2-core machine with 1,000,000 generated questions (845,546 of them maths,
-one IVF of 582 lists, trained at 338,000): search p50 1.9 ms / p99 3.3 ms inside a grade range, recall@10 0.986
-against exact float32 search, 8 s to build from vectors in memory, 7 s to load, 916 MiB on disk, 1.2 GiB resident
-once loaded (488 MiB of codes, the rest mostly the entries' texts as Python objects; PCA to 256 dimensions would
-halve the codes if needed). A rebuild from the database trains each large subject once, for its final size
-(`subject_train`: 919 lists for those maths questions), and adds pages as they are read.
+one IVF of 582 lists, trained at 338,000): dense search p50 2.5 ms / p99 3.8 ms inside a grade range, recall@10
+0.980 against exact float32 search, 488 MiB of codes (PCA to 256 dimensions would halve them if needed); with the
+lexical index, 91 s to build from vectors in memory, 4 s to load, 1,124 MiB resident once loaded. A rebuild from
+the database trains each large subject once, for its final size (`subject_train`: 919 lists for those maths
+questions), and adds pages as they are read.
 
 Beside the FAISS indexes the store keeps the lexical index of the same entries (matching/lexical_index.py: BM25 over
 jieba words), added to, withdrawn from and saved with them, so the two halves of a hybrid search never disagree on
-what the library holds; `similarity` and `relevance` give either score for any entry.
+what the library holds; `similarity` and `relevance` give either score for any entry. The lexical index also holds
+the entries themselves (id, subject, grade and text, compactly), and `Entry` objects are made only for results.
 
 Additions replace an id already present; removals are immediate. `save` writes one `.npz` file next to a temporary
 name and renames it over the old one, so a worker starting at the same moment reads either the old or the new
@@ -123,16 +124,20 @@ def _index_stream(index: faiss.Index) -> _Stream:
 class VectorStore:
     def __init__(self, dimension: int) -> None:
         self.dimension = dimension
-        self._entries: dict[int, Entry] = {}
         self._indexes: dict[str, faiss.Index] = {}
         self._trained_sizes: dict[str, int] = {}  # 0 while the subject's index is exact
         self._lexical = LexicalIndex()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._lexical)
 
     def ids(self) -> set[int]:
-        return set(self._entries)
+        return set(self._lexical.ids().tolist())
+
+    def entries(self, ids: Sequence[int]) -> list[Entry]:
+        """The entries of these ids (all in the store)."""
+        documents = self._lexical.documents(ids)
+        return [Entry(entry_id, *document) for entry_id, document in zip(ids, documents, strict=True)]
 
     def add(self, entries: Sequence[Entry], vectors: np.ndarray) -> None:
         """Index entries with their L2-normalised vectors (row i belongs to entries[i]); an id already present is
@@ -147,7 +152,6 @@ class VectorStore:
         for subject, rows in rows_by_subject.items():
             labels = np.array([_label(entries[row]) for row in rows], dtype=np.int64)
             self._subject_add(subject, labels, np.ascontiguousarray(vectors[rows], dtype=np.float32))
-            self._entries.update((entries[row].id, entries[row]) for row in rows)
         added = [entries[row] for row in latest.values()]
         self._lexical.add(
             [entry.id for entry in added],
@@ -168,7 +172,8 @@ class VectorStore:
             index.add_with_ids(vectors, labels)
             return
         if index is not None and index.ntotal:
-            present = np.array([_label(e) for e in self._entries.values() if e.subject == subject], dtype=np.int64)
+            ids, grades = self._lexical.subject_documents(subject)
+            present = grades << _GRADE_SHIFT | ids
             labels = np.concatenate([present, labels])
             vectors = np.concatenate([index.reconstruct_batch(present), vectors])
         sample = np.random.default_rng(0).choice(len(vectors), training_size(len(vectors)), replace=False)
@@ -189,12 +194,11 @@ class VectorStore:
 
     def remove(self, ids: Iterable[int]) -> int:
         """Withdraw these ids; ids not in the store are ignored. Returns how many were removed."""
+        present = self._lexical.present(dict.fromkeys(ids))
         labels_by_subject: dict[str, list[int]] = defaultdict(list)
-        for entry_id in ids:
-            entry = self._entries.pop(entry_id, None)
-            if entry is not None:
-                labels_by_subject[entry.subject].append(_label(entry))
-                self._lexical.remove([entry_id])
+        for entry in self.entries(present):
+            labels_by_subject[entry.subject].append(_label(entry))
+        self._lexical.remove(present)
         for subject, labels in labels_by_subject.items():
             self._indexes[subject].remove_ids(np.array(labels, dtype=np.int64))  # type: ignore[arg-type]  # faiss's wrapper takes an id array too; its stubs list only IDSelector
         return sum(map(len, labels_by_subject.values()))
@@ -219,11 +223,9 @@ class VectorStore:
         parameters.sel = selector
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dimension)
         scores, labels = index.search(query, k, params=parameters)
-        return [
-            (self._entries[int(label) & _ID_MASK], float(score))
-            for score, label in zip(scores[0], labels[0], strict=True)
-            if label >= 0
-        ]
+        found = labels[0] >= 0
+        entries = self.entries((labels[0][found] & _ID_MASK).tolist())
+        return list(zip(entries, scores[0][found].tolist(), strict=True))
 
     def lexical_search(
         self, text: str, *, subject: str, grades: tuple[int, int] | None, k: int
@@ -231,7 +233,7 @@ class VectorStore:
         """The k entries of this subject (and grades) with the highest BM25 for the text, with their relevance (BM25
         over the query's own), best first."""
         found = self._lexical.search(text, subject=subject, grades=grades, k=k)
-        return [(self._entries[entry_id], relevance) for entry_id, relevance in found]
+        return list(zip(self.entries([entry_id for entry_id, _ in found]), [score for _, score in found], strict=True))
 
     def relevance(self, text: str, entries: Sequence[Entry]) -> np.ndarray:
         """The BM25 relevance of each entry for the text (as `lexical_search` gives it)."""
@@ -270,24 +272,10 @@ class VectorStore:
         temporary.replace(directory / STORE_FILE)
 
     def _arrays(self) -> Iterator[tuple[str, np.ndarray | _Stream]]:
-        """The store's arrays by name, each made only when it is about to be written; the texts and the indexes, the
-        large ones, as streams."""
-        entries = list(self._entries.values())
-        count = len(entries)
+        """The store's arrays by name, each made only when it is about to be written; the indexes, the large ones, as
+        streams. The entries themselves are the lexical index's documents."""
         subjects = sorted(self._indexes)
-        subject_numbers = {subject: number for number, subject in enumerate(subjects)}
         yield "dimension", np.array(self.dimension)
-        yield "ids", np.fromiter((entry.id for entry in entries), np.int64, count)
-        yield "grades", np.fromiter((entry.grade for entry in entries), np.int16, count)
-        yield "subject_numbers", np.fromiter((subject_numbers[entry.subject] for entry in entries), np.int32, count)
-        lengths = np.fromiter((len(entry.text.encode()) for entry in entries), np.int64, count)
-        yield "text_lengths", lengths
-
-        def texts_write(write: Callable[[bytes], int]) -> None:
-            for entry in entries:
-                write(entry.text.encode())
-
-        yield "texts", _Stream(int(lengths.sum()), texts_write)
         yield "subjects", np.array(subjects, dtype=str)
         yield "trained_sizes", np.array([self._trained_sizes[subject] for subject in subjects], dtype=np.int64)
         for number, subject in enumerate(subjects):
@@ -297,6 +285,8 @@ class VectorStore:
         yield "lexical_subjects", lexical.subjects
         yield "lexical_subject_names", np.array(lexical.subject_names, dtype=str)
         yield "lexical_grades", lexical.grades
+        yield "lexical_text_ends", lexical.text_ends
+        yield "lexical_texts", lexical.texts
         vocabulary = [word.encode() for word in lexical.vocabulary]
         yield "lexical_word_lengths", np.fromiter(map(len, vocabulary), np.int32, len(vocabulary))
         yield "lexical_words", np.frombuffer(b"".join(vocabulary), dtype=np.uint8)
@@ -312,21 +302,14 @@ class VectorStore:
             for number, subject in enumerate(subjects):
                 store._indexes[subject] = faiss.deserialize_index(arrays[f"index_{number}"])
                 store._trained_sizes[subject] = int(arrays["trained_sizes"][number])
-            texts = _strings(arrays["texts"].tobytes(), arrays["text_lengths"])
-            for entry_id, grade, subject_number, text in zip(
-                arrays["ids"].tolist(),
-                arrays["grades"].tolist(),
-                arrays["subject_numbers"].tolist(),
-                texts,
-                strict=True,
-            ):
-                store._entries[entry_id] = Entry(entry_id, subjects[subject_number], grade, text)
             store._lexical = LexicalIndex.from_arrays(
                 LexicalArrays(
                     ids=arrays["lexical_ids"],
                     subjects=arrays["lexical_subjects"],
                     subject_names=[str(name) for name in arrays["lexical_subject_names"]],
                     grades=arrays["lexical_grades"],
+                    text_ends=arrays["lexical_text_ends"],
+                    texts=arrays["lexical_texts"],
                     vocabulary=_strings(arrays["lexical_words"].tobytes(), arrays["lexical_word_lengths"]),
                     offsets=arrays["lexical_offsets"],
                     rows=arrays["lexical_rows"],

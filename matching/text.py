@@ -36,9 +36,13 @@ _LATEX_DROPPED = {"left", "right", "text", "uline", "emph", "mathrm", "textbf", 
 _FRACTION = re.compile(r"\\d?frac\{([^{}]*)\}\{([^{}]*)\}")
 _SQUARE_ROOT = re.compile(r"\\sqrt\{([^{}]*)\}")
 _COMMAND = re.compile(r"\\([a-zA-Z]+)")
-# "1." / "(2)" / "第3题:" / "【2020五年级卷第33题】" before the question: where it sat in a book, not what it asks.
-# Read before spaces go, so that "1. 2个茶杯" keeps its 2 rather than becoming 1.2.
-_LEADING_NUMBERING = re.compile(r"^(?:(?:【[^】]*】|第 ?\d+ ?题[:,.、]?|\(\d{1,3}\)|\d{1,3}[、)]|\d{1,3}\.(?!\d)) ?)+")
+# "1." / "(2)" / "第3题:" / "第2小题:" / "【2020五年级卷第33题】" / a textbook section's label ("试一试:",
+# "练一练第2题:") before the question: where it sat in a book, not what it asks. Read before spaces go, so that
+# "1. 2个茶杯" keeps its 2 rather than becoming 1.2.
+_LEADING_NUMBERING = re.compile(
+    r"^(?:(?:【[^】]*】|第 ?\d+ ?小?题[:,.、]?|(\w)一\1(?:第 ?\d+ ?题)?[:.、]"
+    r"|\(\d{1,3}\)|\d{1,3}[、)]|\d{1,3}\.(?!\d)) ?)+"
+)
 _SPACES = re.compile(r"\s+")
 _SPACE_NOT_BETWEEN_WORDS = re.compile(r"(?<![a-z0-9]) | (?![a-z0-9])")
 
@@ -55,8 +59,9 @@ def normalise(text: str) -> str:
     space except one between two ASCII letters or digits (English keeps its words, "3 4" stays two numbers), and
     drop the exercise's numbering in front."""
     text = unicodedata.normalize("NFKC", text).replace("$$", " ")
-    text = _FRACTION.sub(r"\1/\2", text)
-    text = _SQUARE_ROOT.sub(r"√\1", text)
-    text = _COMMAND.sub(_latex_command, text)
+    if "\\" in text:
+        text = _FRACTION.sub(r"\1/\2", text)
+        text = _SQUARE_ROOT.sub(r"√\1", text)
+        text = _COMMAND.sub(_latex_command, text)
     text = _LEADING_NUMBERING.sub("", _SPACES.sub(" ", text).strip().lower())
     return _SPACE_NOT_BETWEEN_WORDS.sub("", text)

@@ -42,6 +42,20 @@ def task_print(result: TaskResult) -> None:
         table(["kind", "queries", "BM25 top-1", *(f"ours {figure}" for figure in FIGURES)], rows)
 
 
+def same_misses_print(result: TaskResult, limit: int = 10) -> None:
+    """The "same" decisions the task's labels call wrong, both texts side by side, to be read by hand."""
+    ours = result.methods["ours, as shown"]
+    misses = [
+        (query.text, result.task.library[first].text)
+        for query, same, place, first in zip(result.task.queries, ours.same, ours.places, ours.first, strict=True)
+        if same and place != 0
+    ]
+    if misses:
+        print(f"'same' where the labels say otherwise ({len(misses)}, the first {min(limit, len(misses))}):")
+        for query, shown in misses[:limit]:
+            print(f"  query: {query[:90]}\n  shown: {shown[:90]}")
+
+
 def operator_variants(text: str) -> dict[str, str]:
     """Copies with one number changed or one operator word swapped, where the text allows: the same kind of question
     with other data, which must never be called "same"."""
@@ -140,6 +154,7 @@ def main() -> None:
     results = [task_run(task, encoder) for task in tasks_load()]
     for result in results:
         task_print(result)
+        same_misses_print(result)
     variants_print(corpus_load(), encoder)
     pairs_print(encoder)
     targets_print(results)

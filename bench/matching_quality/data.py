@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from matching.encoder import Encoder
+from matching.encoder import CombinedEncoder, Encoder
+from matching.text import normalise
 
 REPO = Path(__file__).resolve().parents[2]
 EVAL = REPO.parent / "shared" / "eval"
@@ -66,12 +67,25 @@ def pairs_load(name: str, directory: Path = EVAL) -> list[Pair]:
 
 
 def vectors_cached(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
-    """encoder.encode(texts), kept under var/bench/matching keyed by the model and the texts."""
-    digest = hashlib.sha256("\n".join([encoder.name, *texts]).encode()).hexdigest()[:20]
-    path = CACHE / f"{digest}.npy"
+    """encoder.encode(texts), each text's vector kept under var/bench/matching (one file per model, keyed by the
+    normalised text, which is what the encoder reads), so a text is encoded once whichever task asks for it; a
+    combination's models each keep their own."""
+    if isinstance(encoder, CombinedEncoder):
+        return encoder.combine([vectors_cached(part, texts) for part in encoder.encoders])
+    path = CACHE / f"{hashlib.sha256(encoder.name.encode()).hexdigest()[:20]}.npz"
+    known: list[str] = []
+    vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
     if path.exists():
-        return np.load(path)
-    vectors = encoder.encode(texts)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
+        with np.load(path) as stored:
+            known, vectors = str(stored["texts"]).split("\n"), stored["vectors"]
+    row_of = {text: row for row, text in enumerate(known)}
+    keys = [normalise(text) for text in texts]
+    missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in row_of}
+    if missing:
+        row_of.update((key, len(vectors) + number) for number, key in enumerate(missing))
+        vectors = np.concatenate([vectors, encoder.encode(list(missing.values()))])
+        CACHE.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp.npz")
+        np.savez(temporary, texts=np.array("\n".join(row_of)), vectors=vectors)
+        temporary.replace(path)
+    return vectors[[row_of[key] for key in keys]]

@@ -37,9 +37,11 @@ class Outcomes:
     same: list[bool] = field(default_factory=list)
     judged: list[bool] = field(default_factory=list)  # the first shown is known to answer or known not to
     kinds: list[str] = field(default_factory=list)
+    first: list[int] = field(default_factory=list)  # the library entry shown first, -1 for none
 
     def add(self, query: Query, shown: list[int], same: bool = False) -> None:
         answers = [number in query.answers for number in shown]
+        self.first.append(shown[0] if shown else -1)
         self.places.append(answers.index(True) if True in answers else -1)
         self.shown.append(bool(shown))
         self.same.append(same)

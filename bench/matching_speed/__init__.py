@@ -16,8 +16,9 @@ build time without encoding (measured) and with encoding (measured throughput ti
 
 For each size it prints: p50/p99 of one match through `matching.ranking.match` (the real encoder, store and
 reranking, one query at a time, fresh generated questions searched in their subject and grade ±1), matches per
-second, build time, the store's memory (resident memory it added) and the process peak, save/load time and file
-size, and recall@10 of the store's search against exact search over the same vectors.
+second, build time (and that of the lexical index alone, with the memory it holds), the store's memory
+(resident memory it added) and the process peak, save/load time and file size, and recall@10 of the store's search
+against exact search over the same vectors.
 
 Then the same questions go through the database, as in production: the bench recreates the scratch PostgreSQL
 database `xw_bench_matching` on the local server (127.0.0.1:5432, user postgres), migrates it (`manage.py migrate`),

@@ -18,6 +18,7 @@ from bench.matching_quality.data import REPO, Question, corpus_load, vectors_cac
 from bench.matching_quality.tables import table
 from bench.matching_speed.rebuild import library_drop, library_load, rebuild_measure
 from matching.encoder import DEFAULT_MODEL, Encoder, encoder_get
+from matching.lexical_index import LexicalIndex
 from matching.ranking import CANDIDATES, candidates, match, rank
 from matching.store import STORE_FILE, Entry, VectorStore
 
@@ -127,6 +128,26 @@ def store_build(generated: Generated, encoded: np.ndarray) -> tuple[VectorStore,
     return store, seconds
 
 
+def lexical_build(generated: Generated) -> tuple[float, int]:
+    """Build the lexical index alone over the same questions, in the same chunks: seconds, and the resident memory it
+    holds once built."""
+    before = resident_bytes()
+    started = time.perf_counter()
+    index = LexicalIndex()
+    for start in range(0, len(generated.texts), CHUNK):
+        end = min(start + CHUNK, len(generated.texts))
+        index.add(
+            range(start, end),
+            generated.subjects[start:end],
+            generated.grades[start:end].tolist(),
+            generated.texts[start:end],
+        )
+    seconds = time.perf_counter() - started
+    held = resident_bytes() - before
+    del index
+    return seconds, held
+
+
 def queries_time(queries: Generated, store: VectorStore, encoder: Encoder) -> tuple[Timings, float, np.ndarray]:
     """Time `match` per query, then its steps one by one; also return the matches per second of the first
     pass and the query vectors."""
@@ -208,6 +229,7 @@ def size_measure(
     """Every figure for the first `size` generated questions: the store built in this process and searched, then
     loaded by a fresh worker; then the same questions in PostgreSQL, rebuilt by `index_rebuild()`."""
     part = Generated(generated.texts[:size], generated.subjects[:size], generated.grades[:size])
+    lexical_seconds, lexical_bytes = lexical_build(part)
     before = resident_bytes()
     store, build_seconds = store_build(part, encoded)
     built_bytes = resident_bytes() - before
@@ -244,6 +266,7 @@ def size_measure(
         "recall@10 vs exact search": f"{recall:.3f}",
         "build s, encoding excluded": f"{build_seconds:.0f}",
         "build s, encoding included (estimated)": f"{build_seconds + size / throughput:.0f}",
+        "  lexical index alone: build s / memory MiB": f"{lexical_seconds:.0f} / {lexical_bytes / 2**20:.0f}",
         "memory added by building, MiB": f"{built_bytes / 2**20:.0f}",
         "store loaded in a fresh worker, MiB": f"{store_bytes / 2**20:.0f}",
         "worker with encoder and store, MiB": f"{worker_bytes / 2**20:.0f}",

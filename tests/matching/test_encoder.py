@@ -10,8 +10,8 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from matching.encoder import DEFAULT_MODEL, encoder_get
-from matching.sentence_models import UniversalSentenceEncoder
+from matching.encoder import COMBINED_SEPARATOR, DEFAULT_MODEL, E5_MODEL, CombinedEncoder, encoder_get
+from matching.sentence_models import MultilingualE5, UniversalSentenceEncoder
 
 
 def test_default_encoder_is_a_sentence_transformer_of_unit_rows() -> None:
@@ -27,6 +27,33 @@ def test_default_encoder_is_a_sentence_transformer_of_unit_rows() -> None:
     assert vectors.dtype == np.float32
     assert np.linalg.norm(vectors, axis=1) == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
     assert vectors[0] @ vectors[1] > 0.8 > 0.3 > vectors[0] @ vectors[2]
+
+
+def test_e5_is_a_sentence_transformer_of_unit_rows_behind_the_setting() -> None:
+    encoder = encoder_get(E5_MODEL)
+
+    vectors = encoder.encode(["一个数的3倍加5等于20", "一个数的三倍加五等于二十", "今天天气怎么样"])
+
+    assert (encoder.name, encoder.dimension) == (E5_MODEL, 384)
+    assert isinstance(encoder.model[0], MultilingualE5)
+    assert vectors.shape == (3, 384)
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert encoder.encode([]).shape == (0, 384)
+
+
+def test_a_combination_averages_its_models_cosines() -> None:
+    name = DEFAULT_MODEL + COMBINED_SEPARATOR + E5_MODEL
+    encoder = encoder_get(name)
+    texts = ["一个数的3倍加5等于20", "一个数的三倍加五等于二十"]
+
+    combined = encoder.encode(texts)
+    use, e5 = encoder_get(DEFAULT_MODEL).encode(texts), encoder_get(E5_MODEL).encode(texts)
+
+    assert isinstance(encoder, CombinedEncoder)
+    assert (encoder.name, encoder.dimension, combined.shape) == (name, 896, (2, 896))
+    assert np.linalg.norm(combined, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+    assert combined[0] @ combined[1] == pytest.approx((use[0] @ use[1] + e5[0] @ e5[1]) / 2, abs=1e-5)
 
 
 def test_encoder_is_loaded_once_and_encodes_nothing_to_an_empty_matrix() -> None:

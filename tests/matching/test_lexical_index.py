@@ -116,3 +116,61 @@ def test_merged_and_saved_postings_score_exactly_as_before(monkeypatch) -> None:
         assert [entry_id for entry_id, _ in again] == [entry_id for entry_id, _ in found]
         assert np.allclose([score for _, score in again], [score for _, score in found], rtol=1e-5)
     assert loaded.arrays().rows.tolist() == index.arrays().rows.tolist()
+
+
+def test_documents_keep_every_text_exactly_through_removals_joins_and_saving(monkeypatch) -> None:
+    monkeypatch.setattr(lexical_index, "MERGE_SHARE", 0.0)  # join the tail after every add
+    texts = {
+        1: ("数学", 3, "小明有15个苹果😀，还剩几个？"),
+        2: ("英语", 7, "How many apples are left? x² + y²"),
+        3: ("语文", 5, "𠀀字怎么读？"),
+        4: ("数学", 4, "１２＋５＝？"),
+    }
+    index = filled(texts)
+    index.remove([1])
+    index.add([5], ["数学"], [6], ["一个长方形的周长是多少？"])  # joins: slot 0 leaves, the others move up
+
+    assert index.documents([5, 3, 2, 4]) == [
+        ("数学", 6, "一个长方形的周长是多少？"),
+        ("语文", 5, "𠀀字怎么读？"),
+        ("英语", 7, "How many apples are left? x² + y²"),
+        ("数学", 4, "１２＋５＝？"),
+    ]
+    assert index.ids().tolist() == [2, 3, 4, 5]
+    assert index.present([1, 2, 404, 5]) == [2, 5]
+    assert LexicalIndex.from_arrays(index.arrays()).documents([2, 3]) == index.documents([2, 3])
+    with pytest.raises(KeyError, match="1"):
+        index.documents([1])
+
+
+def test_nominating_words_stop_at_the_postings_budget_rarest_first(monkeypatch) -> None:
+    texts = {number: ("数学", 3, f"小明有{number}个苹果") for number in range(1, 6)}
+    texts[9] = ("数学", 3, "小明有梨")
+    index = filled(texts)
+
+    # 梨 (1 document) is the rarest: with a budget of 1 posting it alone nominates.
+    monkeypatch.setattr(lexical_index, "NOMINATION_POSTINGS", 1)
+    assert [entry_id for entry_id, _ in index.search("小明的梨和苹果", subject="数学", grades=None, k=10)] == [9]
+    # With room for 苹果's 5 postings too, its documents come in, scored with every word.
+    monkeypatch.setattr(lexical_index, "NOMINATION_POSTINGS", 6)
+    found = index.search("小明的梨和苹果", subject="数学", grades=None, k=10)
+    assert sorted(entry_id for entry_id, _ in found) == [1, 2, 3, 4, 5, 9]
+    assert [relevance for _, relevance in found] == pytest.approx(
+        index.relevance("小明的梨和苹果", [entry_id for entry_id, _ in found]).tolist()
+    )
+
+
+def test_joining_postings_keeps_each_words_earlier_slots_before_the_later_ones() -> None:
+    # word 0: slots 1, 4 then 7; word 1: slot 2 then none; word 2 (new in the later set): slots 8, 9
+    earlier = lexical_index._Postings(
+        np.array([0, 2, 3]), np.array([1, 4, 2], dtype=np.int32), np.array([1, 2, 3], dtype=np.uint8)
+    )
+    later = lexical_index._Postings(
+        np.array([0, 1, 1, 3]), np.array([7, 8, 9], dtype=np.int32), np.array([4, 5, 6], dtype=np.uint8)
+    )
+
+    joined = earlier.joined(later)
+
+    assert joined.offsets.tolist() == [0, 3, 4, 6]
+    assert joined.rows.tolist() == [1, 4, 7, 2, 8, 9]
+    assert joined.counts.tolist() == [1, 2, 4, 3, 5, 6]

@@ -20,6 +20,10 @@ def test_normalise_drops_the_exercise_numbering_in_front() -> None:
     assert normalise("（2）240m长的马路") == "240m长的马路"
     assert normalise("第3题：12+5=") == "12+5="
     assert normalise("【$$2020$$五年级卷第$$33$$题】斯普林特老师") == "斯普林特老师"
+    assert normalise("第2小题：6÷3/5") == "6÷3/5"
+    assert normalise("试一试：计算下列各题") == normalise("3. 计算下列各题") == "计算下列各题"
+    assert normalise("练一练第2题：12+5=") == "12+5="
+    assert normalise("看一看图中有几个三角形？") == "看一看图中有几个三角形?"
 
 
 def test_normalise_keeps_a_leading_decimal_and_the_number_after_numbering() -> None:

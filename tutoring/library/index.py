@@ -38,7 +38,7 @@ CLOCK_OVERLAP = timedelta(seconds=120)
 BATCH = 512  # entries encoded, or read during a catch-up, at a time
 REBUILD_BATCH = 4096  # entries read at a time while rebuilding from stored vectors
 META = "meta.json"
-SNAPSHOT_FORMAT = 2  # 2: the store holds the lexical index too; a snapshot of another format is rebuilt
+SNAPSHOT_FORMAT = 3  # 2: the store holds the lexical index too; 3: its documents hold the entries. Another is rebuilt
 VECTOR_DTYPE = np.float16
 # What the index needs of an entry, read as tuples (no model instances): a million rows in seconds.
 ROW_FIELDS = ("pk", "subject__code", "grade", "text", "vector", "vector_model")
