@@ -33,6 +33,7 @@ Not thread-safe: a worker process owns its store and this index with it.
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -264,7 +265,7 @@ class LexicalIndex:
     def _merge(self) -> None:
         """Join the tail into the base; when texts were removed, leave their slots out and renumber the rest (in
         order); index the ids for `_slots`."""
-        joined = self._base.joined(self._tail)
+        joined = self._base.joined(self._tail) if len(self._tail) else self._base
         if self._dead:
             live = np.flatnonzero(self._alive[: self._size])
             position = np.full(self._size, -1, dtype=np.int64)
@@ -342,9 +343,7 @@ class LexicalIndex:
     def _query(self, text: str) -> tuple[list[tuple[int, float]], float]:
         """The query's known words with their idf, and its score against itself (what `relevance` divides by)."""
         document = words(text)
-        counts: dict[str, int] = {}
-        for word in document:
-            counts[word] = counts.get(word, 0) + 1
+        counts = Counter(document)
         known = [(self._vocabulary[word], count) for word, count in counts.items() if word in self._vocabulary]
         weighted = [(word_id, self._idf(word_id)) for word_id, _ in known]
         norm = K1 * (1 - B + B * len(document) / self._average)
@@ -447,7 +446,7 @@ class LexicalIndex:
         counts = np.minimum(arrays.frequencies, MAX_COUNT).astype(np.uint8, copy=False)
         index._lengths = np.bincount(arrays.rows, weights=counts, minlength=count).astype(np.float32)
         index._length_total = float(index._lengths.sum())
-        index._tail = _Postings(
+        index._base = _Postings(
             arrays.offsets.astype(np.int64, copy=False), arrays.rows.astype(np.int32, copy=False), counts
         )
         index._merge()
