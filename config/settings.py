@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "tutoring.schools",
+    "tutoring.knowledge",
     "tutoring.accounts",
     "tutoring.questions",
     "tutoring.library",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
+from tutoring.knowledge.selectors import knowledge_point_names
 from tutoring.lectures.api import lecture_slides_data
 from tutoring.lectures.models import MAX_POLL_OPTIONS, Lecture, LectureRecording
 from tutoring.lectures.selectors import (
@@ -226,6 +227,7 @@ def session_room(request: AuthenticatedHttpRequest, session_id: int) -> HttpResp
             "subject_code": question.subject.code,
             "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, MAX_GRADE + 1)],
             "subjects": subject_list(),
+            "knowledge_point_names": knowledge_point_names(subject=question.subject),
         }
     return render(request, "frontend/session.html", context)
 
@@ -325,6 +327,7 @@ def library_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             {"code": s.code, "name": s.name, "min_grade": s.min_grade, "max_grade": s.max_grade} for s in subjects
         ],
         "entries": _recent_entries(user),
+        "knowledge_point_names": knowledge_point_names(),
         "config": {
             "createUrl": reverse("library:entry-list"),
             "maxTextChars": limits["MAX_TEXT_CHARS"],

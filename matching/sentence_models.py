@@ -94,7 +94,11 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
-            [normalise(text) for text in texts], batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+            [normalise(text) for text in texts],
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,  # callers that encode many show their own (a server log is no terminal)
         )
         return np.asarray(vectors, dtype=np.float32)
 

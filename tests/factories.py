@@ -11,9 +11,10 @@ from factory.django import DjangoModelFactory
 
 from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.errors import ServiceError
+from tutoring.knowledge.models import KnowledgePoint, TagSource
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureRecording, LectureSlide
-from tutoring.library.models import Answer, Entry, Feedback, Match
+from tutoring.library.models import Answer, Entry, EntryKnowledgePoint, Feedback, Match
 from tutoring.questions.models import Attachment, Question
 from tutoring.routing import services as routing
 from tutoring.routing.models import Offer, RoutingFact, Shift
@@ -53,6 +54,23 @@ class SchoolFactory(DjangoModelFactory):
 def subject(code: str = "math") -> Subject:
     """Subjects are reference data created by a migration."""
     return Subject.objects.get(code=code)
+
+
+class KnowledgePointFactory(DjangoModelFactory):
+    """A knowledge point of maths, its code made from its name (one point per name and subject)."""
+
+    class Meta:
+        model = KnowledgePoint
+        django_get_or_create = ["subject", "code"]
+
+    subject = factory.LazyFunction(subject)
+    name = factory.Sequence(lambda n: f"知识点{n}")
+    code = factory.LazyAttribute(lambda point: f"kp.{point.name}")
+
+
+def knowledge_points_named(names: list[str] | tuple[str, ...], subject_code: str = "math") -> list[KnowledgePoint]:
+    """The points of these names in the subject's taxonomy, created where missing."""
+    return [KnowledgePointFactory(subject=subject(subject_code), name=name) for name in names]
 
 
 def grade_band(code: str) -> GradeBand:
@@ -155,6 +173,13 @@ class EntryFactory(DjangoModelFactory):
     subject = factory.LazyFunction(subject)
     grade = 3
     answer = factory.RelatedFactory("tests.factories.AnswerFactory", factory_related_name="entry")
+
+    @factory.post_generation
+    def knowledge_points(entry: Entry, create: bool, names: list[str] | None, **kwargs: object) -> None:
+        """``knowledge_points=["减法"]``: the entry is tagged (as an import tags it) with the subject's points of
+        these names, created where missing."""
+        for rank, point in enumerate(knowledge_points_named(names or [], entry.subject.code)):
+            EntryKnowledgePoint.objects.create(entry=entry, point=point, source=TagSource.IMPORT, rank=rank)
 
 
 class AnswerFactory(DjangoModelFactory):

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
 
-from tests.factories import FeedbackFactory, TeacherFactory
+from tests.factories import FeedbackFactory, TeacherFactory, knowledge_points_named
 from tests.frontend.conftest import page_errors
 from tests.samples import video_clip
 from tutoring.accounts.models import User
@@ -45,6 +45,7 @@ def test_a_teacher_finds_an_answered_question_by_knowledge_point_and_words_on_a_
     # Given an answered question with a video and a worked solution that solved one student's question,
     # and answered questions with another knowledge point or other words
     teacher = TeacherFactory()
+    knowledge_points_named(["减法", "应用题", "减法应用"])
     entry, _created = entry_save(
         text=QUESTION,
         subject="math",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.factories import StudentFactory, TeacherFactory
+from tests.factories import StudentFactory, TeacherFactory, knowledge_points_named
 from tests.frontend.conftest import ask_typed, page_errors
 from tutoring.accounts.models import User
 from tutoring.library.models import Feedback, Match
@@ -39,6 +39,7 @@ def test_student_sees_the_answered_question_and_marks_it_solved(
 ) -> None:
     # Given a library entry answering the question with a worked solution (ready at once)
     teacher = TeacherFactory()
+    knowledge_points_named(["减法"])
     entry, _created = entry_save(
         text=QUESTION, subject="math", grade=3, knowledge_points=["减法"], solution=SOLUTION, created_by=teacher
     )

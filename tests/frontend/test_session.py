@@ -16,7 +16,14 @@ from django.test import Client
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.factories import AdministratorFactory, AttachmentFactory, StudentFactory, TeacherFactory, opened_session
+from tests.factories import (
+    AdministratorFactory,
+    AttachmentFactory,
+    KnowledgePointFactory,
+    StudentFactory,
+    TeacherFactory,
+    opened_session,
+)
 from tests.frontend.conftest import CHROMIUM_ARGS, TABLET, ask_typed, draw, expect_ink, go_on_duty, page_errors
 from tests.frontend.test_views import json_script, logged_in
 from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent, TutoringSession
@@ -91,7 +98,10 @@ def ink_count(page: Page, board: str) -> int:
 def test_teacher_and_student_work_a_question_together_and_replay_it(
     live_stack: "LiveStack", phone: Page, tablet: Page, sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
-    # Given a teacher on duty and a student whose question nobody's answer fits
+    # Given a teacher on duty and a student whose question nobody's answer fits (its words name a knowledge point)
+    KnowledgePointFactory(name="简易方程", aliases=["这个数是多少"])
+    KnowledgePointFactory(name="一元一次方程")
+    KnowledgePointFactory(name="倍数")
     errors = page_errors(phone, tablet)
     go_on_duty(tablet, sign_in)
     student = StudentFactory(profile__grade=3)
@@ -181,6 +191,7 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     expect(phone.locator("[data-testid=rating-done]")).to_have_text("谢谢！你给了 5 星。")
     # And the teacher files the question under a knowledge point for the library
     expect(room.locator("#fix-text")).to_have_value(QUESTION)
+    expect(room.locator("#fix-points")).to_have_value("简易方程")  # the tagger's suggestion, from its words
     room.fill("#fix-points", "一元一次方程，倍数")
     room.click("[data-testid=correction-save]")
     expect(room.locator("[data-testid=correction-status]")).to_have_text("已保存")
@@ -203,6 +214,8 @@ def test_teacher_and_student_work_a_question_together_and_replay_it(
     session.refresh_from_db()
     assert (session.status, session.rating, session.rating_comment) == ("ended", 5, "讲得很清楚")
     assert session.knowledge_points == ["一元一次方程", "倍数"]
+    tags = session.question.knowledge_point_tags.all()
+    assert [(tag.point.name, tag.source) for tag in tags] == [("一元一次方程", "teacher"), ("倍数", "teacher")]
     assert Recording.objects.get(session=session).status == Recording.Status.PUBLISHED
     events = SessionEvent.objects.filter(session=session)
     chats = [(event.role, event.data["text"]) for event in events.filter(type="chat.message")]

@@ -972,7 +972,7 @@ def _answer_publish(lecture: Lecture, entry: Entry, replay: StoredVideo) -> int:
         text=entry.text,
         subject=entry.subject.code,
         grade=entry.grade,
-        knowledge_points=entry.knowledge_points,
+        knowledge_points=[point.code for point in entry.knowledge_points.all()],
         video=replay.video,
         poster=replay.poster,
         duration_seconds=replay.duration_seconds,

@@ -3,7 +3,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from tutoring.core.admin import ReadOnlyAdmin, file_input_overrides
-from tutoring.library.models import Answer, Entry, Feedback, Match
+from tutoring.library.models import Answer, Entry, EntryKnowledgePoint, Feedback, Match
 
 
 class AnswerInline(admin.StackedInline):  # each field labelled (a table's cells are not)
@@ -13,12 +13,20 @@ class AnswerInline(admin.StackedInline):  # each field labelled (a table's cells
     readonly_fields = ["status", "duration_seconds", "error"]
 
 
+class EntryKnowledgePointInline(admin.StackedInline):  # each field labelled, as AnswerInline
+    model = EntryKnowledgePoint
+    extra = 0
+    fields = ["point", "source", "confidence", "rank"]
+    readonly_fields = ["confidence"]
+    autocomplete_fields = ["point"]
+
+
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
     list_display = ["id", "text", "subject", "grade", "status", "external_id", "updated_at"]
     list_filter = ["status", "subject", "grade"]
     search_fields = ["text", "external_id"]
-    inlines = [AnswerInline]
+    inlines = [EntryKnowledgePointInline, AnswerInline]
     formfield_overrides = file_input_overrides
 
     def save_model(self, request: HttpRequest, obj: Entry, form: ModelForm, change: bool) -> None:

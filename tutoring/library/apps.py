@@ -13,12 +13,15 @@ class LibraryConfig(AppConfig):
         from django.db.models import Prefetch
 
         from tutoring.library.models import Match
+        from tutoring.library.selectors import entry_tags_prefetch
         from tutoring.library.serializers import MatchSerializer
         from tutoring.library.services import question_understood
         from tutoring.questions.lifecycle import question_status_listen
         from tutoring.questions.serializers import QuestionPart, question_part_add
 
-        matches = Match.objects.select_related("entry__subject").prefetch_related("entry__answers")
+        matches = Match.objects.select_related("entry__subject").prefetch_related(
+            "entry__answers", entry_tags_prefetch("entry__")
+        )
         question_part_add(
             QuestionPart("matches", MatchSerializer(many=True, read_only=True), Prefetch("matches", queryset=matches))
         )

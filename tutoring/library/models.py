@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from tutoring.knowledge.models import KnowledgePoint, KnowledgePointTag
 from tutoring.questions.models import Question
 from tutoring.schools.models import Subject, grade_validators
 
@@ -19,7 +20,13 @@ class Entry(models.Model):
     text = models.TextField(_("text"))
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="entries", verbose_name=_("subject"))
     grade = models.PositiveSmallIntegerField(_("grade"), validators=grade_validators)
-    knowledge_points = models.JSONField(_("knowledge points"), default=list, blank=True)
+    knowledge_points = models.ManyToManyField(
+        KnowledgePoint,
+        through="EntryKnowledgePoint",
+        related_name="entries",
+        blank=True,
+        verbose_name=_("knowledge points"),
+    )
     photo = models.FileField(_("photo"), max_length=255, blank=True)
     external_id = models.CharField(_("external id"), max_length=128, null=True, blank=True, unique=True)
     source_question = models.ForeignKey(
@@ -59,6 +66,24 @@ class Entry(models.Model):
     def vector_forget(self) -> None:
         """Drop the stored embedding because the text changed; the next reader encodes the new text."""
         self.vector, self.vector_model = None, ""
+
+
+class EntryKnowledgePoint(KnowledgePointTag):
+    """A knowledge point of a library entry: given by a teacher or an import (these teach the tagger: they are the
+    labelled neighbours it votes with), or suggested by the tagger for an entry given none."""
+
+    entry = models.ForeignKey(
+        Entry, on_delete=models.CASCADE, related_name="knowledge_point_tags", verbose_name=_("answered question")
+    )
+
+    class Meta:
+        verbose_name = _("knowledge point of an answered question")
+        verbose_name_plural = _("knowledge points of answered questions")
+        ordering = ["entry", "rank"]
+        constraints = [models.UniqueConstraint(fields=["entry", "point"], name="entry_knowledge_point_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.point_id}"
 
 
 class Answer(models.Model):

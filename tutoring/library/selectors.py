@@ -1,12 +1,18 @@
 from django.contrib.auth.models import AnonymousUser
-from django.db import connections
-from django.db.models import CharField, Count, Func, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from tutoring.accounts.models import User
-from tutoring.library.models import Answer, Entry, Feedback
+from tutoring.knowledge.models import KnowledgePoint
+from tutoring.library.models import Answer, Entry, EntryKnowledgePoint, Feedback
 from tutoring.schools.selectors import subject_find
+
+
+def entry_tags_prefetch(prefix: str = "") -> Prefetch:
+    """An entry's knowledge-point tags with their points, best first, in one query (what its serializer shows)."""
+    tags = EntryKnowledgePoint.objects.select_related("point").order_by("rank")
+    return Prefetch(f"{prefix}knowledge_point_tags", queryset=tags)
 
 
 def library_editor(user: User | AnonymousUser) -> bool:
@@ -17,7 +23,9 @@ def library_editor(user: User | AnonymousUser) -> bool:
 def entry_list(
     *, subject: str | None = None, grade: int | None = None, created_by: User | None = None, limit: int = 100
 ) -> list[Entry]:
-    entries: QuerySet[Entry] = Entry.objects.select_related("subject").prefetch_related("answers")
+    entries: QuerySet[Entry] = Entry.objects.select_related("subject").prefetch_related(
+        "answers", entry_tags_prefetch()
+    )
     if created_by is not None:
         entries = entries.filter(created_by=created_by)
     entries = _of_subject(entries, subject)
@@ -72,19 +80,16 @@ def entry_browse_list(
     ready = Answer.objects.filter(status=Answer.Status.READY).order_by("-kind", "id")  # "video" before "solution"
     return (
         entries.select_related("subject")
-        .prefetch_related(Prefetch("answers", queryset=ready, to_attr="ready_answers"))
+        .prefetch_related(Prefetch("answers", queryset=ready, to_attr="ready_answers"), entry_tags_prefetch())
         .annotate(helped_count=Coalesce(_students_helped(), 0))
         .order_by("-created_at", "-pk")
     )
 
 
 def _with_knowledge_point(entries: QuerySet[Entry], point: str) -> QuerySet[Entry]:
-    """The entries whose knowledge points include exactly ``point``: a jsonb containment on PostgreSQL. SQLite (the
-    demo) has no JSON containment and stores the lists ASCII-escaped, so there the lists are compared here."""
-    if connections[entries.db].vendor == "postgresql":
-        return entries.filter(knowledge_points__contains=[point])
-    listed = entries.values_list("pk", "knowledge_points")
-    return entries.filter(pk__in=[pk for pk, points in listed if point in points])
+    """The entries tagged with the point named exactly ``point`` (its name or its code)."""
+    tagged = EntryKnowledgePoint.objects.filter(Q(point__name=point) | Q(point__code=point)).values("entry")
+    return entries.filter(pk__in=tagged)
 
 
 def _students_helped() -> Subquery:
@@ -102,9 +107,7 @@ def _students_helped() -> Subquery:
 
 
 def entry_knowledge_point_list() -> list[str]:
-    """Every knowledge point of the active entries, once each, sorted: suggestions for the library's filter."""
-    entries = Entry.objects.filter(status=Entry.Status.ACTIVE)
-    if connections[entries.db].vendor == "postgresql":
-        points = Func("knowledge_points", function="jsonb_array_elements_text", output_field=CharField())
-        return sorted(entries.annotate(point=points).values_list("point", flat=True).order_by().distinct())
-    return sorted({point for points in entries.values_list("knowledge_points", flat=True) for point in points})
+    """The names of the knowledge points the active entries are tagged with, once each, sorted: suggestions for
+    the library's filter."""
+    points = KnowledgePoint.objects.filter(entries__status=Entry.Status.ACTIVE)
+    return sorted(set(points.values_list("name", flat=True)))

@@ -35,6 +35,7 @@ class EntrySerializer(serializers.ModelSerializer):
     subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     answers = serializers.SerializerMethodField()
+    knowledge_points = serializers.SerializerMethodField()
 
     class Meta:
         model = Entry
@@ -49,6 +50,11 @@ class EntrySerializer(serializers.ModelSerializer):
             "external_id",
             "answers",
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_knowledge_points(self, entry: Entry) -> list[str]:
+        """The names of its knowledge points, best first (prefetch ``knowledge_point_tags__point``)."""
+        return [tag.point.name for tag in entry.knowledge_point_tags.all()]
 
     @extend_schema_field(AnswerSerializer(many=True))
     def get_answers(self, entry: Entry) -> list[dict[str, Any]]:

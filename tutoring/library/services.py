@@ -2,7 +2,7 @@
 
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -10,10 +10,12 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from matching.knowledge import Vocabulary, suggest
+from matching.ranking import Candidate, candidates, outcome, rank
 from matching.ranking import Match as RankedMatch
-from matching.ranking import match, outcome
 from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
@@ -29,17 +31,20 @@ from tutoring.core.uploads import (
     upload_refusal,
     upload_store,
 )
+from tutoring.knowledge.models import KnowledgePoint, TagSource
+from tutoring.knowledge.selectors import knowledge_point_resolve, knowledge_point_terms, knowledge_point_version
 from tutoring.library import tasks
 from tutoring.library.index import encoder, index_get
-from tutoring.library.models import Answer, Entry, Feedback, Match
+from tutoring.library.models import Answer, Entry, EntryKnowledgePoint, Feedback, Match
 from tutoring.questions.lifecycle import question_lock, question_match_settle, question_transition
-from tutoring.questions.models import Question
-from tutoring.questions.services import question_text_check, subject_and_grade_check
+from tutoring.questions.models import Question, QuestionKnowledgePoint
+from tutoring.questions.services import question_knowledge_points_set, question_text_check, subject_and_grade_check
 from tutoring.schools.models import Subject
 
 logger = logging.getLogger(__name__)
 
 MATCHES_SHOWN = 5
+BACKFILL_CHUNK = 500
 GRADE_REACH = 1  # a question is matched against answers of its grade and the grades next to it
 
 
@@ -108,24 +113,25 @@ def entry_save(
 
 
 def _entry_question_check(text: str, subject: str, grade: Any, knowledge_points: Sequence[str]) -> dict[str, Any]:
-    """An entry's question as the library keeps it: its text, subject, grade and knowledge points, checked."""
+    """An entry's question as the library keeps it: its text, subject, grade and knowledge points (each a code,
+    name or alias of the subject's taxonomy), checked."""
     text = question_text_check(text)
     subject_row, grade_number = subject_and_grade_check(subject=subject, grade=grade)
-    if not all(isinstance(point, str) and point.strip() for point in knowledge_points):
-        raise ServiceError("invalid_knowledge_points", _("Knowledge points must be text."), field="knowledge_points")
-    return {
-        "text": text,
-        "subject": subject_row,
-        "grade": grade_number,
-        "knowledge_points": [point.strip() for point in knowledge_points],
-    }
+    points = knowledge_point_resolve(subject=subject_row, labels=knowledge_points)
+    return {"text": text, "subject": subject_row, "grade": grade_number, "knowledge_points": points}
 
 
 def _entry_written(
-    *, external_id: str | None, created_by: User | None, source_question: Question | None, **question: Any
+    *,
+    external_id: str | None,
+    created_by: User | None,
+    source_question: Question | None,
+    knowledge_points: Sequence[KnowledgePoint],
+    **question: Any,
 ) -> tuple[Entry, bool]:
-    """The entry with this ``external_id`` (locked), or a new one, holding ``question`` (its text, subject, grade
-    and knowledge points) and active; a changed text drops the stored embedding."""
+    """The entry with this ``external_id`` (locked), or a new one, holding ``question`` (its text, subject and
+    grade) and active, with these knowledge points (given by its author, or an import without one); an entry given
+    none is tagged by the tagger once written. A changed text drops the stored embedding."""
     entry = Entry.objects.select_for_update().filter(external_id=external_id).first() if external_id else None
     created = entry is None
     entry = entry or Entry(external_id=external_id, created_by=created_by, source_question=source_question)
@@ -135,6 +141,14 @@ def _entry_written(
         setattr(entry, field, value)
     entry.status = Entry.Status.ACTIVE
     entry.save()
+    entry.knowledge_point_tags.all().delete()
+    source = TagSource.TEACHER if created_by is not None else TagSource.IMPORT
+    EntryKnowledgePoint.objects.bulk_create(
+        EntryKnowledgePoint(entry=entry, point=point, source=source, rank=number)
+        for number, point in enumerate(knowledge_points)
+    )
+    if not knowledge_points:
+        tasks.entry_knowledge_points_tag.delay_on_commit(entry.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
     return entry, created
 
 
@@ -237,16 +251,110 @@ def entry_withdraw(*, entry: Entry) -> Entry:
     return entry
 
 
+def _library_candidates(*, text: str, subject: Subject, grade: int, exclude: int | None = None) -> list[Candidate]:
+    """The answered questions of the subject and nearby grades that the dense or the lexical index finds for a
+    text, with both scores: what matching ranks and the tagger's neighbours."""
+    vector = encoder().encode([text])[0]
+    grades = (grade - GRADE_REACH, grade + GRADE_REACH)
+    return candidates(text, vector, subject=subject.code, grades=grades, store=index_get(), exclude=exclude)
+
+
 def library_search(*, text: str, subject: Subject, grade: int, limit: int = MATCHES_SHOWN) -> list[RankedMatch]:
     """Same or similar answered questions for a text, best first; [] when none fits."""
-    return match(
-        text,
-        subject=subject.code,
-        grades=(grade - GRADE_REACH, grade + GRADE_REACH),
-        store=index_get(),
-        encoder=encoder(),
-        limit=limit,
-    )
+    return rank(text, _library_candidates(text=text, subject=subject, grade=grade), limit=limit)
+
+
+_vocabularies: dict[int, tuple[tuple[int, str], Vocabulary]] = {}
+
+
+def _vocabulary(subject: Subject) -> Vocabulary:
+    """The subject's taxonomy as the tagger reads it, compiled once per process and again when it changes."""
+    version = knowledge_point_version(subject=subject)
+    cached = _vocabularies.get(subject.pk)
+    if cached is None or cached[0] != version:
+        cached = _vocabularies[subject.pk] = (version, Vocabulary(knowledge_point_terms(subject=subject)))
+    return cached[1]
+
+
+def knowledge_points_suggest(
+    *, text: str, subject: Subject, grade: int, found: Sequence[Candidate]
+) -> list[tuple[KnowledgePoint, float]]:
+    """The likeliest knowledge points of a text, with their confidence: the votes of the answered questions found
+    for it that a teacher or an import labelled, and the taxonomy's words in it (``matching.knowledge``)."""
+    labelled = EntryKnowledgePoint.objects.filter(
+        entry_id__in=[candidate.entry.id for candidate in found],
+        source__in=(TagSource.TEACHER, TagSource.IMPORT),
+        point__is_active=True,
+    ).values_list("entry_id", "point__code")
+    labels: dict[int, list[str]] = {}
+    for entry_id, code in labelled:
+        labels.setdefault(entry_id, []).append(code)
+    neighbours = [(candidate.dense, labels[candidate.entry.id]) for candidate in found if candidate.entry.id in labels]
+    suggestions = suggest(text, grade=grade, neighbours=neighbours, vocabulary=_vocabulary(subject))
+    codes = [suggestion.code for suggestion in suggestions]
+    points = {point.code: point for point in KnowledgePoint.objects.filter(subject=subject, code__in=codes)}
+    return [(points[s.code], s.confidence) for s in suggestions if s.code in points]
+
+
+def entry_knowledge_points_tag(*, entry_id: int) -> bool:
+    """Tag an active entry that was given no knowledge point (neither by its author nor by its import) with the
+    tagger's, from its neighbours in the library (itself left out). Returns whether it was tagged."""
+    entry = Entry.objects.select_related("subject").filter(pk=entry_id, status=Entry.Status.ACTIVE).first()
+    if entry is None:
+        return False
+    found = _library_candidates(text=entry.text, subject=entry.subject, grade=entry.grade, exclude=entry.pk)
+    suggestions = knowledge_points_suggest(text=entry.text, subject=entry.subject, grade=entry.grade, found=found)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry_id)
+        tags = EntryKnowledgePoint.objects.filter(entry=entry)
+        if tags.exclude(source=TagSource.TAGGER).exists():
+            return False  # its author gave points meanwhile
+        tags.delete()
+        EntryKnowledgePoint.objects.bulk_create(
+            EntryKnowledgePoint(entry=entry, point=point, source=TagSource.TAGGER, confidence=confidence, rank=number)
+            for number, (point, confidence) in enumerate(suggestions)
+        )
+    logger.info("library.entry_tagged", extra={"entry_id": entry_id, "points": len(suggestions)})
+    return True
+
+
+def questions_to_tag(*, retag: bool = False) -> QuerySet[Question]:
+    """Matched questions with no knowledge point (with ``retag``: none but the tagger's)."""
+    questions = Question.objects.exclude(match_outcome=Question.MatchOutcome.PENDING).exclude(text="")
+    chosen = QuestionKnowledgePoint.objects.filter(question=OuterRef("pk"))
+    if retag:
+        chosen = chosen.exclude(source=TagSource.TAGGER)
+    return questions.exclude(Exists(chosen))
+
+
+def entries_to_tag(*, retag: bool = False) -> QuerySet[Entry]:
+    """Active entries with no knowledge point (with ``retag``: none but the tagger's)."""
+    chosen = EntryKnowledgePoint.objects.filter(entry=OuterRef("pk"))
+    if retag:
+        chosen = chosen.exclude(source=TagSource.TAGGER)
+    return Entry.objects.filter(status=Entry.Status.ACTIVE).exclude(Exists(chosen))
+
+
+def knowledge_points_backfill(
+    *, retag: bool = False, progress: Callable[[int], object] | None = None
+) -> tuple[int, int]:
+    """Tag what was matched or saved before its subject had a taxonomy (or, with ``retag``, tag again with what
+    the tagger knows now: a teacher's or an import's points are never touched). Returns (questions, entries)."""
+    questions = entries = 0
+    for question in questions_to_tag(retag=retag).select_related("subject").iterator(chunk_size=BACKFILL_CHUNK):
+        found = _library_candidates(text=question.text, subject=question.subject, grade=question.grade)
+        points = knowledge_points_suggest(
+            text=question.text, subject=question.subject, grade=question.grade, found=found
+        )
+        questions += question_knowledge_points_set(question=question, points=points, source=TagSource.TAGGER)
+        if progress is not None:
+            progress(1)
+    for entry_id in entries_to_tag(retag=retag).values_list("pk", flat=True).iterator(chunk_size=BACKFILL_CHUNK):
+        entries += entry_knowledge_points_tag(entry_id=entry_id)
+        if progress is not None:
+            progress(1)
+    logger.info("knowledge.backfilled", extra={"questions": questions, "entries": entries})
+    return questions, entries
 
 
 def library_search_result(*, text: str, subject: str, grade: Any) -> dict[str, Any]:
@@ -306,7 +414,8 @@ def question_understood(question: Question) -> None:
 
 
 def question_match(*, question_id: int) -> None:
-    """Match an understood question against the library, store the result and tell the student.
+    """Match an understood question against the library, store the result and tell the student; tag it with the
+    knowledge points its labelled neighbours and its words suggest.
 
     With no fitting answer the question waits for a live teacher. Re-running replaces the
     previous matches. A result for a text the student has corrected since is dropped: the
@@ -316,7 +425,9 @@ def question_match(*, question_id: int) -> None:
     if question is None or question.status != Question.Status.UNDERSTOOD:
         return
     text = question.text
-    ranked = library_search(text=text, subject=question.subject, grade=question.grade)
+    found = _library_candidates(text=text, subject=question.subject, grade=question.grade)
+    ranked = rank(text, found, limit=MATCHES_SHOWN)
+    points = knowledge_points_suggest(text=text, subject=question.subject, grade=question.grade, found=found)
     with transaction.atomic():
         question = question_lock(question_id)
         if question.status != Question.Status.UNDERSTOOD or question.text != text:
@@ -335,6 +446,7 @@ def question_match(*, question_id: int) -> None:
             for position, match in enumerate(ranked)
         )
         question_match_settle(question=question, outcome=outcome(ranked))
+        question_knowledge_points_set(question=question, points=points, source=TagSource.TAGGER)
     logger.info("question.matched", extra={"question_id": question_id, "outcome": question.match_outcome})
 
 

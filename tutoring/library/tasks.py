@@ -12,6 +12,11 @@ def question_match(question_id: int) -> None:
     services.question_match(question_id=question_id)
 
 
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5, soft_time_limit=60, time_limit=90)
+def entry_knowledge_points_tag(entry_id: int) -> None:
+    services.entry_knowledge_points_tag(entry_id=entry_id)
+
+
 @shared_task(soft_time_limit=10, time_limit=20)
 def library_search(text: str, subject: str, grade: int, reply_to: str) -> None:
     """For the match API, which waits for the answer on the channel ``reply_to``: the index lives in matching

@@ -1,13 +1,20 @@
 from django.contrib import admin
 
 from tutoring.core.admin import ReadOnlyPermissions
-from tutoring.questions.models import Attachment, Question
+from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
 
 
 class AttachmentInline(ReadOnlyPermissions, admin.TabularInline):
     model = Attachment
     extra = 0
     fields = ["kind", "position", "status", "content_type", "size_bytes", "recognized_text", "confidence", "error"]
+
+
+class QuestionKnowledgePointInline(ReadOnlyPermissions, admin.TabularInline):
+    model = QuestionKnowledgePoint
+    extra = 0
+    fields = ["point", "source", "confidence", "created_at"]
+    readonly_fields = ["point", "source", "confidence", "created_at"]
 
 
 @admin.register(Question)
@@ -29,4 +36,4 @@ class QuestionAdmin(admin.ModelAdmin):
         "created_at",
         "understood_at",
     ]
-    inlines = [AttachmentInline]
+    inlines = [QuestionKnowledgePointInline, AttachmentInline]

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from tutoring.knowledge.models import KnowledgePointTag
 from tutoring.schools.models import Subject, grade_validators
 
 
@@ -112,3 +113,24 @@ class Attachment(models.Model):
             "position": self.position,
             "question": self.question_id,
         }
+
+
+class QuestionKnowledgePoint(KnowledgePointTag):
+    """A knowledge point of a question: suggested by the tagger when the question is matched (with its
+    confidence), or chosen by the teacher who answered it, which replaces the tagger's."""
+
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="knowledge_point_tags", verbose_name=_("question")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("knowledge point of a question")
+        verbose_name_plural = _("knowledge points of questions")
+        ordering = ["question", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "point"], name="question_knowledge_point_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_id} {self.point_id}"

@@ -29,10 +29,11 @@ from tutoring.core.uploads import (
     upload_recognise,
     upload_store,
 )
+from tutoring.knowledge.models import KnowledgePoint, TagSource
 from tutoring.questions import tasks
 from tutoring.questions.events import question_status_event_send
 from tutoring.questions.lifecycle import question_lock, question_transition
-from tutoring.questions.models import Attachment, Question
+from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
 from tutoring.schools.models import Subject
 from tutoring.schools.selectors import subject_find
 
@@ -358,3 +359,25 @@ def questions_stalled_requeue(*, older_than: timedelta = timedelta(minutes=10)) 
     if stalled:
         logger.warning("question.stalled_requeued", extra={"count": len(stalled)})
     return len(stalled)
+
+
+# --- Knowledge points ------------------------------------------------------------------
+
+
+def question_knowledge_points_set(
+    *, question: Question, points: Sequence[tuple[KnowledgePoint, float | None]], source: TagSource
+) -> bool:
+    """The question's knowledge points, best first (with the tagger's confidence): a teacher's choice replaces
+    whatever the question had; the tagger's replaces only the tagger's, never a teacher's. Returns whether they
+    were written."""
+    with transaction.atomic():
+        question_lock(question.pk)  # a teacher's choice and the tagger's do not cross
+        tags = QuestionKnowledgePoint.objects.filter(question=question)
+        if source == TagSource.TAGGER and tags.filter(source=TagSource.TEACHER).exists():
+            return False
+        tags.delete()
+        QuestionKnowledgePoint.objects.bulk_create(
+            QuestionKnowledgePoint(question=question, point=point, source=source, confidence=confidence, rank=rank)
+            for rank, (point, confidence) in enumerate(points)
+        )
+    return True

@@ -34,6 +34,9 @@ class SessionSerializer(serializers.ModelSerializer):
     question = OfferedQuestionSerializer(read_only=True)
     rating = serializers.SerializerMethodField()
     board = serializers.SerializerMethodField()
+    knowledge_points = serializers.SerializerMethodField(
+        help_text="The teacher's knowledge points for the library, else those suggested for the question."
+    )
 
     class Meta:
         model = TutoringSession
@@ -52,6 +55,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "question",
             "rating",
             "board",
+            "knowledge_points",
         ]
 
     def get_role(self, session: TutoringSession) -> str | None:
@@ -62,6 +66,12 @@ class SessionSerializer(serializers.ModelSerializer):
 
     def get_rating(self, session: TutoringSession) -> dict | None:
         return None if session.rating is None else {"score": session.rating, "comment": session.rating_comment}
+
+    def get_knowledge_points(self, session: TutoringSession) -> list[str]:
+        if session.knowledge_points:
+            return list(session.knowledge_points)
+        tags = session.question.knowledge_point_tags.select_related("point").order_by("rank")
+        return [tag.point.name for tag in tags]
 
     def get_board(self, session: TutoringSession) -> dict[str, int]:
         return {"width": BOARD_WIDTH, "height": BOARD_HEIGHT, "pages": PAGES}

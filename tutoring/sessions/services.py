@@ -39,10 +39,16 @@ from tutoring.core.uploads import (
     upload_process,
     upload_refusal,
 )
+from tutoring.knowledge.models import TagSource
+from tutoring.knowledge.selectors import knowledge_point_resolve
 from tutoring.library.services import entry_video_publish
 from tutoring.questions.lifecycle import question_lock
 from tutoring.questions.models import Attachment
-from tutoring.questions.services import question_text_check, subject_and_grade_check
+from tutoring.questions.services import (
+    question_knowledge_points_set,
+    question_text_check,
+    subject_and_grade_check,
+)
 from tutoring.routing import services as routing
 from tutoring.sessions import events, selectors
 from tutoring.sessions.models import (
@@ -444,8 +450,13 @@ def session_question_correct(
             if grade is not None:
                 session.library_grade = changed["grade"] = number
         if knowledge_points is not None:
-            points = [point.strip() for point in knowledge_points if point.strip()]
-            session.knowledge_points = changed["knowledge_points"] = points
+            subject_row = session.library_subject or session.question.subject
+            points = knowledge_point_resolve(subject=subject_row, labels=knowledge_points)
+            session.knowledge_points = changed["knowledge_points"] = [point.name for point in points]
+            # The teacher's choice replaces the tagger's on the question too, and teaches the tagger.
+            question_knowledge_points_set(
+                question=session.question, points=[(point, None) for point in points], source=TagSource.TEACHER
+            )
         session.save()
         _fact(SessionFact.Kind.CORRECTED, session, user_id=teacher.pk, **changed)
         recording = (

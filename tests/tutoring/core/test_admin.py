@@ -12,6 +12,7 @@ from tests.factories import (
     AttachmentFactory,
     LectureFactory,
     MatchFactory,
+    knowledge_points_named,
     month_of_work,
     opened_session,
     school_administrator,
@@ -35,6 +36,7 @@ pytestmark = pytest.mark.django_db
 APPS = {
     "accounts": ("账号", ["用户"]),
     "auth": ("认证和授权", ["组"]),
+    "knowledge": ("知识点", ["知识点"]),
     "lectures": ("讲座", ["讲座", "讲座记录"]),
     "library": ("已解答题库", ["匹配", "反馈", "已解答题目"]),
     "questions": ("问题", ["问题"]),
@@ -56,6 +58,7 @@ def every_record() -> None:
     AttachmentFactory(question=session.question)
     session_join(session=session, user=session.student, channel_name="room-student")
     session_leave(channel_name="room-student")
+    knowledge_points_named(["加法"])
     session_question_correct(teacher=session.teacher, session_id=session.pk, grade=4, knowledge_points=["加法"])
     session_end(teacher=session.teacher, ticket_id=session.ticket_id)
     session_rate(student=session.student, session_id=session.pk, score=5, comment="讲得清楚")

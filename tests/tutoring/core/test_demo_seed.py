@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import Count
 from django.utils import timezone
 
 from tutoring.accounts.models import AdministratorProfile, StudentProfile, TeacherProfile, User
@@ -18,6 +19,7 @@ from tutoring.core.management.demo_stipends import (
     Months,
     local_time,
 )
+from tutoring.knowledge.models import KnowledgePoint
 from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.library.models import Answer, Entry
 from tutoring.questions.models import Question
@@ -153,11 +155,19 @@ def test_demo_seed_shows_every_role_every_state_real_answer_videos_and_stipends_
     assert Entry.objects.filter(external_id__startswith="demo-").count() == len(LIBRARY)
     videos = Answer.objects.filter(kind=Answer.Kind.VIDEO, entry__external_id__startswith="session-")
     videos = videos.select_related("entry").order_by("entry__text")
-    assert [(a.entry.text, a.entry.knowledge_points, a.status) for a in videos] == [
-        ("一个物体的质量是2千克，它受到的重力是多少牛？（g取10牛/千克）", ["重力"], "ready"),
-        ("一本故事书有96页，小华每天看8页，几天能看完？", ["除法"], "ready"),
-        ("解方程：2x + 3 = 11", ["一元一次方程"], "ready"),
+    assert [
+        (a.entry.text, [(t.point.name, t.source) for t in a.entry.knowledge_point_tags.all()], a.status) for a in videos
+    ] == [
+        ("一个物体的质量是2千克，它受到的重力是多少牛？（g取10牛/千克）", [("重力", "teacher")], "ready"),
+        ("一本故事书有96页，小华每天看8页，几天能看完？", [("整数除法", "teacher")], "ready"),
+        ("解方程：2x + 3 = 11", [("一元一次方程", "teacher")], "ready"),
     ]
+    # Taxonomies: ChalkBase's primary maths and the demo's own points; questions tagged when matched.
+    counts = KnowledgePoint.objects.filter(is_active=True).values_list("subject__code").annotate(Count("pk"))
+    assert sorted(counts) == [("chinese", 3), ("math", 539), ("physics", 4)]
+    understood = Question.objects.get(idempotency_key="demo-asked-understood")
+    tags = [(tag.point.name, tag.source, round(tag.confidence, 2)) for tag in understood.knowledge_point_tags.all()]
+    assert tags == [("长方形和正方形的面积", "tagger", 0.45)]  # voted for by the demo's labelled answers
     for answer in videos:
         assert answer.video.storage.size(answer.video.name) > 20_000
         assert answer.poster.storage.exists(answer.poster.name)

@@ -70,7 +70,14 @@ def test_the_replay_is_rendered_with_chapters_and_answers_the_questions_it_cover
     assert recording.poster.read(3) == b"\xff\xd8\xff"  # a JPEG
     published = Entry.objects.filter(external_id__startswith="lecture-").order_by("id")
     assert [
-        (entry.external_id, entry.text, entry.subject.code, entry.grade, entry.knowledge_points, entry.status)
+        (
+            entry.external_id,
+            entry.text,
+            entry.subject.code,
+            entry.grade,
+            [tag.point.name for tag in entry.knowledge_point_tags.all()],
+            entry.status,
+        )
         for entry in published
     ] == [
         (f"lecture-{lecture.pk}-entry-{covered.pk}", covered.text, "math", 3, ["周长"], "active"),

@@ -82,18 +82,22 @@ def test_an_entry_helped_the_students_whose_last_verdict_was_solved_by_it_each_c
     assert Feedback.objects.count() == 9
 
 
-def test_each_entry_comes_with_its_ready_answers_videos_first_in_two_queries(django_assert_num_queries):
-    entry = EntryFactory()  # with a worked solution
+def test_each_entry_comes_with_its_ready_answers_videos_first_and_its_knowledge_points_in_three_queries(
+    django_assert_num_queries,
+):
+    entry = EntryFactory(knowledge_points=["减法", "应用题"])  # with a worked solution
     video = VideoAnswerFactory(entry=entry)
     VideoAnswerFactory(entry=entry, status=Answer.Status.PROCESSING, video="", poster="", original="a.webm")
     VideoAnswerFactory(entry=entry, status=Answer.Status.FAILED, video="", poster="", original="b.webm")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         (found,) = entry_browse_list()
         answers = [(answer.pk, answer.kind) for answer in found.ready_answers]
+        points = [tag.point.name for tag in found.knowledge_point_tags.all()]
 
     solution = entry.answers.get(kind=Answer.Kind.SOLUTION)
     assert answers == [(video.pk, "video"), (solution.pk, "solution")]
+    assert points == ["减法", "应用题"]
     assert (found.subject.code, found.helped_count) == ("math", 0)
 
 

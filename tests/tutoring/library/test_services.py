@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.core.management import CommandError, call_command
 from django.db.models import RestrictedError
 
-from tests.factories import QuestionFactory, subject
+from tests.factories import QuestionFactory, knowledge_points_named, subject
 from tutoring.core.errors import ServiceError
 from tutoring.library import services
 from tutoring.library.index import index_get, index_reset, index_snapshot_save, model_name
@@ -67,6 +67,7 @@ def test_entry_save_with_an_external_id_updates_instead_of_duplicating():
         ({"grade": "三"}, "unknown_grade"),
         ({"subject": "物理"}, "unknown_grade"),  # not taught in grade 3
         ({"solution": ""}, "no_answer"),
+        ({"knowledge_points": ["炼金"]}, "unknown_knowledge_point"),
     ],
 )
 def test_entry_save_bad_input_writes_nothing(fields, code):
@@ -216,6 +217,7 @@ def test_the_match_command_refuses_an_unknown_subject(capsys):
 
 
 def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(tmp_path, capsys):
+    knowledge_points_named(["方程"])
     rows = [
         {"text": APPLES, "subject": "数学", "grade": 3, "solution": "7个", "external_id": "a1"},
         {
@@ -229,6 +231,7 @@ def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(t
         {"text": "", "subject": "数学", "grade": 3, "solution": "x"},
         {"text": APPLES, "subject": "炼金术", "grade": 3, "solution": "x"},
         {"text": APPLES, "subject": "数学", "grade": 3, "video": "missing.mp4"},
+        {"text": APPLES, "subject": "数学", "grade": 3, "solution": "x", "knowledge_points": ["炼金"]},
     ]
     file = tmp_path / "library.jsonl"
     file.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n", encoding="utf-8")
@@ -237,11 +240,13 @@ def test_import_answers_reports_rejected_rows_and_reimports_without_duplicates(t
     call_command("import_answers", str(file), verbosity=0)
 
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Imported 2 rows: 2 new, 0 updated, 4 rejected."
-    assert out[5] == "Imported 2 rows: 0 new, 2 updated, 4 rejected."
-    assert [line.split(":")[0] for line in out[1:5]] == ["  line 3", "  line 4", "  line 5", "  line 6"]
+    assert out[0] == "Imported 2 rows: 2 new, 0 updated, 5 rejected."
+    assert out[6] == "Imported 2 rows: 0 new, 2 updated, 5 rejected."
+    assert [line.split(":")[0] for line in out[1:6]] == ["  line 3", "  line 4", "  line 5", "  line 6", "  line 7"]
+    assert out[4] == "  line 6: 「炼金」不是数学的知识点。"
     assert Entry.objects.count() == 2
-    assert Entry.objects.get(external_id="a2").knowledge_points == ["方程"]
+    tags = Entry.objects.get(external_id="a2").knowledge_point_tags.all()
+    assert [(tag.point.name, tag.source) for tag in tags] == [("方程", "import")]
     # Encoded in batches at import: the matching workers only read the vectors.
     assert list(Entry.objects.values_list("vector_model", flat=True)) == [model_name(), model_name()]
 
@@ -288,14 +293,14 @@ def test_a_corrected_text_drops_the_old_matches_at_once_and_the_new_result_repla
 def test_a_result_for_a_text_corrected_during_the_search_is_dropped(monkeypatch):
     answered(APPLES)
     question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES)
-    search = services.library_search
+    search = services._library_candidates
 
     def search_then_correct(**arguments):
         found = search(**arguments)
         question_text_correct(question=question, text=TIMES)  # the student corrects the text meanwhile
         return found
 
-    monkeypatch.setattr(services, "library_search", search_then_correct)
+    monkeypatch.setattr(services, "_library_candidates", search_then_correct)
 
     question_match(question_id=question.pk)
 

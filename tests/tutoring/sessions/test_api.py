@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import AdministratorFactory, StudentFactory, message_append, opened_session
+from tests.factories import AdministratorFactory, StudentFactory, knowledge_points_named, message_append, opened_session
 from tests.samples import question_photo, voice_clip
 from tutoring.sessions import services
 from tutoring.sessions.models import ChatAttachment, Recording, SessionEvent
@@ -123,6 +123,7 @@ def test_the_student_rates_and_the_teacher_corrects_over_http(client):
         reverse("sessions:question", args=[session.pk]), {"text": "改"}, content_type="application/json"
     )
     client.force_login(session.teacher)
+    knowledge_points_named(["加法"])
     corrected = client.patch(
         reverse("sessions:question", args=[session.pk]),
         {"text": "3 + 5 = ?", "grade": 2, "knowledge_points": ["加法"]},

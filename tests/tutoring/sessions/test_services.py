@@ -9,7 +9,7 @@ from django.utils import timezone
 from media.errors import MediaProcessingError
 from media.video import video_probe
 from tests.embedded import embedded_call
-from tests.factories import AttachmentFactory, message_append, opened_session
+from tests.factories import AttachmentFactory, knowledge_points_named, message_append, opened_session
 from tests.samples import STROKE
 from tutoring.core.errors import ServiceError
 from tutoring.library.models import Answer, Entry
@@ -295,6 +295,7 @@ def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(set
     services.audio_chunk_save(session_id=session.pk, role="teacher", started_ms=0, pcm=b"\x10\x00" * 16_000)
     TutoringSession.objects.update(started_at=timezone.now() - timedelta(seconds=3))
     services.session_end(teacher=session.teacher, ticket_id=session.ticket_id)
+    (addition,) = knowledge_points_named(["加法"])
     services.session_question_correct(
         teacher=session.teacher, session_id=session.pk, text="3 + 5 = ?", knowledge_points=["加法"]
     )
@@ -305,12 +306,14 @@ def test_the_recording_becomes_a_library_video_with_the_teachers_corrections(set
     entry = Entry.objects.get()
     answer = Answer.objects.get()
     assert (recording.status, recording.entry_id, recording.attempts) == ("published", entry.pk, 1)
-    assert (entry.external_id, entry.text, entry.knowledge_points, entry.source_question_id) == (
+    assert (entry.external_id, entry.text, entry.source_question_id) == (
         f"session-{session.pk}",
         "3 + 5 = ?",
-        ["加法"],
         session.question_id,
     )
+    # The teacher's point, on the entry and on the student's question: what the tagger learns from.
+    assert [(tag.point, tag.source) for tag in entry.knowledge_point_tags.all()] == [(addition, "teacher")]
+    assert [(tag.point, tag.source) for tag in session.question.knowledge_point_tags.all()] == [(addition, "teacher")]
     assert (answer.kind, answer.status, answer.video.name, answer.poster.name) == (
         "video",
         "ready",

@@ -184,7 +184,7 @@ function renderSession(state) {
   root.dataset.status = state.status;
   setText(byId("session-title"), format(labels.title, { teacher: state.teacher_name, student: state.student_name }));
   renderPresence(state.presence);
-  if (first) renderQuestion(state.question);
+  if (first) renderQuestion(state.question, state.knowledge_points);
   renderPermissions();
   if (state.status === "ended") renderEnded();
   if (ending) byId("ended-title").focus(); // brings the rating or the correction form into view
@@ -198,7 +198,7 @@ function renderPresence(presence) {
   setText(box, labels[`${other}${present ? "Here" : "Away"}`]);
 }
 
-function renderQuestion(question) {
+function renderQuestion(question, knowledgePoints) {
   const subjectGrade = { subject: question.subject_name, grade: grades[question.grade] };
   setText(byId("question-subject"), format(labels.subjectGrade, subjectGrade));
   setText(byId("session-question-text"), question.text || labels.noText);
@@ -206,6 +206,8 @@ function renderQuestion(question) {
   if (role === "teacher") {
     renderPhotoChoices(question);
     byId("fix-text").value = question.text || "";
+    // The teacher's earlier choice, else the points suggested for the question: to confirm or correct.
+    byId("fix-points").value = (knowledgePoints || []).join("，");
   }
 }
 

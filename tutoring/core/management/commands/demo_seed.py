@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.management.demo_answers import Script, script_store, session_script_store
+from tutoring.core.management.demo_knowledge import knowledge_seed
 from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, stipends_seed
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
@@ -87,22 +88,29 @@ DUTY_SCHOOL_MIDDLE = "瓯海区第一中学"
 
 # A small library of answered questions, so that asking one of these (or a rewording) finds its answer.
 LIBRARY = [
-    ("demo-1", "数学", 3, "小明有12个苹果，吃了5个，还剩几个？", ["减法"], "12 - 5 = 7（个）。答：还剩7个苹果。"),
+    ("demo-1", "数学", 3, "小明有12个苹果，吃了5个，还剩几个？", ["整数加减法"], "12 - 5 = 7（个）。答：还剩7个苹果。"),
     (
         "demo-2",
         "数学",
         4,
         "一个数的3倍加5等于20，这个数是多少？",
-        ["简易方程"],
+        ["解两步方程"],
         "设这个数为x：3x + 5 = 20，3x = 15，x = 5。答：这个数是5。",
     ),
-    ("demo-3", "数学", 3, "一根绳子长24米，平均分成6段，每段长多少米？", ["除法"], "24 ÷ 6 = 4（米）。答：每段长4米。"),
+    (
+        "demo-3",
+        "数学",
+        3,
+        "一根绳子长24米，平均分成6段，每段长多少米？",
+        ["整数除法"],
+        "24 ÷ 6 = 4（米）。答：每段长4米。",
+    ),
     (
         "demo-4",
         "数学",
         5,
         "一个长方形的长是8厘米，宽是5厘米，它的面积是多少平方厘米？",
-        ["长方形面积"],
+        ["长方形和正方形的面积"],
         "8 × 5 = 40（平方厘米）。答：面积是40平方厘米。",
     ),
     (
@@ -110,7 +118,7 @@ LIBRARY = [
         "数学",
         6,
         "一件衣服原价200元，打八折后多少元？",
-        ["百分数", "折扣"],
+        ["百分数", "已知总量和百分数求部分量（及逆问题）"],
         "200 × 80% = 160（元）。答：打八折后160元。",
     ),
     (
@@ -173,7 +181,7 @@ RECORDED = [
         text="一本故事书有96页，小华每天看8页，几天能看完？",
         lines=("96 ÷ 8 = 12",),
         speech=("一共96页，每天看8页，求96里面有几个8，用除法。96除以8等于12。答：12天能看完。",),
-        knowledge_points=("除法",),
+        knowledge_points=("整数除法",),
         by_photo=True,
     ),
     Recorded(
@@ -306,6 +314,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             logins = self._people()
             self._shifts()
+            knowledge = knowledge_seed()
             for external_id, subject, grade, text, points, solution in LIBRARY:
                 entry_save(
                     text=text,
@@ -316,6 +325,8 @@ class Command(BaseCommand):
                     external_id=external_id,
                     created_by=User.objects.get(username="teacher1"),
                 )
+        for line in knowledge:
+            self.stdout.write(line)
         self.stdout.write(f"Demo library: {len(LIBRARY)} answered questions with worked solutions.")
         for recorded in RECORDED:
             if self._recorded(recorded):
