@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tutoring.sessions",
     "tutoring.lectures",
     "tutoring.stipends",
+    "tutoring.insights",
     "frontend",
 ]
 
@@ -151,6 +152,8 @@ USE_TZ = True
 # --- Static files and uploads ---------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Front-end libraries as the npm registry ships them (package.json), served as they are: no build step.
+STATICFILES_DIRS = [("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist")]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Uploads are minors' data: never served from a public URL, only through
 # permission-checked views (local files) or short-lived signed URLs (S3).
@@ -389,6 +392,10 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-sweep": {
         "task": "tutoring.sessions.tasks.sessions_sweep",
         "schedule": 30.0,
+    },
+    "insights-refresh": {  # the rollups of every day something happened to since the last run: a minute's lag
+        "task": "tutoring.insights.tasks.insights_refresh",
+        "schedule": 60.0,
     },
     "ledger-build": {  # the workload ledger of the last days, anew from the facts
         "task": "tutoring.stipends.tasks.ledger_build_recent",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("tutoring.sessions.urls")),
     path("api/v1/", include("tutoring.lectures.urls")),
     path("api/v1/", include("tutoring.stipends.urls")),
+    path("api/v1/", include("tutoring.insights.urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("frontend.urls")),
 ]

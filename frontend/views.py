@@ -5,6 +5,7 @@ page with ``json_script``; the modules under ``static/frontend/js`` hold no text
 Placeholders use Python's ``%(name)s`` form so that translators' tools check them.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
-from tutoring.knowledge.selectors import knowledge_point_names
+from tutoring.core.errors import ServiceError
+from tutoring.insights import exports
+from tutoring.insights.metrics import FIGURE_BY_CODE, FIGURES
+from tutoring.insights.rollups import insights_refresh_due
+from tutoring.insights.selectors import (
+    BREAKDOWNS,
+    insights_breakdown,
+    insights_figures,
+    insights_filters,
+    insights_places,
+    insights_reader,
+    insights_scope,
+)
+from tutoring.knowledge.selectors import knowledge_point_choices, knowledge_point_names
 from tutoring.lectures.api import lecture_slides_data
 from tutoring.lectures.models import MAX_POLL_OPTIONS, Lecture, LectureRecording
 from tutoring.lectures.selectors import (
@@ -62,6 +76,12 @@ from tutoring.stipends.selectors import (
 )
 
 RECENT_ENTRIES = 10
+# The insights page: the figures its breakdown table shows, and the trend chart's lines.
+BREAKDOWN_COLUMNS = (
+    "asked", "understood", "match_rate", "deflection", "sent_to_teacher", "answered", "cancelled", "wait_p50",
+    "wait_p90", "session_mean", "rating_mean",
+)  # fmt: skip
+TREND_SERIES = ("asked", "solved_by_library", "sent_to_teacher", "answered")
 LIBRARY_PAGE_SIZE = 20
 
 
@@ -155,7 +175,12 @@ def lecture_notices_data(*, live_shown: Sequence[int] = ()) -> dict[str, object]
 
 def _question_board(request: HttpRequest, user: User) -> HttpResponse:
     questions = question_list_visible(user=user)
-    context = {"questions": questions, "library_editor": library_editor(user), "library_reader": library_reader(user)}
+    context = {
+        "questions": questions,
+        "library_editor": library_editor(user),
+        "library_reader": library_reader(user),
+        "insights_reader": insights_reader(user),
+    }
     return render(request, "frontend/question_board.html", context)
 
 
@@ -840,3 +865,98 @@ def stipend_statement(request: AuthenticatedHttpRequest, month: str) -> HttpResp
         "labels": _stipend_labels(),
     }
     return render(request, "frontend/stipend_statement.html", context)
+
+
+# --- Insights ---------------------------------------------------------------------------------
+
+
+def _figure_shown(unit: str, value: float | None) -> str:
+    """A figure as the page shows it: a count, a percentage, a duration or stars; "—" for none."""
+    if value is None:
+        return "—"
+    if unit == "share":
+        return f"{value * 100:.1f}%"
+    if unit == "seconds":
+        if value == math.inf:
+            return _("over an hour")
+        return (
+            _("%(seconds)s s") % {"seconds": f"{value:.0f}"}
+            if value < 120
+            else _("%(minutes)s min") % {"minutes": f"{value / 60:.1f}"}
+        )
+    if unit == "stars":
+        return f"{value:.2f}"
+    return f"{value:.0f}"
+
+
+def _figure_change(figure: dict[str, Any]) -> str:
+    """The change against the period before, in percent of it; empty where either is missing or zero."""
+    value, previous = figure["value"], figure["previous"]
+    if value is None or not previous or value == math.inf or previous == math.inf:
+        return ""
+    return f"{(value - previous) / previous * 100:+.0f}%"
+
+
+@login_required
+def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Teaching-research staff's and administrators' figures: filters, every figure with its definition and the
+    change against the period before, a trend and a breakdown, with exports; 404 for anyone else."""
+    scope = insights_scope(request.user)
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no beat runs beside the embedded default's one process
+        insights_refresh_due()
+    status, error = 200, None
+    try:
+        filters = insights_filters(user=request.user, query=request.GET)
+        by = request.GET.get("by") or "day"
+        rows = insights_breakdown(filters, by)
+    except ServiceError as refused:
+        status, error = 400, refused
+        filters, by = insights_filters(user=request.user, query={}), "day"
+        rows = insights_breakdown(filters, by)
+    figures = insights_figures(filters)
+    trend = rows if by == "day" else insights_breakdown(filters, "day")
+    hours = None if filters.school is not None or scope.school_id is not None else insights_breakdown(filters, "hour")
+    districts, schools = insights_places(scope)
+    shown = [
+        {**figure, "shown": _figure_shown(figure["unit"], figure["value"]), "change": _figure_change(figure)}
+        for figure in figures["figures"]
+    ]
+    units = {figure.code: figure.unit for figure in FIGURES}
+    context = {
+        "filters": filters,
+        "by": by,
+        "error": error,
+        "suppressed": figures["suppressed"],
+        "figures": shown,
+        "columns": [figure for figure in shown if figure["code"] in BREAKDOWN_COLUMNS],
+        "rows": [
+            {**row, "cells": [_figure_shown(units[code], row["values"][code]) for code in BREAKDOWN_COLUMNS]}
+            for row in rows
+        ],
+        "breakdowns": [(key, label) for key, label in exports.DIMENSIONS.items() if key in BREAKDOWNS],
+        "districts": districts,
+        "schools": schools,
+        "subjects": subject_list(),
+        "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, MAX_GRADE + 1)],
+        "points": knowledge_point_choices(subject=filters.subject) if filters.subject else [],
+        "query": request.GET.urlencode(),
+        "charts": {
+            "trend": {
+                "labels": [row["label"] for row in trend],
+                "series": [
+                    {"label": str(FIGURE_BY_CODE[code].label), "values": [row["values"][code] for row in trend]}
+                    for code in TREND_SERIES
+                ],
+            },
+            "hours": None
+            if hours is None
+            else {
+                "labels": [row["label"] for row in hours],
+                "series": [
+                    {"label": str(FIGURE_BY_CODE[code].label), "values": [row["values"][code] for row in hours]}
+                    for code in ("asked", "sent_to_teacher")
+                ],
+            },
+        },
+    }
+    return render(request, "frontend/insights.html", context, status=status)

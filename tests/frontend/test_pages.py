@@ -107,16 +107,21 @@ def _pages() -> list[tuple[str, str]]:
         ("teacher2", "/duty/"),
         ("teacher2", f"/sessions/{open_room}/"),
         ("staff1", "/"),
+        ("staff1", "/insights/"),
+        ("staff1", "/insights/?by=school&subject=math"),
+        ("staff1", "/insights/?by=point&subject=math&grade=3"),
         ("staff1", "/library/"),
         ("staff1", f"/questions/{answered}/"),
         ("staff1", f"/sessions/{open_room}/"),
         (REVIEWER, "/"),
         (REVIEWER, "/stipends/"),
+        (REVIEWER, "/insights/?by=grade"),
         *[(REVIEWER, path) for path in school_months],
         (PRINCIPAL, "/stipends/"),
         *[(PRINCIPAL, path) for path in school_months],
         ("admin", "/"),
         ("admin", "/stipends/"),
+        ("admin", "/insights/?by=hour"),
         ("admin", "/admin/"),  # then every list and add page it links to
     ]
 

@@ -63,6 +63,12 @@ def knowledge_point_names(*, subject: Subject | None = None) -> list[str]:
     return list(dict.fromkeys(points.order_by("subject__position", "position", "pk").values_list("name", flat=True)))
 
 
+def knowledge_point_choices(*, subject: Subject) -> list[tuple[str, str]]:
+    """The subject's active points as (code, name), in the taxonomy's order: where a filter picks one."""
+    points = KnowledgePoint.objects.filter(subject=subject, is_active=True).order_by("position", "pk")
+    return list(points.values_list("code", "name"))
+
+
 def knowledge_point_version(*, subject: Subject) -> tuple[int, str]:
     """Changes whenever the subject's taxonomy does (a point added, edited, deactivated): caches key on it."""
     found = KnowledgePoint.objects.filter(subject=subject).aggregate(count=Count("pk"), last=Max("updated_at"))

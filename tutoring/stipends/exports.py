@@ -11,9 +11,7 @@ month is its days added up exactly, then rounded, not the sum of its rounded day
 rule version's (40 or 45 minutes). Students served are counted once a day, so a month adds up its days.
 """
 
-import csv
 import hashlib
-import io
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,13 +22,13 @@ from fractions import Fraction
 from typing import Any
 
 import weasyprint
-import xlsxwriter
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import ImageFile
 
 from tutoring.core.errors import ServiceError
+from tutoring.core.spreadsheets import Sheet, Workbook, csv_bytes
 from tutoring.schools.models import City, School
 from tutoring.stipends import selectors
 from tutoring.stipends.pricing import MS_PER_MINUTE, rounded, yuan
@@ -247,72 +245,12 @@ def _cells(row: Mapping[str, Any]) -> list[Any]:
 # --- Spreadsheets -------------------------------------------------------------------------------
 
 
-class _Workbook:
-    """An XLSX workbook written in XlsxWriter's constant-memory mode: each sheet keeps one row in memory, so
-    its rows are written in order, once."""
-
-    def __init__(self) -> None:
-        self.output = io.BytesIO()
-        self.book = xlsxwriter.Workbook(self.output, {"constant_memory": True})
-        self.formats = {
-            (kind, bold): self.book.add_format({"bold": bold, **spec})
-            for kind, spec in (
-                ("text", {}),
-                ("heading", {"text_wrap": True, "valign": "top"}),
-                ("date", {"num_format": "yyyy-mm-dd"}),
-                ("decimal", {"num_format": "0.00"}),
-            )
-            for bold in (False, True)
-        }
-
-    def close(self) -> bytes:
-        self.book.close()
-        return self.output.getvalue()
-
-
-class _Sheet:
-    """A worksheet: a frozen heading row, then rows of figures (summaries in bold), filterable."""
-
-    def __init__(self, workbook: _Workbook, name: str, headings: Sequence[Any], *, names: int) -> None:
-        self.sheet = workbook.book.add_worksheet(name)
-        self.formats = workbook.formats
-        self.columns = len(headings)
-        self.sheet.set_column(0, names - 1, 16)  # the columns of names
-        self.sheet.set_column(names, self.columns - 1, 11)
-        self.sheet.freeze_panes(1, names)
-        self.sheet.set_landscape()
-        self.sheet.repeat_rows(0)
-        self.sheet.fit_to_pages(1, 0)
-        for column, heading in enumerate(headings):
-            self.sheet.write_string(0, column, str(heading), self.formats["heading", True])
-        self.row = 1
-
-    def append(self, cells: Sequence[Any], *, bold: bool = False) -> None:
-        # Excel keeps numbers as doubles: a two-decimal Decimal becomes the nearest one, which Excel shows back
-        # as the same two decimals (format 0.00); the figures themselves are computed in integers.
-        for column, value in enumerate(cells):
-            if value is None:
-                continue
-            if isinstance(value, date):
-                self.sheet.write_datetime(self.row, column, value, self.formats["date", bold])
-            elif isinstance(value, Decimal):
-                self.sheet.write_number(self.row, column, float(value), self.formats["decimal", bold])
-            elif isinstance(value, int):
-                self.sheet.write_number(self.row, column, value, self.formats["text", bold])
-            else:
-                self.sheet.write_string(self.row, column, str(value), self.formats["text", bold])
-        self.row += 1
-
-    def finish(self) -> None:
-        self.sheet.autofilter(0, 0, self.row - 1, self.columns - 1)
-
-
 def school_month_xlsx(school: School, month: date) -> bytes:
     """A school's month as one sheet (``COLUMNS``): a row per teacher and day, a summary row per teacher and the
     school's totals."""
     figures = export_figures(school, month)
-    workbook = _Workbook()
-    sheet = _Sheet(workbook, f"{figures['month']:%Y-%m}", [heading for _key, heading in COLUMNS], names=2)
+    workbook = Workbook()
+    sheet = Sheet(workbook, f"{figures['month']:%Y-%m}", [heading for _key, heading in COLUMNS], names=2)
     for summary, cells in _rows(figures):
         sheet.append(cells, bold=summary)
     sheet.finish()
@@ -331,14 +269,14 @@ def city_month_xlsx(city: City, month: date) -> bytes:
             _("%(city)s has no monthly statements for %(period)s.") % {"city": city, "period": month_name(month)},
             status=404,
         )
-    workbook = _Workbook()
-    totals = _Sheet(
+    workbook = Workbook()
+    totals = Sheet(
         workbook,
         _("Totals by school"),
         [*PLACE_COLUMNS, _("Teachers stated"), *(heading for key, heading in COLUMNS if key in TOTAL_KEYS)],
         names=2,
     )
-    details = _Sheet(workbook, _("Teachers' days"), [*PLACE_COLUMNS, *(heading for _key, heading in COLUMNS)], names=4)
+    details = Sheet(workbook, _("Teachers' days"), [*PLACE_COLUMNS, *(heading for _key, heading in COLUMNS)], names=4)
     city_tally = Tally()
     city_fen = 0
     for school in schools:
@@ -361,12 +299,9 @@ def city_month_xlsx(city: City, month: date) -> bytes:
 def school_month_csv(school: School, month: date) -> bytes:
     """The rows of ``school_month_xlsx`` as CSV: UTF-8 with a byte order mark (so that Excel reads the Chinese),
     days as ISO dates, decimals as text with two decimals."""
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow([str(heading) for _key, heading in COLUMNS])
-    for _summary, cells in _rows(export_figures(school, month)):
-        writer.writerow(["" if value is None else str(value) for value in cells])
-    return output.getvalue().encode("utf-8-sig")
+    return csv_bytes(
+        [heading for _key, heading in COLUMNS], (cells for _summary, cells in _rows(export_figures(school, month)))
+    )
 
 
 # --- The 公示 notice ----------------------------------------------------------------------------

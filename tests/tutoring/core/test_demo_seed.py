@@ -3,11 +3,12 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from tutoring.accounts.models import AdministratorProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LIBRARY
+from tutoring.core.management.demo_history import PREFIX as HISTORY
 from tutoring.core.management.demo_stipends import (
     ANSWER_LOCKED,
     CORRECTED,
@@ -19,6 +20,7 @@ from tutoring.core.management.demo_stipends import (
     Months,
     local_time,
 )
+from tutoring.insights.models import DayFigures
 from tutoring.knowledge.models import KnowledgePoint
 from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.library.models import Answer, Entry
@@ -90,7 +92,8 @@ def test_demo_seed_shows_every_role_every_state_real_answer_videos_and_stipends_
     ] == counts
     assert _stipends_state() == stipends_state
     output = capsys.readouterr().out
-    roles = dict(User.objects.exclude(username__startswith="duty-").values_list("username", "role"))
+    people = User.objects.exclude(username__startswith="duty-").exclude(username__startswith=HISTORY)
+    roles = dict(people.values_list("username", "role"))
     assert roles == {
         "student1": "student",
         "student2": "student",
@@ -131,7 +134,9 @@ def test_demo_seed_shows_every_role_every_state_real_answer_videos_and_stipends_
 
     # The students' questions, in every state a question rests in.
     statuses = dict(
-        Question.objects.exclude(idempotency_key__startswith=KEY_PREFIX).values_list("idempotency_key", "status")
+        Question.objects.exclude(idempotency_key__startswith=KEY_PREFIX)
+        .exclude(idempotency_key__startswith=HISTORY)
+        .values_list("idempotency_key", "status")
     )
     assert statuses == {
         "demo-recorded-1": "answered",
@@ -168,6 +173,21 @@ def test_demo_seed_shows_every_role_every_state_real_answer_videos_and_stipends_
     understood = Question.objects.get(idempotency_key="demo-asked-understood")
     tags = [(tag.point.name, tag.source, round(tag.confidence, 2)) for tag in understood.knowledge_point_tags.all()]
     assert tags == [("长方形和正方形的面积", "tagger", 0.45)]  # voted for by the demo's labelled answers
+
+    # Months of history in every school, rolled up for the insights: each of the last 90 days, twelve students a
+    # school, every way a question ends.
+    history = Question.objects.filter(idempotency_key__startswith=HISTORY)
+    today = timezone.localdate()
+    asked_on = {timezone.localtime(moment).date() for moment in history.values_list("created_at", flat=True)}
+    assert asked_on == {today - timedelta(days=offset) for offset in range(1, 91)}
+    assert sorted(set(history.values_list("status", flat=True))) == ["answered", "cancelled", "resolved"]
+    assert list(
+        StudentProfile.objects.filter(user__username__startswith=HISTORY)
+        .values_list("school__name")
+        .annotate(Count("pk"))
+        .order_by("school__name")
+    ) == sorted((school.name, 12) for school in School.objects.all())
+    assert DayFigures.objects.aggregate(total=Sum("asked"))["total"] == Question.objects.count()
     for answer in videos:
         assert answer.video.storage.size(answer.video.name) > 20_000
         assert answer.poster.storage.exists(answer.poster.name)

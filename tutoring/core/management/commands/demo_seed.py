@@ -25,8 +25,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tutoring.accounts.models import AdministratorProfile, StaffProfile, StudentProfile, TeacherProfile, User
 from tutoring.core.management.demo_answers import Script, script_store, session_script_store
+from tutoring.core.management.demo_history import DAYS, history_seed
 from tutoring.core.management.demo_knowledge import knowledge_seed
 from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, stipends_seed
+from tutoring.insights.rollups import insights_refresh
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
 from tutoring.library.models import Entry, Feedback, Match
@@ -335,8 +337,11 @@ class Command(BaseCommand):
             self._left(asked)
         self._lectures()
         self.stdout.write(f"Demo questions: {len(RECORDED) + len(ASKED)} in every state of a question's life.")
-        for line in stipends_seed():  # last: this month's draft takes in the sessions and lectures above
+        for line in stipends_seed():  # this month's draft takes in the sessions and lectures above
             self.stdout.write(line)
+        self.stdout.write(f"Demo history: {history_seed()} questions of the past {DAYS} days across the schools.")
+        days = insights_refresh()  # last: the rollups take in every question above
+        self.stdout.write(f"Insights: the rollups of {len(days)} days of questions.")
 
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, username, description in logins:

@@ -1,0 +1,253 @@
+"""The rollups recomputed from the facts: a day's rows whole, for every local day whose questions something
+happened to since the last refresh (asked, understood, matched, judged, queued, accepted, finished, a session
+started, ended or rated, a knowledge point chosen). Insights only read the other apps' rows; nothing here writes
+them."""
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from tutoring.insights.metrics import RATINGS, bucket_of
+from tutoring.insights.models import DayFigures, DaySpread, HourFigures, PointFigures, RollupMark
+from tutoring.library.models import Feedback
+from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
+from tutoring.routing.models import Ticket
+from tutoring.sessions.models import TutoringSession
+
+logger = logging.getLogger(__name__)
+
+MARK = "insights"
+# Changes are re-read with this overlap: a transaction that began before the last refresh may commit after it.
+OVERLAP = timedelta(minutes=2)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class QuestionFacts:
+    """What happened to one question, as the rollups count it."""
+
+    day: date
+    hour: int
+    weekday: int
+    school_id: int
+    district_id: int
+    subject_id: int
+    grade: int
+    counts: Counter[str] = field(default_factory=Counter)
+    wait: float | None = None
+    session: float | None = None
+    points: list[int] = field(default_factory=list)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """A local day as the instants it starts and ends at."""
+    zone = _zone()
+    return (
+        datetime.combine(day, time(), tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time(), tzinfo=zone),
+    )
+
+
+def questions_of_day(day: date) -> QuerySet[Question]:
+    start, end = day_bounds(day)
+    return Question.objects.filter(created_at__gte=start, created_at__lt=end, student__student_profile__isnull=False)
+
+
+def question_facts(day: date) -> list[QuestionFacts]:
+    """The questions asked on a local day, each with what became of it (four queries)."""
+    attachments = Attachment.objects.filter(question=OuterRef("pk"))
+    rows = (
+        questions_of_day(day)
+        .annotate(
+            photo=Exists(attachments.filter(kind=Attachment.Kind.PHOTO)),
+            voice=Exists(attachments.filter(kind=Attachment.Kind.VOICE)),
+            queued=Min("tickets__queued_at"),
+            accepted=Min("tickets__assigned_at"),
+        )
+        .values(
+            "pk",
+            "created_at",
+            "subject_id",
+            "grade",
+            "status",
+            "understood_at",
+            "match_outcome",
+            "photo",
+            "voice",
+            "queued",
+            "accepted",
+            "student__student_profile__school_id",
+            "student__student_profile__school__district_id",
+        )
+    )
+    zone = _zone()
+    facts: dict[int, QuestionFacts] = {}
+    for row in rows:
+        local = row["created_at"].astimezone(zone)
+        fact = facts[row["pk"]] = QuestionFacts(
+            day=local.date(),
+            hour=local.hour,
+            weekday=local.isoweekday(),
+            school_id=row["student__student_profile__school_id"],
+            district_id=row["student__student_profile__school__district_id"],
+            subject_id=row["subject_id"],
+            grade=row["grade"],
+        )
+        counts = fact.counts
+        counts["asked"] = 1
+        counts["by_photo" if row["photo"] else "by_voice" if row["voice"] else "by_text"] = 1
+        counts["understood"] = int(row["understood_at"] is not None)
+        if row["match_outcome"]:
+            counts[f"matched_{row['match_outcome']}"] = 1
+        counts["solved_by_library"] = int(row["status"] == Question.Status.RESOLVED)
+        counts["sent_to_teacher"] = int(row["queued"] is not None)
+        counts["answered"] = int(row["status"] == Question.Status.ANSWERED)
+        counts["cancelled"] = int(row["status"] == Question.Status.CANCELLED)
+        if row["queued"] is not None and row["accepted"] is not None:
+            fact.wait = max((row["accepted"] - row["queued"]).total_seconds(), 0.0)
+            counts["accepted"] = 1
+    sessions = (
+        TutoringSession.objects.filter(question__in=questions_of_day(day), status=TutoringSession.Status.ENDED)
+        .order_by("question_id", "started_at", "pk")
+        .values_list("question_id", "started_at", "ended_at", "rating")
+    )
+    for question_id, started_at, ended_at, rating in sessions:
+        fact = facts[question_id]
+        if fact.session is not None or ended_at is None:
+            continue  # the question's first session counts
+        fact.session = max((ended_at - started_at).total_seconds(), 0.0)
+        fact.counts["sessions"] = 1
+        if rating in RATINGS:
+            fact.counts[f"rating_{rating}"] = 1
+    tags = QuestionKnowledgePoint.objects.filter(question__in=questions_of_day(day)).values_list(
+        "question_id", "point_id"
+    )
+    for question_id, point_id in tags:
+        facts[question_id].points.append(point_id)
+    return list(facts.values())
+
+
+Totals = dict[tuple, defaultdict[str, float]]
+
+
+def _summed(groups: Totals, key: tuple, fact: QuestionFacts) -> None:
+    total = groups[key]
+    for column, count in fact.counts.items():
+        total[column] += count
+    total["wait_seconds"] += fact.wait or 0.0
+    total["session_seconds"] += fact.session or 0.0
+
+
+def rollup_day(day: date) -> int:
+    """Recompute a local day's rows from its questions; returns how many questions they hold."""
+    facts = question_facts(day)
+    days: Totals = defaultdict(lambda: defaultdict(float))
+    hours: Totals = defaultdict(lambda: defaultdict(float))
+    points: Totals = defaultdict(lambda: defaultdict(float))
+    spreads: Counter[tuple] = Counter()
+    for fact in facts:
+        place = (fact.school_id, fact.subject_id, fact.grade)
+        _summed(days, place, fact)
+        _summed(hours, (fact.hour, fact.weekday, fact.district_id, fact.subject_id, fact.grade), fact)
+        for point_id in dict.fromkeys(fact.points):
+            _summed(points, (fact.school_id, point_id, fact.grade), fact)
+        for measure, seconds in ((DaySpread.Measure.WAIT, fact.wait), (DaySpread.Measure.SESSION, fact.session)):
+            if seconds is not None:
+                spreads[(*place, measure, bucket_of(seconds))] += 1
+    with transaction.atomic():
+        for model in (DayFigures, HourFigures, PointFigures, DaySpread):
+            model.objects.filter(day=day).delete()
+        DayFigures.objects.bulk_create(
+            DayFigures(day=day, school_id=school, subject_id=subject, grade=grade, **counts)
+            for (school, subject, grade), counts in days.items()
+        )
+        HourFigures.objects.bulk_create(
+            HourFigures(
+                day=day, hour=hour, weekday=weekday, district_id=district, subject_id=subject, grade=grade, **counts
+            )
+            for (hour, weekday, district, subject, grade), counts in hours.items()
+        )
+        PointFigures.objects.bulk_create(
+            PointFigures(day=day, school_id=school, point_id=point, grade=grade, **counts)
+            for (school, point, grade), counts in points.items()
+        )
+        DaySpread.objects.bulk_create(
+            DaySpread(
+                day=day, school_id=school, subject_id=subject, grade=grade, measure=measure, bucket=bucket, count=count
+            )
+            for (school, subject, grade, measure, bucket), count in spreads.items()
+        )
+    return len(facts)
+
+
+def _days(moments: Iterable[Any]) -> set[date]:
+    return {day for day in moments if day is not None}
+
+
+def changed_days(since: datetime) -> set[date]:
+    """The local days of the questions something happened to since ``since``."""
+    zone = _zone()
+
+    def asked_days(queryset: QuerySet[Any], path: str) -> set[date]:
+        return _days(queryset.annotate(asked=TruncDate(path, tzinfo=zone)).values_list("asked", flat=True).distinct())
+
+    return (
+        asked_days(
+            Question.objects.filter(Q(created_at__gte=since) | Q(understood_at__gte=since) | Q(matched_at__gte=since)),
+            "created_at",
+        )
+        | asked_days(Feedback.objects.filter(created_at__gte=since), "question__created_at")
+        | asked_days(
+            Ticket.objects.filter(Q(queued_at__gte=since) | Q(assigned_at__gte=since) | Q(finished_at__gte=since)),
+            "question__created_at",
+        )
+        | asked_days(
+            TutoringSession.objects.filter(Q(started_at__gte=since) | Q(ended_at__gte=since) | Q(rated_at__gte=since)),
+            "question__created_at",
+        )
+        | asked_days(QuestionKnowledgePoint.objects.filter(created_at__gte=since), "question__created_at")
+    )
+
+
+def insights_refresh(*, now: datetime | None = None) -> list[date]:
+    """Bring the rollups up to date: every day changed since the last refresh (every day, the first time) is
+    recomputed whole. One refresh at a time (the mark is locked); returns the days recomputed."""
+    now = now or timezone.now()
+    RollupMark.objects.get_or_create(name=MARK, defaults={"at": EPOCH})
+    with transaction.atomic():
+        mark = RollupMark.objects.select_for_update().get(name=MARK)
+        since = mark.at - OVERLAP if mark.at > EPOCH else EPOCH
+        days = sorted(changed_days(since))
+        questions = sum(rollup_day(day) for day in days)
+        mark.at = now
+        mark.save(update_fields=["at"])
+    logger.info("insights.refreshed", extra={"days": len(days), "questions": questions})
+    return days
+
+
+def insights_refresh_due(*, every: timedelta = timedelta(minutes=1)) -> None:
+    """Where no beat runs (the embedded default: eager tasks, one process), a reader refreshes the rollups itself
+    when the last refresh is older than ``every``."""
+    mark = RollupMark.objects.filter(name=MARK).first()
+    if mark is None or timezone.now() - mark.at >= every:
+        insights_refresh()
+
+
+def insights_rebuild() -> list[date]:
+    """Recompute every day from the facts (after a change of definitions): the mark goes back to the start."""
+    RollupMark.objects.update_or_create(name=MARK, defaults={"at": EPOCH})
+    return insights_refresh()

@@ -1,0 +1,344 @@
+"""Reads of the insights: who may look where, the filters checked, and the figures of ``metrics.FIGURES`` summed
+from the rollups for a filter (with the previous period of the same length) or broken down by one dimension.
+
+A figure about fewer than MIN_GROUP students (the students enrolled in the place and grade it is about) is not
+shown, and no figure names a student."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tutoring.accounts.models import AdministratorProfile, StudentProfile, User
+from tutoring.core.errors import ServiceError
+from tutoring.insights.metrics import BUCKET_SECONDS, FIGURES
+from tutoring.insights.models import Counts, DayFigures, DaySpread, HourFigures, PointFigures
+from tutoring.knowledge.models import KnowledgePoint
+from tutoring.schools.models import MAX_GRADE, MIN_GRADE, District, School, Subject
+from tutoring.schools.selectors import grade_label, subject_find
+
+MIN_GROUP = 5  # students: a group smaller than this shows no figure
+MAX_SPAN_DAYS = 366
+DEFAULT_DAYS = 7
+COLUMNS = [field.name for field in Counts._meta.get_fields()]
+BREAKDOWNS = ("day", "district", "school", "subject", "grade", "point", "hour", "weekday")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a viewer may look: a city, a district or a school (nothing set: every city)."""
+
+    city_id: int | None = None
+    district_id: int | None = None
+    school_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date  # included
+    scope: Scope
+    district: District | None = None
+    school: School | None = None
+    subject: Subject | None = None
+    grade: int | None = None
+    point: KnowledgePoint | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Filters":
+        """The period of the same length just before."""
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+
+def insights_scope(user: User | AnonymousUser) -> Scope:
+    """Teaching-research staff see their city or district, administrators the place they run, superusers every
+    city; anyone else is not found (404)."""
+    if not user.is_authenticated or not user.is_active:
+        raise Http404
+    if user.is_superuser:
+        return Scope()
+    if user.is_research_staff and hasattr(user, "staff_profile"):
+        return Scope(city_id=user.staff_profile.city_id, district_id=user.staff_profile.district_id)
+    profile = AdministratorProfile.objects.filter(user=user).first()
+    if user.role == User.Role.ADMINISTRATOR and profile is not None:
+        return Scope(city_id=profile.city_id, district_id=profile.district_id, school_id=profile.school_id)
+    raise Http404
+
+
+def insights_reader(user: User | AnonymousUser) -> bool:
+    """Whether the user may read insights (staff, administrators of a place, superusers)."""
+    try:
+        insights_scope(user)
+    except Http404:
+        return False
+    return True
+
+
+def insights_places(scope: Scope) -> tuple[list[District], list[School]]:
+    """The districts and schools a viewer may choose, by name."""
+    schools = list(_schools(scope).select_related("district").order_by("district__name", "name"))
+    districts = list(dict.fromkeys(school.district for school in schools)) if scope.school_id is None else []
+    return districts, schools
+
+
+def _schools(scope: Scope) -> QuerySet[School]:
+    schools = School.objects.all()
+    if scope.school_id is not None:
+        return schools.filter(pk=scope.school_id)
+    if scope.district_id is not None:
+        return schools.filter(district_id=scope.district_id)
+    if scope.city_id is not None:
+        return schools.filter(district__city_id=scope.city_id)
+    return schools
+
+
+def _refused(code: str, message: Any, field: str) -> ServiceError:
+    return ServiceError(code, message, field=field)
+
+
+def _date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _refused("invalid_date", _("Give dates as YYYY-MM-DD."), field) from None
+
+
+def insights_filters(*, user: User | AnonymousUser, query: Mapping[str, str]) -> Filters:
+    """The filters of a request, checked: the dates (by default the last seven days to today), a district or
+    school inside the viewer's scope, a subject, a grade, a knowledge point of the subject."""
+    scope = insights_scope(user)
+    today = timezone.localdate()
+    end = _date(query["to"], "to") if query.get("to") else today
+    start = _date(query["from"], "from") if query.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise _refused("reversed_dates", _("The start of the period is after its end."), "from")
+    if (end - start).days + 1 > MAX_SPAN_DAYS:
+        raise _refused("period_too_long", _("A period can be at most %(days)s days.") % {"days": MAX_SPAN_DAYS}, "from")
+    schools = _schools(scope)
+    school = district = None
+    if query.get("school"):
+        school = schools.select_related("district").filter(pk=_number(query["school"], "school")).first()
+        if school is None:
+            raise _refused("unknown_place", _("Unknown school."), "school")
+        district = school.district
+    elif query.get("district"):
+        district_id = _number(query["district"], "district")
+        district = District.objects.filter(pk=district_id, pk__in=schools.values("district_id")).first()
+        if district is None or scope.school_id is not None:
+            raise _refused("unknown_place", _("Unknown district."), "district")
+    subject = None
+    if query.get("subject"):
+        subject = subject_find(query["subject"])
+        if subject is None:
+            raise _refused("unknown_subject", _("Unknown subject."), "subject")
+    grade = None
+    if query.get("grade"):
+        grade = _number(query["grade"], "grade")
+        if not MIN_GRADE <= grade <= MAX_GRADE:
+            raise _refused("unknown_grade", _("Unknown grade."), "grade")
+    point = None
+    if query.get("point"):
+        if subject is None:
+            raise _refused("point_without_subject", _("Choose the subject of the knowledge point."), "point")
+        point = KnowledgePoint.objects.filter(subject=subject, code=query["point"]).first()
+        if point is None:
+            raise _refused("unknown_point", _("Unknown knowledge point."), "point")
+    return Filters(start, end, scope, district, school, subject, grade, point)
+
+
+def _number(value: str, field: str) -> int:
+    if not value.strip().isdigit():
+        raise _refused(f"invalid_{field}", _("Not a number."), field)
+    return int(value)
+
+
+def _rows(filters: Filters, model: type[Counts]) -> QuerySet[Any]:
+    """The rollup rows of the filters: by day and school (DayFigures), by knowledge point (PointFigures) or by
+    hour and district (HourFigures, refused below a district: it would show other schools' questions)."""
+    manager: Any = model._default_manager  # a concrete rollup's, whose fields the abstract Counts does not know
+    rows = manager.filter(day__gte=filters.start, day__lte=filters.end)
+    if model is HourFigures:
+        if filters.school is not None or filters.scope.school_id is not None:
+            raise _refused("hours_by_school", _("Hours and weekdays are counted by district, not by school."), "by")
+        if filters.district is not None:
+            rows = rows.filter(district=filters.district)
+        elif filters.scope != Scope():
+            rows = rows.filter(district__in=_schools(filters.scope).values("district_id"))
+    else:
+        rows = rows.filter(school__in=_place_schools(filters))
+    if model is PointFigures:
+        if filters.point is not None:
+            rows = rows.filter(point=filters.point)
+        elif filters.subject is not None:
+            rows = rows.filter(point__subject=filters.subject)
+    elif filters.subject is not None:
+        rows = rows.filter(subject=filters.subject)
+    if filters.grade is not None:
+        rows = rows.filter(grade=filters.grade)
+    return rows
+
+
+def _source(filters: Filters) -> type[Counts]:
+    return PointFigures if filters.point is not None else DayFigures
+
+
+def _sums(rows: QuerySet[Any]) -> dict[str, float]:
+    found = rows.aggregate(**{column: Sum(column) for column in COLUMNS})
+    return {column: found[column] or 0 for column in COLUMNS}
+
+
+def _no_spreads() -> dict[str, list[int]]:
+    return {measure: [0] * len(BUCKET_SECONDS) for measure in DaySpread.Measure.values}
+
+
+def _spread_rows(filters: Filters) -> QuerySet[DaySpread]:
+    rows = DaySpread.objects.filter(day__gte=filters.start, day__lte=filters.end)
+    rows = rows.filter(school__in=_place_schools(filters))
+    if filters.subject is not None:
+        rows = rows.filter(subject=filters.subject)
+    if filters.grade is not None:
+        rows = rows.filter(grade=filters.grade)
+    return rows
+
+
+def _spreads(filters: Filters) -> dict[str, list[int]]:
+    """The buckets of waits and session lengths; none under a knowledge point (they are kept by day and school)."""
+    spreads = _no_spreads()
+    if filters.point is None:
+        for measure, bucket, count in _spread_rows(filters).values_list("measure", "bucket").annotate(Sum("count")):
+            spreads[measure][bucket] = count
+    return spreads
+
+
+def _place_schools(filters: Filters) -> QuerySet[School]:
+    if filters.school is not None:
+        return School.objects.filter(pk=filters.school.pk)
+    if filters.district is not None:
+        return School.objects.filter(district=filters.district)
+    return _schools(filters.scope)
+
+
+def enrolled(filters: Filters) -> int:
+    """The students of the filters' place (and grade): the group every figure of the filters is about."""
+    students = StudentProfile.objects.filter(school__in=_place_schools(filters))
+    if filters.grade is not None:
+        students = students.filter(grade=filters.grade)
+    return students.count()
+
+
+def _values(sums: Mapping[str, float], spreads: Mapping[str, list[int]]) -> dict[str, float | None]:
+    return {figure.code: figure.value(sums, spreads) for figure in FIGURES}
+
+
+def insights_figures(filters: Filters) -> dict[str, Any]:
+    """Every figure for the filters, and for the period of the same length before; none where the group is
+    smaller than MIN_GROUP students."""
+    suppressed = enrolled(filters) < MIN_GROUP
+    current: dict[str, float | None] = {figure.code: None for figure in FIGURES}
+    previous = current
+    if not suppressed:
+        current = _values(_sums(_rows(filters, _source(filters))), _spreads(filters))
+        before = filters.previous()
+        previous = _values(_sums(_rows(before, _source(before))), _spreads(before))
+    return {
+        "suppressed": suppressed,
+        "figures": [
+            {
+                "code": figure.code,
+                "label": str(figure.label),
+                "definition": str(figure.definition),
+                "unit": figure.unit,
+                "value": current[figure.code],
+                "previous": previous[figure.code],
+            }
+            for figure in FIGURES
+        ],
+    }
+
+
+# A breakdown: the rollup it reads and the column it groups by (None: the filters' own source).
+_GROUPED: dict[str, tuple[type[Counts] | None, str]] = {
+    "day": (None, "day"),
+    "district": (None, "school__district"),
+    "school": (None, "school"),
+    "subject": (DayFigures, "subject"),
+    "grade": (None, "grade"),
+    "point": (PointFigures, "point"),
+    "hour": (HourFigures, "hour"),
+    "weekday": (HourFigures, "weekday"),
+}
+WEEKDAYS = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
+
+
+def insights_breakdown(filters: Filters, by: str) -> list[dict[str, Any]]:
+    """Every figure for each value of one dimension (day, district, school, subject, grade, knowledge point,
+    hour of day, weekday) that has questions, in that dimension's order; a school, district or grade with fewer
+    than MIN_GROUP students shows none, and every row none when the filters' group is that small."""
+    if by not in _GROUPED:
+        raise _refused("unknown_breakdown", _("Unknown breakdown."), "by")
+    model, column = _GROUPED[by]
+    model = model or _source(filters)
+    if by == "subject" and filters.point is not None:
+        model = PointFigures
+        column = "point__subject"
+    rows = _rows(filters, model).values(column).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(column)
+    spreads: dict[Any, dict[str, list[int]]] = {}
+    if model is not HourFigures and filters.point is None and column != "point":
+        for key, measure, bucket, count in (
+            _spread_rows(filters).values_list(column, "measure", "bucket").annotate(Sum("count")).order_by()
+        ):
+            spreads.setdefault(key, _no_spreads())[measure][bucket] = count
+    groups = _group_sizes(filters, by)
+    labels = _labels(by, [row[column] for row in rows])
+    everyone_small = enrolled(filters) < MIN_GROUP
+    table = []
+    for row in rows:
+        key = row[column]
+        small = everyone_small or (groups is not None and groups.get(key, 0) < MIN_GROUP)
+        values: dict[str, float | None] = {figure.code: None for figure in FIGURES}
+        if not small:
+            sums = {name: row[name] or 0 for name in COLUMNS}
+            values = _values(sums, spreads.get(key, _no_spreads()))
+        table.append(
+            {
+                "key": key.isoformat() if isinstance(key, date) else key,
+                "label": labels[key],
+                "suppressed": small,
+                "values": values,
+            }
+        )
+    return table
+
+
+def _group_sizes(filters: Filters, by: str) -> dict[Any, int] | None:
+    """The students enrolled in each school, district or grade of a breakdown by one of these; None for other
+    dimensions (their rows are about the filters' whole group)."""
+    students = StudentProfile.objects.filter(school__in=_place_schools(filters))
+    if filters.grade is not None:
+        students = students.filter(grade=filters.grade)
+    column = {"school": "school", "district": "school__district", "grade": "grade"}.get(by)
+    if column is None:
+        return None
+    return dict(students.values_list(column).annotate(Count("pk")).order_by())
+
+
+def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
+    if by == "day":
+        return {key: key.isoformat() for key in keys}
+    if by == "hour":
+        return {key: f"{key:02d}:00" for key in keys}
+    if by == "weekday":
+        return {key: str(WEEKDAYS[key - 1]) for key in keys}
+    if by == "grade":
+        return {key: grade_label(key) for key in keys}
+    model = {"district": District, "school": School, "subject": Subject, "point": KnowledgePoint}[by]
+    return {pk: name for pk, name in model._default_manager.filter(pk__in=keys).values_list("pk", "name")}

@@ -1,0 +1,11 @@
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from tutoring.insights import rollups
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3, soft_time_limit=600, time_limit=660)
+def insights_refresh() -> None:
+    rollups.insights_refresh()
