@@ -21,6 +21,7 @@ urlpatterns = [
     path("lectures/<int:lecture_id>/studio/", views.lecture_studio, name="lecture-studio"),
     path("stipends/", views.stipends, name="stipends"),
     path("insights/", views.insights_page, name="insights"),
+    path("insights/questions/", views.insights_questions_page, name="insights-questions"),
     path("stipends/months/<int:school_month_id>/", views.stipend_month, name="stipend-month"),
     path("stipends/statements/<str:month>/", views.stipend_statement, name="stipend-statement"),
     path("", views.home, name="home"),

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from tutoring.insights.selectors import (
     insights_figures,
     insights_filters,
     insights_places,
+    insights_questions,
     insights_reader,
     insights_scope,
 )
@@ -82,6 +83,7 @@ BREAKDOWN_COLUMNS = (
     "wait_p90", "session_mean", "rating_mean",
 )  # fmt: skip
 TREND_SERIES = ("asked", "solved_by_library", "sent_to_teacher", "answered")
+INSIGHTS_QUESTIONS_PAGE = 20
 LIBRARY_PAGE_SIZE = 20
 
 
@@ -897,6 +899,19 @@ def _figure_change(figure: dict[str, Any]) -> str:
     return f"{(value - previous) / previous * 100:+.0f}%"
 
 
+def _drill_query(query: QueryDict) -> str:
+    """The filters of the page (and its breakdown, to come back to), for the links to the questions behind its
+    figures."""
+    kept = query.copy()
+    for key in ("page", "figure"):
+        kept.pop(key, None)
+    return kept.urlencode()
+
+
+# A breakdown row's questions: the filter its key stands for (hours and weekdays have none).
+DRILL_KEYS = {"day": ("from", "to"), "district": ("district",), "school": ("school",), "grade": ("grade",)}
+
+
 @login_required
 def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Teaching-research staff's and administrators' figures: filters, every figure with its definition and the
@@ -930,7 +945,11 @@ def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "figures": shown,
         "columns": [figure for figure in shown if figure["code"] in BREAKDOWN_COLUMNS],
         "rows": [
-            {**row, "cells": [_figure_shown(units[code], row["values"][code]) for code in BREAKDOWN_COLUMNS]}
+            {
+                **row,
+                "cells": [_figure_shown(units[code], row["values"][code]) for code in BREAKDOWN_COLUMNS],
+                "drill": _row_drill(request.GET, by, row),
+            }
             for row in rows
         ],
         "breakdowns": [(key, label) for key, label in exports.DIMENSIONS.items() if key in BREAKDOWNS],
@@ -940,6 +959,7 @@ def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, MAX_GRADE + 1)],
         "points": knowledge_point_choices(subject=filters.subject) if filters.subject else [],
         "query": request.GET.urlencode(),
+        "drill": _drill_query(request.GET),
         "charts": {
             "trend": {
                 "labels": [row["label"] for row in trend],
@@ -960,3 +980,40 @@ def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         },
     }
     return render(request, "frontend/insights.html", context, status=status)
+
+
+def _row_drill(query: QueryDict, by: str, row: dict[str, Any]) -> str | None:
+    """The filters of a breakdown row's questions, or None where the row stands for no filter (or shows none)."""
+    keys = DRILL_KEYS.get(by)
+    if keys is None or row["suppressed"]:
+        return None
+    kept = QueryDict(_drill_query(query), mutable=True)
+    for key in keys:
+        kept[key] = str(row["key"])
+    if by == "school":
+        kept.pop("district", None)
+    return kept.urlencode()
+
+
+@login_required
+def insights_questions_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The questions behind one figure of the insights' filters (``?figure=``), newest first, a page at a time:
+    only those the viewer may read, with their photos; 404 for anyone without insights."""
+    insights_scope(request.user)
+    try:
+        filters = insights_filters(user=request.user, query=request.GET)
+        code = request.GET.get("figure") or "asked"
+        questions = insights_questions(user=request.user, filters=filters, code=code)
+    except ServiceError as refused:
+        return render(request, "frontend/insights_questions.html", {"error": refused}, status=400)
+    listed = questions.select_related("subject").prefetch_related("attachments")
+    query = request.GET.copy()
+    query.pop("figure", None)
+    query.pop("page", None)
+    context = {
+        "filters": filters,
+        "figure": FIGURE_BY_CODE[code],
+        "page": Paginator(listed, INSIGHTS_QUESTIONS_PAGE).get_page(request.GET.get("page")),
+        "back": f"{reverse('frontend:insights')}?{query.urlencode()}",
+    }
+    return render(request, "frontend/insights_questions.html", context)

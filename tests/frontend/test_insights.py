@@ -3,6 +3,7 @@ figure's definition, and export the table; students and teachers find no such pa
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -31,10 +32,11 @@ def test_the_page_shows_every_figure_with_its_definition_and_the_breakdown(clien
     page = client.get(reverse("frontend:insights"), {**ON_DAY, "by": "school"})
 
     content = page.content.decode()
+    shown = dict(re.findall(r'data-testid="figure-(\w+)"[^>]*>([^<]*)<', content))
     assert page.status_code == 200
-    assert '<strong class="insights-value" data-testid="figure-asked">6</strong>' in content
-    assert '<strong class="insights-value" data-testid="figure-match_rate">40.0%</strong>' in content
-    assert '<strong class="insights-value" data-testid="figure-wait_p50">15 秒</strong>' in content
+    assert (shown["asked"], shown["match_rate"], shown["wait_p50"], shown["session_mean"]) == (
+        "6", "40.0%", "15 秒", "7.5 分钟",
+    )  # fmt: skip
     assert "该时段内学生提交的问题，无论后来结果如何。" in content
     rows = [(row["label"], row["cells"][0]) for row in page.context["rows"]]
     assert sorted(rows) == sorted([(seeded.school.name, "5"), (seeded.small_school.name, "—")])
@@ -58,6 +60,42 @@ def test_students_and_teachers_find_no_figures(client, role):
     client.force_login(role())
 
     assert client.get(reverse("frontend:insights")).status_code == 404
+    assert client.get(reverse("frontend:insights-questions")).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_figure_and_a_breakdown_row_lead_to_the_questions_behind_them(client):
+    seeded = history()
+    insights_refresh()
+    client.force_login(StaffFactory())
+
+    figures = client.get(reverse("frontend:insights"), {**ON_DAY, "by": "school"})
+    behind = client.get(reverse("frontend:insights-questions"), {**ON_DAY, "figure": "answered"})
+    row = next(row for row in figures.context["rows"] if row["key"] == seeded.school.pk)
+    school = client.get(f"{reverse('frontend:insights-questions')}?{row['drill']}")
+
+    assert 'href="/insights/questions/?from=2026-11-02&amp;to=2026-11-02&amp;by=school&amp;figure=answered"' in (
+        figures.content.decode()
+    )
+    assert [question.pk for question in behind.context["page"].object_list] == [
+        seeded.questions["unrated"].pk, seeded.questions["rated"].pk,
+    ]  # fmt: skip
+    assert behind.context["figure"].code == "answered"
+    content = behind.content.decode()
+    assert "2026-11-02 至 2026-11-02：2 个问题" in content
+    assert all(student.first_name not in content for student in seeded.students if student.first_name)
+    assert school.context["page"].paginator.count == 5
+    assert [row["drill"] for row in figures.context["rows"] if row["key"] == seeded.small_school.pk] == [None]
+
+
+@pytest.mark.django_db
+def test_an_unknown_figure_is_refused_in_chinese(client):
+    client.force_login(StaffFactory())
+
+    page = client.get(reverse("frontend:insights-questions"), {"figure": "colour"})
+
+    assert page.status_code == 400
+    assert '<p class="field-error" role="alert" data-testid="insights-error">未知的指标。</p>' in page.content.decode()
 
 
 @pytest.mark.browser
@@ -90,6 +128,13 @@ def test_staff_filter_the_figures_on_a_phone_and_export_the_table(
     table = phone.locator("[data-testid=insights-breakdown] tbody tr")
     expect(table).to_have_count(2)
     expect(phone.locator("#trend-chart")).to_be_visible()
+
+    # And the number answered leads to the two questions behind it, and back
+    phone.click("[data-testid=figure-answered]")
+    expect(phone.locator("[data-testid=drill-title]")).to_have_text("老师已解答")
+    expect(phone.locator("[data-testid=drill-questions] > li")).to_have_count(2)
+    phone.click(".back-link")
+    expect(phone.locator("[data-testid=figure-asked]")).to_have_text("6")
 
     # And the table downloads as CSV, with the same filters
     with phone.expect_download() as download:

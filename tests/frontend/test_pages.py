@@ -110,6 +110,7 @@ def _pages() -> list[tuple[str, str]]:
         ("staff1", "/insights/"),
         ("staff1", "/insights/?by=school&subject=math"),
         ("staff1", "/insights/?by=point&subject=math&grade=3"),
+        ("staff1", "/insights/questions/?figure=answered"),
         ("staff1", "/library/"),
         ("staff1", f"/questions/{answered}/"),
         ("staff1", f"/sessions/{open_room}/"),

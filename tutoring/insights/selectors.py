@@ -10,18 +10,23 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.accounts.models import AdministratorProfile, StudentProfile, User
 from tutoring.core.errors import ServiceError
-from tutoring.insights.metrics import BUCKET_SECONDS, FIGURES
+from tutoring.insights.metrics import BUCKET_SECONDS, FIGURES, RATINGS
 from tutoring.insights.models import Counts, DayFigures, DaySpread, HourFigures, PointFigures
+from tutoring.insights.rollups import day_bounds
 from tutoring.knowledge.models import KnowledgePoint
+from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
+from tutoring.questions.selectors import question_visible_queryset
+from tutoring.routing.models import Ticket
 from tutoring.schools.models import MAX_GRADE, MIN_GRADE, District, School, Subject
 from tutoring.schools.selectors import grade_label, subject_find
+from tutoring.sessions.models import TutoringSession
 
 MIN_GROUP = 5  # students: a group smaller than this shows no figure
 MAX_SPAN_DAYS = 366
@@ -342,3 +347,72 @@ def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
         return {key: grade_label(key) for key in keys}
     model = {"district": District, "school": School, "subject": Subject, "point": KnowledgePoint}[by]
     return {pk: name for pk, name in model._default_manager.filter(pk__in=keys).values_list("pk", "name")}
+
+
+# --- Drill-down: the questions behind a figure --------------------------------------------------------------------
+
+QUESTIONS_SHOWN = 20
+
+
+def _first_session(field: str) -> Subquery:
+    first = TutoringSession.objects.filter(question=OuterRef("pk"), status=TutoringSession.Status.ENDED)
+    return Subquery(first.order_by("started_at", "pk").values(field)[:1])
+
+
+def _behind(code: str) -> Q:
+    """The questions a figure counts (or is computed over), as the rollups count them: a test holds the two
+    together for every figure."""
+    photo = Exists(Attachment.objects.filter(question=OuterRef("pk"), kind=Attachment.Kind.PHOTO))
+    voice = Exists(Attachment.objects.filter(question=OuterRef("pk"), kind=Attachment.Kind.VOICE))
+    queued = Exists(Ticket.objects.filter(question=OuterRef("pk")))
+    accepted = Exists(Ticket.objects.filter(question=OuterRef("pk"), assigned_at__isnull=False))
+    ended = Exists(TutoringSession.objects.filter(question=OuterRef("pk"), status=TutoringSession.Status.ENDED))
+    Status, Outcome = Question.Status, Question.MatchOutcome
+    rules: dict[str, Q] = {
+        "asked": Q(),
+        "by_text": ~Q(photo) & ~Q(voice),
+        "by_photo": Q(photo),
+        "by_voice": Q(voice) & ~Q(photo),
+        "understood": Q(understood_at__isnull=False),
+        "matched_same": Q(match_outcome=Outcome.SAME),
+        "matched_similar": Q(match_outcome=Outcome.SIMILAR),
+        "matched_none": Q(match_outcome=Outcome.NONE),
+        "match_rate": Q(match_outcome__in=(Outcome.SAME, Outcome.SIMILAR)),
+        "solved_by_library": Q(status=Status.RESOLVED),
+        "deflection": Q(status=Status.RESOLVED),
+        "sent_to_teacher": Q(queued),
+        "answered": Q(status=Status.ANSWERED),
+        "answer_rate": Q(status=Status.ANSWERED),
+        "cancelled": Q(status=Status.CANCELLED),
+        "wait_p50": Q(queued) & Q(accepted),
+        "wait_p90": Q(queued) & Q(accepted),
+        "wait_mean": Q(queued) & Q(accepted),
+        "sessions": Q(ended),
+        "session_p50": Q(ended),
+        "session_mean": Q(ended),
+        "rated": Q(first_rating__in=RATINGS),
+        "rating_mean": Q(first_rating__in=RATINGS),
+    }
+    if code not in rules:
+        raise _refused("unknown_figure", _("Unknown figure."), "figure")
+    return rules[code]
+
+
+def insights_questions(*, user: User, filters: Filters, code: str) -> QuerySet[Question]:
+    """The questions behind a figure of the filters, newest first: those the viewer may read
+    (``question_visible_queryset``), of the period, place, subject, grade and knowledge point."""
+    start, end = day_bounds(filters.start)[0], day_bounds(filters.end)[1]
+    questions = question_visible_queryset(user).filter(
+        created_at__gte=start,
+        created_at__lt=end,
+        student__student_profile__school__in=_place_schools(filters),
+    )
+    if filters.subject is not None:
+        questions = questions.filter(subject=filters.subject)
+    if filters.grade is not None:
+        questions = questions.filter(grade=filters.grade)
+    if filters.point is not None:
+        tagged = QuestionKnowledgePoint.objects.filter(question=OuterRef("pk"), point=filters.point)
+        questions = questions.filter(Exists(tagged))
+    behind = _behind(code)
+    return questions.annotate(first_rating=_first_session("rating")).filter(behind).order_by("-created_at", "-pk")

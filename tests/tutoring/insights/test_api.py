@@ -16,9 +16,11 @@ from tests.factories import (
 )
 from tests.tutoring.insights.history import DAY, history
 from tutoring.accounts.models import User
+from tutoring.core.errors import ServiceError
 from tutoring.insights.metrics import FIGURES
 from tutoring.insights.models import DayFigures
 from tutoring.insights.rollups import insights_refresh
+from tutoring.insights.selectors import insights_filters, insights_questions
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +199,40 @@ def test_a_breakdown_is_exported_as_csv_and_xlsx_with_the_definitions(client):
     )
     assert [row[0].value for row in definitions.iter_rows(min_row=2)] == [str(figure.label) for figure in FIGURES]
     assert DayFigures.objects.filter(day=DAY).count() == 2
+
+
+# The count behind each figure of the seeded day: what it counts, or the questions it is computed over.
+BEHIND = {
+    "asked": 6, "by_text": 4, "by_photo": 1, "by_voice": 1, "understood": 5, "matched_same": 1,
+    "matched_similar": 1, "matched_none": 3, "match_rate": 2, "solved_by_library": 1, "deflection": 1,
+    "sent_to_teacher": 3, "answered": 2, "answer_rate": 2, "cancelled": 1, "wait_p50": 2, "wait_p90": 2,
+    "wait_mean": 2, "sessions": 2, "session_p50": 2, "session_mean": 2, "rated": 1, "rating_mean": 1,
+}  # fmt: skip
+
+
+def test_the_questions_behind_each_figure_are_the_ones_it_counts():
+    seeded()
+    user = StaffFactory()
+    filters = insights_filters(user=user, query=ON_DAY)
+
+    behind = {figure.code: insights_questions(user=user, filters=filters, code=figure.code) for figure in FIGURES}
+
+    assert {code: questions.count() for code, questions in behind.items()} == BEHIND
+
+
+def test_the_questions_behind_a_figure_follow_the_filters_and_the_viewers_reach():
+    seeded_ = seeded()
+    user = StaffFactory()
+    point = insights_filters(user=user, query={**ON_DAY, "subject": "math", "point": seeded_.point.code})
+    school = insights_filters(user=school_administrator(seeded_.school), query=ON_DAY)
+
+    tagged = insights_questions(user=user, filters=point, code="answered")
+    own = insights_questions(user=school_administrator(seeded_.school), filters=school, code="asked")
+
+    assert {question.pk for question in tagged} == {
+        seeded_.questions["rated"].pk, seeded_.questions["unrated"].pk,
+    }  # fmt: skip
+    assert own.count() == 5
+    with pytest.raises(ServiceError) as refused:
+        insights_questions(user=user, filters=point, code="colour")
+    assert refused.value.code == "unknown_figure"
