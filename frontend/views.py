@@ -28,6 +28,7 @@ from tutoring.insights.selectors import (
     insights_breakdown,
     insights_figures,
     insights_filters,
+    insights_heatmap,
     insights_places,
     insights_questions,
     insights_reader,
@@ -960,6 +961,7 @@ def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "points": knowledge_point_choices(subject=filters.subject) if filters.subject else [],
         "query": request.GET.urlencode(),
         "drill": _drill_query(request.GET),
+        "heatmap": insights_heatmap(filters),
         "charts": {
             "trend": {
                 "labels": [row["label"] for row in trend],

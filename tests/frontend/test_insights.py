@@ -38,6 +38,7 @@ def test_the_page_shows_every_figure_with_its_definition_and_the_breakdown(clien
         "6", "40.0%", "15 秒", "7.5 分钟",
     )  # fmt: skip
     assert "该时段内学生提交的问题，无论后来结果如何。" in content
+    assert "请选择学科，按学校比较其知识点。" in content  # the heat map needs a subject
     rows = [(row["label"], row["cells"][0]) for row in page.context["rows"]]
     assert sorted(rows) == sorted([(seeded.school.name, "5"), (seeded.small_school.name, "—")])
 
@@ -128,6 +129,8 @@ def test_staff_filter_the_figures_on_a_phone_and_export_the_table(
     table = phone.locator("[data-testid=insights-breakdown] tbody tr")
     expect(table).to_have_count(2)
     expect(phone.locator("#trend-chart")).to_be_visible()
+    heat = phone.locator("[data-testid=insights-heatmap] tbody tr", has_text=seeded.school.name)
+    expect(heat.locator("td")).to_have_text(["40%", "20%"])  # its share of 减法 and 应用题
 
     # And the number answered leads to the two questions behind it, and back
     phone.click("[data-testid=figure-answered]")

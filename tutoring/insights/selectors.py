@@ -416,3 +416,67 @@ def insights_questions(*, user: User, filters: Filters, code: str) -> QuerySet[Q
         questions = questions.filter(Exists(tagged))
     behind = _behind(code)
     return questions.annotate(first_rating=_first_session("rating")).filter(behind).order_by("-created_at", "-pk")
+
+
+# --- The knowledge-point heat map ------------------------------------------------------------------------------
+
+HEAT_POINTS = 12  # the knowledge points asked most in the city, as columns
+HEAT_LEVELS = (0.5, 0.8, 1.25, 2.0)  # a school's share against the city's: below, near, above, well above
+
+
+def _city_schools(filters: Filters) -> QuerySet[School]:
+    """The schools the heat map compares with: the whole city of the viewer's place (every school, for a
+    superuser); only sums of them are shown."""
+    schools = School.objects.all()
+    city_id = filters.scope.city_id
+    if city_id is None and filters.scope.district_id is not None:
+        city_id = District.objects.filter(pk=filters.scope.district_id).values_list("city_id", flat=True).first()
+    return schools.filter(district__city_id=city_id) if city_id is not None else schools
+
+
+def insights_heatmap(filters: Filters) -> dict[str, Any] | None:
+    """For the filters' subject: each school of the place (rows) against the knowledge points the city's
+    questions were tagged with most (columns), each cell the share of the school's questions tagged with the
+    point, its ratio to the city's share and a level (0-4, ``HEAT_LEVELS``); None without a subject. A school of
+    fewer than MIN_GROUP students shows no cell."""
+    if filters.subject is None:
+        return None
+    city = replace(filters, scope=Scope(), district=None, school=None, point=None)
+    city_points = list(
+        _rows(city, PointFigures)
+        .filter(school__in=_city_schools(filters))
+        .values_list("point")
+        .annotate(asked=Sum("asked"))
+        .order_by("-asked", "point")[:HEAT_POINTS]
+    )
+    top = [point for point, _asked in city_points]
+    city_asked = _sums(_rows(city, DayFigures).filter(school__in=_city_schools(filters)))["asked"]
+    city_share = {point: asked / city_asked for point, asked in city_points if city_asked}
+    local = replace(filters, point=None)
+    school_asked = dict(_rows(local, DayFigures).values_list("school").annotate(Sum("asked")).order_by())
+    cells: dict[tuple[int, int], int] = {
+        (school, point): asked
+        for school, point, asked in _rows(local, PointFigures)
+        .filter(point__in=top)
+        .values_list("school", "point")
+        .annotate(Sum("asked"))
+        .order_by()
+    }
+    sizes = _group_sizes(local, "school") or {}
+    names = dict(KnowledgePoint.objects.filter(pk__in=top).values_list("pk", "name"))
+    schools = School.objects.filter(pk__in=school_asked).order_by("district__name", "name")
+    rows = []
+    for school in schools:
+        small = sizes.get(school.pk, 0) < MIN_GROUP
+        row_cells = []
+        for point in top:
+            share = cells.get((school.pk, point), 0) / school_asked[school.pk] if school_asked[school.pk] else 0.0
+            ratio = share / city_share[point] if city_share.get(point) else None
+            level = sum(ratio >= bound for bound in HEAT_LEVELS) if ratio is not None else 0
+            row_cells.append(None if small else {"share": share, "ratio": ratio, "level": level})
+        rows.append({"school": school.name, "suppressed": small, "cells": row_cells})
+    return {
+        "points": [names[point] for point in top],
+        "city": [city_share.get(point, 0.0) for point in top],
+        "rows": rows,
+    }

@@ -24,7 +24,7 @@ from tutoring.insights.models import DayFigures
 from tutoring.knowledge.models import KnowledgePoint
 from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.library.models import Answer, Entry
-from tutoring.questions.models import Question
+from tutoring.questions.models import Question, QuestionKnowledgePoint
 from tutoring.routing.models import RoutingFact, Shift, Ticket
 from tutoring.schools.models import City, District, GradeBand, School, Subject
 from tutoring.sessions.models import AudioChunk, Recording, SessionEvent, SessionFact, TutoringSession
@@ -181,6 +181,7 @@ def test_demo_seed_shows_every_role_every_state_real_answer_videos_and_stipends_
     asked_on = {timezone.localtime(moment).date() for moment in history.values_list("created_at", flat=True)}
     assert asked_on == {today - timedelta(days=offset) for offset in range(1, 91)}
     assert sorted(set(history.values_list("status", flat=True))) == ["answered", "cancelled", "resolved"]
+    assert QuestionKnowledgePoint.objects.filter(question__in=history).count() == history.count()  # each tagged
     assert list(
         StudentProfile.objects.filter(user__username__startswith=HISTORY)
         .values_list("school__name")

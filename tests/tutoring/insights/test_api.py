@@ -20,7 +20,7 @@ from tutoring.core.errors import ServiceError
 from tutoring.insights.metrics import FIGURES
 from tutoring.insights.models import DayFigures
 from tutoring.insights.rollups import insights_refresh
-from tutoring.insights.selectors import insights_filters, insights_questions
+from tutoring.insights.selectors import insights_filters, insights_heatmap, insights_questions
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +236,22 @@ def test_the_questions_behind_a_figure_follow_the_filters_and_the_viewers_reach(
     with pytest.raises(ServiceError) as refused:
         insights_questions(user=user, filters=point, code="colour")
     assert refused.value.code == "unknown_figure"
+
+
+def test_the_heat_map_sets_each_schools_share_of_a_point_against_the_citys():
+    seeded_ = seeded()
+    user = StaffFactory()
+
+    heatmap = insights_heatmap(insights_filters(user=user, query={**ON_DAY, "subject": "math"}))
+
+    assert insights_heatmap(insights_filters(user=user, query=ON_DAY)) is None  # points belong to a subject
+    assert heatmap["points"] == ["减法", "应用题"]  # the city's most asked first
+    assert heatmap["city"] == [2 / 6, 1 / 6]
+    rows = {row["school"]: row["cells"] for row in heatmap["rows"]}
+    assert rows == {
+        seeded_.school.name: [
+            {"share": 2 / 5, "ratio": (2 / 5) / (2 / 6), "level": 2},
+            {"share": 1 / 5, "ratio": (1 / 5) / (1 / 6), "level": 2},
+        ],
+        seeded_.small_school.name: [None, None],  # two students: no cell
+    }
