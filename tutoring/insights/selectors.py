@@ -351,8 +351,6 @@ def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
 
 # --- Drill-down: the questions behind a figure --------------------------------------------------------------------
 
-QUESTIONS_SHOWN = 20
-
 
 def _first_session(field: str) -> Subquery:
     first = TutoringSession.objects.filter(question=OuterRef("pk"), status=TutoringSession.Status.ENDED)
