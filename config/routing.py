@@ -1,5 +1,6 @@
 from django.urls import path
 
+from tutoring.insights.consumers import LiveFiguresConsumer
 from tutoring.lectures.consumers import LectureConsumer, LectureNoticeConsumer
 from tutoring.questions.consumers import QuestionConsumer
 from tutoring.routing.consumers import DutyConsumer
@@ -12,4 +13,5 @@ websocket_urlpatterns = [
     path("ws/sessions/<int:session_id>/", SessionConsumer.as_asgi()),  # type: ignore[arg-type]  # an ASGI app, not a view
     path("ws/lectures/notices/", LectureNoticeConsumer.as_asgi()),  # type: ignore[arg-type]  # an ASGI app, not a view
     path("ws/lectures/<int:lecture_id>/", LectureConsumer.as_asgi()),  # type: ignore[arg-type]  # an ASGI app, not a view
+    path("ws/insights/live/", LiveFiguresConsumer.as_asgi()),  # type: ignore[arg-type]  # an ASGI app, not a view
 ]

@@ -253,6 +253,7 @@ CELERY_TASK_ROUTES = {
     "tutoring.lectures.tasks.lecture_recording_render": {"queue": "media"},
     "tutoring.lectures.tasks.lecture_slides_render": {"queue": "media"},
     "tutoring.library.tasks.*": {"queue": "matching"},
+    "tutoring.insights.tasks.clusters_build_due": {"queue": "matching"},  # encodes the questions that lack a vector
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -311,6 +312,7 @@ class XuewenSettings(TypedDict):
     LECTURE_ACTIONS_PER_SECOND: int
     LEDGER_IDLE_GAP_SECONDS: int
     LEDGER_MIN_SESSION_SECONDS: int
+    INSIGHTS_LIVE_SECONDS: float
 
 
 XUEWEN: XuewenSettings = {
@@ -365,6 +367,9 @@ XUEWEN: XuewenSettings = {
     # nothing and is flagged.
     "LEDGER_IDLE_GAP_SECONDS": env_int("XUEWEN_LEDGER_IDLE_GAP_SECONDS", 300),
     "LEDGER_MIN_SESSION_SECONDS": env_int("XUEWEN_LEDGER_MIN_SESSION_SECONDS", 60),
+    # The administrators' live view (tutoring/insights/live.py): how often a watched place is counted again and
+    # each socket looks for a change; a change shows within about twice this.
+    "INSIGHTS_LIVE_SECONDS": float(env("XUEWEN_INSIGHTS_LIVE_SECONDS", "2")),
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -404,6 +409,10 @@ CELERY_BEAT_SCHEDULE = {
     "insights-refresh": {  # the rollups of every day something happened to since the last run: a minute's lag
         "task": "tutoring.insights.tasks.insights_refresh",
         "schedule": 60.0,
+    },
+    "insights-clusters": {  # the hot clusters of the week of the day before, anew (idempotent)
+        "task": "tutoring.insights.tasks.clusters_build_due",
+        "schedule": 6 * 3600.0,
     },
     "ledger-build": {  # the workload ledger of the last days, anew from the facts
         "task": "tutoring.stipends.tasks.ledger_build_recent",

@@ -7,6 +7,7 @@ Placeholders use Python's ``%(name)s`` form so that translators' tools check the
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,8 +21,10 @@ from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
-from tutoring.insights import exports
-from tutoring.insights.metrics import FIGURE_BY_CODE, FIGURES
+from tutoring.insights import engagement, exports
+from tutoring.insights.clusters import cluster_get, cluster_questions, clusters_filters, clusters_of
+from tutoring.insights.live import LIVE_FIGURES, live_figures_read, live_query
+from tutoring.insights.metrics import COMMENTS, COVERAGE, FIGURE_BY_CODE, FIGURES, STAFFING_FORMULA
 from tutoring.insights.rollups import insights_refresh_due
 from tutoring.insights.selectors import (
     BREAKDOWNS,
@@ -57,7 +60,7 @@ from tutoring.library.selectors import (
 from tutoring.questions.selectors import access_question, question_list_visible
 from tutoring.questions.serializers import QuestionSerializer
 from tutoring.schools.models import MAX_GRADE, MIN_GRADE
-from tutoring.schools.selectors import grade_label, subject_list
+from tutoring.schools.selectors import grade_band_list, grade_label, subject_list
 from tutoring.sessions.selectors import access_session, session_role
 from tutoring.stipends.models import Adjustment, Objection, SchoolMonth
 from tutoring.stipends.selectors import (
@@ -337,16 +340,21 @@ def lecture_detail(request: AuthenticatedHttpRequest, lecture_id: int) -> HttpRe
 
 @login_required
 def library_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Teachers and administrators add an answered question to the library; 404 for anyone else."""
+    """Teachers and administrators add an answered question to the library; 404 for anyone else. From a hot
+    cluster (``?cluster=``, one the user may read) the form starts with its representative question and points."""
     user = request.user
     if not library_editor(user):
         raise Http404
     subjects = subject_list()
     highest_grade = max((subject.max_grade for subject in subjects), default=MIN_GRADE)
     grade, subject_code = _teaching_default(user)
+    draft = _cluster_video_draft(user, request.GET.get("cluster", ""))
+    if draft is not None:
+        grade, subject_code = draft["grade"], draft["subject_code"]
     grade = min(max(grade, MIN_GRADE), highest_grade)
     limits = settings.XUEWEN
     context = {
+        "draft": draft,
         "grade": grade,
         "subject_code": subject_code,
         "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, highest_grade + 1)],
@@ -400,6 +408,21 @@ def library_browse(request: AuthenticatedHttpRequest) -> HttpResponse:
         "library_editor": library_editor(request.user),
     }
     return render(request, "frontend/library.html", context)
+
+
+def _cluster_video_draft(user: User, cluster_id: str) -> dict[str, Any] | None:
+    if not cluster_id.isdigit():
+        return None
+    try:
+        cluster = cluster_get(user=user, cluster_id=int(cluster_id))
+    except Http404:
+        return None  # not a cluster this user reads: the form starts empty
+    return {
+        "text": cluster.representative.text,
+        "grade": cluster.representative.grade,
+        "subject_code": cluster.subject.code,
+        "knowledge_points": "，".join(point.name for point in cluster.knowledge_points.order_by("name")),
+    }
 
 
 def _teaching_default(user: User) -> tuple[int, str]:
@@ -984,6 +1007,47 @@ def insights_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "frontend/insights.html", context, status=status)
 
 
+@login_required
+def insights_live_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Administrators' (and staff's) live view of a place within their scope: who is online, waiting, on duty,
+    in a session or a lecture now; the socket keeps it current. 404 for anyone else."""
+    scope = insights_scope(request.user)
+    status, error = 200, None
+    try:
+        filters = insights_filters(user=request.user, query=live_query(request.GET))
+    except ServiceError as refused:
+        status, error = 400, refused
+        filters = insights_filters(user=request.user, query={})
+    reading = live_figures_read(filters)
+    districts, schools = insights_places(scope)
+    context = {
+        "filters": filters,
+        "error": error,
+        "reading": reading,
+        "at": timezone.localtime(datetime.fromisoformat(reading["at"])),
+        "figures": [
+            {
+                "code": figure.code,
+                "label": figure.label,
+                "definition": figure.definition,
+                "value": reading["values"][figure.code],
+            }
+            for figure in LIVE_FIGURES
+        ],
+        "districts": districts,
+        "schools": schools,
+        "labels": {
+            "watching": _("%(count)s of these students watching"),
+            "hidden": _("not shown"),
+            "noLectures": _("No lecture is live now."),
+            "reconnecting": _("Connection lost. Reconnecting…"),
+            "offline": _("You are offline. The figures update when you are back online."),
+            "refused": _("You may no longer see these figures. Reload the page."),
+        },
+    }
+    return render(request, "frontend/insights_live.html", context, status=status)
+
+
 def _row_drill(query: QueryDict, by: str, row: dict[str, Any]) -> str | None:
     """The filters of a breakdown row's questions, or None where the row stands for no filter (or shows none)."""
     keys = DRILL_KEYS.get(by)
@@ -995,6 +1059,48 @@ def _row_drill(query: QueryDict, by: str, row: dict[str, Any]) -> str | None:
     if by == "school":
         kept.pop("district", None)
     return kept.urlencode()
+
+
+@login_required
+def insights_clusters_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The week's hot clusters of the viewer's city for teaching-research staff: each with its representative
+    question, size and trend, what became of its questions and the best video, or the offer to record a video or
+    schedule a lecture when no video answers it; 404 for anyone who may not read a whole city."""
+    status, error = 200, None
+    try:
+        filters = clusters_filters(user=request.user, query=request.GET)
+    except ServiceError as refused:
+        status, error = 400, refused
+        filters = clusters_filters(user=request.user, query={"city": request.GET.get("city", "")})
+    user = request.user
+    context = {
+        "filters": filters,
+        "error": error,
+        "clusters": list(clusters_of(filters)),
+        "subjects": subject_list(),
+        "bands": grade_band_list(),
+        "query": request.GET.urlencode(),
+        "may_record": library_editor(user),
+        "may_schedule": user.has_perm("lectures.add_lecture"),
+    }
+    return render(request, "frontend/insights_clusters.html", context, status=status)
+
+
+@login_required
+def insights_cluster_page(request: AuthenticatedHttpRequest, cluster_id: int) -> HttpResponse:
+    """One hot cluster's questions, the most central first: only those the viewer may read, with their photos."""
+    cluster = cluster_get(user=request.user, cluster_id=cluster_id)
+    questions = cluster_questions(user=request.user, cluster=cluster).select_related("subject")
+    context = {
+        "cluster": cluster,
+        "points": cluster.knowledge_points.order_by("name"),
+        "page": Paginator(questions.prefetch_related("attachments"), INSIGHTS_QUESTIONS_PAGE).get_page(
+            request.GET.get("page")
+        ),
+        "may_record": library_editor(request.user),
+        "may_schedule": request.user.has_perm("lectures.add_lecture"),
+    }
+    return render(request, "frontend/insights_cluster.html", context)
 
 
 @login_required
@@ -1019,3 +1125,115 @@ def insights_questions_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "back": f"{reverse('frontend:insights')}?{query.urlencode()}",
     }
     return render(request, "frontend/insights_questions.html", context)
+
+
+ENGAGEMENT_COMMENTS_PAGE = 20
+
+
+def _cell_shown(unit: str, value: Any) -> str:
+    """A cell of an engagement table as the page shows it (``_figure_shown`` for figures); "—" for none."""
+    if value is None:
+        return "—"
+    if unit in ("text", "day"):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if unit == "hours" or (unit == "count" and isinstance(value, float) and not value.is_integer()):
+        return f"{value:.2f}"
+    return _figure_shown(unit, value)
+
+
+def _table_shown(table: Any, query: str) -> dict[str, Any]:
+    return {
+        "code": table.code,
+        "title": table.title,
+        "columns": table.columns,
+        "suppressed": table.suppressed,
+        "unavailable": table.unavailable,
+        "rows": [
+            {
+                "suppressed": row["suppressed"],
+                "cells": [_cell_shown(column.unit, row["cells"][column.code]) for column in table.columns],
+            }
+            for row in table.rows
+        ],
+        "exports": _table_exports(table.code, query),
+    }
+
+
+def _table_exports(code: str, query: str) -> dict[str, str]:
+    return {
+        file_format: f"{reverse('insights:engagement-export', args=[code, file_format])}?{query}"
+        for file_format in ("csv", "xlsx")
+    }
+
+
+@login_required
+def insights_engagement_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Participation by school and grade, satisfaction with its trend and the students' comments (a page at a
+    time), silent schools, lectures and their audiences, teachers on duty against the questions by hour and next
+    week's staffing, for the insights' filters; each column's definition beside it; 404 for anyone else."""
+    scope = insights_scope(request.user)
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no beat runs beside the embedded default's one process
+        insights_refresh_due()
+    status, error = 200, None
+    query = request.GET.copy()
+    query.pop("page", None)
+    try:
+        filters = insights_filters(user=request.user, query=request.GET)
+    except ServiceError as refused:
+        status, error = 400, refused
+        filters, query = insights_filters(user=request.user, query={}), QueryDict()
+    kept = query.urlencode()
+    tables = {code: engagement.engagement_table(filters, code) for code in engagement.TABLES if code != "comments"}
+    satisfaction = tables["satisfaction"]
+    coverage = tables["coverage"]
+    districts, schools = insights_places(scope)
+    comments = Paginator(engagement.rating_comment_list(filters), ENGAGEMENT_COMMENTS_PAGE)
+    context = {
+        "filters": filters,
+        "error": error,
+        "districts": districts,
+        "schools": schools,
+        "subjects": subject_list(),
+        "grades": [(number, grade_label(number)) for number in range(MIN_GRADE, MAX_GRADE + 1)],
+        "query": kept,
+        "back": f"{reverse('frontend:insights')}?{kept}",
+        "tables": {code: _table_shown(table, kept) for code, table in tables.items()},
+        "summary": engagement.satisfaction_summary(filters),
+        "rating_mean": FIGURE_BY_CODE["rating_mean"],
+        "comments": comments.get_page(request.GET.get("page")),
+        "comment_columns": COMMENTS,
+        "comment_exports": _table_exports("comments", kept),
+        "small_schools": engagement.small_schools(filters),
+        "staffing_formula": STAFFING_FORMULA,
+        "suggestions": [
+            _("Add %(count)s teachers for %(subject)s, %(band)s: %(weekday)s %(hour)s")
+            % {
+                "count": row["cells"]["add"],
+                "subject": row["cells"]["subject"],
+                "band": row["cells"]["grade_band"],
+                "weekday": row["cells"]["weekday"],
+                "hour": row["cells"]["hour"],
+            }
+            for row in tables["staffing"].rows
+            if row["cells"]["add"]
+        ],
+        "charts": {
+            "trend": {
+                "labels": [row["cells"]["period"] for row in satisfaction.rows],
+                "series": [
+                    {
+                        "label": str(FIGURE_BY_CODE["rating_mean"].label),
+                        "values": [row["cells"]["rating_mean"] for row in satisfaction.rows],
+                    }
+                ],
+            },
+            "hours": {
+                "labels": [row["cells"]["hour"] for row in coverage.rows],
+                "series": [
+                    {"label": str(column.label), "values": [row["cells"][column.code] for row in coverage.rows]}
+                    for column in COVERAGE[:2]
+                ],
+            },
+        },
+    }
+    return render(request, "frontend/insights_engagement.html", context, status=status)

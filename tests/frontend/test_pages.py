@@ -20,6 +20,7 @@ from tests.frontend.conftest import CHEAP_PHONE, page_errors
 from tests.live import REPOSITORY, LiveStack
 from tutoring.core.management.commands.demo_seed import DEMO_PASSWORD, LECTURE_LIVE, LECTURE_RECORDED
 from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, Months
+from tutoring.insights.models import HotCluster
 from tutoring.lectures.models import Lecture
 from tutoring.questions.models import Question
 from tutoring.sessions.models import TutoringSession
@@ -77,6 +78,7 @@ def _pages() -> list[tuple[str, str]]:
     # The school's months: locked and reported, in publicity (公示) with an objection open, a draft.
     months = Months.of(timezone.localdate())
     school_months = [_school_month(month) for month in (months.before_last, months.last, months.this)]
+    cluster = HotCluster.objects.filter(students__gte=5).order_by("-size", "pk").values_list("pk", flat=True)[0]
     return [
         ("", "/login/"),
         ("student1", "/"),
@@ -111,18 +113,24 @@ def _pages() -> list[tuple[str, str]]:
         ("staff1", "/insights/?by=school&subject=math"),
         ("staff1", "/insights/?by=point&subject=math&grade=3"),
         ("staff1", "/insights/questions/?figure=answered"),
+        ("staff1", "/insights/live/"),
+        ("staff1", "/insights/clusters/"),
+        ("staff1", f"/insights/clusters/{cluster}/"),
         ("staff1", "/library/"),
         ("staff1", f"/questions/{answered}/"),
         ("staff1", f"/sessions/{open_room}/"),
         (REVIEWER, "/"),
         (REVIEWER, "/stipends/"),
         (REVIEWER, "/insights/?by=grade"),
+        (REVIEWER, "/insights/live/"),
         *[(REVIEWER, path) for path in school_months],
         (PRINCIPAL, "/stipends/"),
         *[(PRINCIPAL, path) for path in school_months],
         ("admin", "/"),
         ("admin", "/stipends/"),
         ("admin", "/insights/?by=hour"),
+        ("admin", f"/library/new/?cluster={cluster}"),
+        ("admin", f"/admin/lectures/lecture/add/?cluster={cluster}"),
         ("admin", "/admin/"),  # then every list and add page it links to
     ]
 

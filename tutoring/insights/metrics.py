@@ -5,8 +5,9 @@ about the questions asked in the period (by the local time they were sent), what
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 # The upper bounds (seconds) of the buckets waits and session lengths are counted in; the last is open.
@@ -247,3 +248,186 @@ FIGURES: tuple[Figure, ...] = (
     ),
 )
 FIGURE_BY_CODE = {figure.code: figure for figure in FIGURES}
+
+
+# --- Participation, satisfaction, silent schools, lectures and duty coverage --------------------------------------
+# Their tables are read from their own rollups (``StudentDay``, ``RatingComment``, ``LectureFigures``,
+# ``CoverageHour``) and from ``Counts``; each column is defined here once, shown beside it on the page and in the
+# exports' definitions.
+
+SILENT_DAYS = 7  # a school whose students asked nothing in this many days up to the period's end is flagged
+STAFFING_WEEKS = 4  # next week's expected questions: the mean of the same weekday and hour over this many weeks
+TARGET_UTILISATION = 0.8  # the share of their time on duty teachers are planned to spend answering
+
+
+@dataclass(frozen=True)
+class Column:
+    code: str
+    label: Promise
+    definition: Promise
+    unit: str  # "count", "share" (0-1), "seconds", "stars", "hours", "text" or "day"
+
+
+def _formatted(text: Promise, **values: object) -> Promise:
+    """A translated text with its placeholders filled in the language of the moment it is shown."""
+    return cast(Promise, lazy(lambda: str(text) % values, str)())  # the stubs type a lazy str as a str
+
+
+def share(part: float, whole: float) -> float | None:
+    """``part`` over ``whole``; None over nothing."""
+    return part / whole if whole else None
+
+
+def teachers_needed(
+    expected_questions: float, answer_seconds: float, *, utilisation: float = TARGET_UTILISATION
+) -> int:
+    """Teachers to schedule for one hour: the expected questions sent to a teacher in that hour times the typical
+    answer time, in teacher-hours, over the target utilisation, rounded up."""
+    return math.ceil(round(expected_questions * answer_seconds / 3600 / utilisation, 9))
+
+
+STAFFING_FORMULA = _formatted(
+    _(
+        "Teachers needed in an hour = ⌈expected questions sent to a teacher in that hour × typical answer time "
+        "(seconds) ÷ 3600 ÷ %(utilisation)s⌉; expected questions: the mean of the same weekday and hour over the "
+        "last %(weeks)s weeks; typical answer time: the mean of the subject's last finished answers."
+    ),
+    utilisation=TARGET_UTILISATION,
+    weeks=STAFFING_WEEKS,
+)
+
+# The columns that name a table's rows.
+SCHOOL = Column("school", _("School"), _("The school of the students' profiles."), "text")
+DISTRICT = Column("district", _("District"), _("The district of the school."), "text")
+GRADE = Column("grade", _("Grade"), _("The grade of the students' profiles."), "text")
+PERIOD = Column("period", _("Period"), _("The day, or the week from its Monday, the questions were asked in."), "text")
+HOUR = Column("hour", _("Hour"), _("The hour of the day, local time."), "text")
+
+PARTICIPATION: tuple[Column, ...] = (
+    Column("enrolled", _("Students enrolled"), _("Students whose profile is in the school and grade."), "count"),
+    Column(
+        "participants",
+        _("Students who asked"),
+        _("Enrolled students who sent at least one question in the period (each counted once)."),
+        "count",
+    ),
+    Column("participation", _("Participation"), _("Students who asked, over the students enrolled."), "share"),
+    Column("questions", _("Questions asked"), _("Questions these students sent in the period."), "count"),
+)
+SATISFACTION: tuple[Column, ...] = (
+    *(
+        Column(
+            f"rating_{stars}",
+            _formatted(_("%(stars)s stars"), stars=stars),
+            _("Sessions rated this many stars."),
+            "count",
+        )
+        for stars in RATINGS
+    ),
+    Column(
+        "rated",
+        _("Sessions rated"),
+        _("Questions of the period whose first ended session the student rated (one left unrated is not here)."),
+        "count",
+    ),
+    Column("rating_mean", _("Mean rating"), _("The mean of those ratings, 1 to 5 stars."), "stars"),
+    Column(
+        "commented",
+        _("Ratings with a comment"),
+        _("Of those ratings, the ones the student wrote a comment with."),
+        "count",
+    ),
+)
+COMMENTS: tuple[Column, ...] = (
+    Column("day", _("Day asked"), _("The day the question was asked."), "day"),
+    Column("subject", _("Subject"), _("The question's subject."), "text"),
+    Column("grade", _("Grade"), _("The question's grade."), "text"),
+    Column("stars", _("Rating"), _("The stars the student gave the session, 1 to 5."), "stars"),
+    Column("comment", _("Comment"), _("What the student wrote with the rating, as written; never their name."), "text"),
+)
+SILENT: tuple[Column, ...] = (
+    Column("enrolled", _("Students enrolled"), _("Students whose profile is in the school."), "count"),
+    Column(
+        "last_day",
+        _("Last day with a question"),
+        _("The last day up to the period's end on which a student of the school sent a question (none: never)."),
+        "day",
+    ),
+    Column(
+        "silent",
+        _("Silent"),
+        _formatted(
+            _("No student of the school sent a question in the %(days)s days up to the period's end."), days=SILENT_DAYS
+        ),
+        "text",
+    ),
+)
+LECTURES: tuple[Column, ...] = (
+    Column("day", _("Day"), _("The day the lecture started."), "day"),
+    Column("title", _("Lecture"), _("The lecture's title."), "text"),
+    Column("minutes", _("Minutes live"), _("From the lecture's start to its end (or now, while live)."), "count"),
+    Column("signups", _("Signed up"), _("Students signed up when the rollup last read it (withdrawn: not)."), "count"),
+    Column("viewers", _("Watched live"), _("Distinct students who joined the live lecture."), "count"),
+    Column(
+        "peak",
+        _("Most at once"),
+        _("The most students watching the live lecture at the same moment (a student with two tabs counts once)."),
+        "count",
+    ),
+    Column("replay_viewers", _("Watched the replay"), _("Distinct users who played part of the replay."), "count"),
+    Column("replay_minutes", _("Replay minutes"), _("Minutes of the replay played, all viewers together."), "count"),
+)
+COVERAGE: tuple[Column, ...] = (
+    Column(
+        "teacher_hours",
+        _("Teacher-hours on duty"),
+        _(
+            "Hours teachers were on duty within this hour of the day, summed over the days of the period (from "
+            "going on duty to going off; a duty across the hour or midnight counts in each hour it covers)."
+        ),
+        "hours",
+    ),
+    Column(
+        "sent_to_teacher",
+        _("Sent to a teacher"),
+        _("Questions asked in this hour of the day that entered the live queue."),
+        "count",
+    ),
+    Column(
+        "per_teacher_hour",
+        _("Questions per teacher-hour"),
+        _("Questions sent to a teacher over the teacher-hours on duty."),
+        "count",
+    ),
+    Column(
+        "wait_mean",
+        _("Wait for a teacher, mean"),
+        _("The mean wait from entering the queue to the first teacher's accept, of the questions accepted."),
+        "seconds",
+    ),
+)
+STAFFING: tuple[Column, ...] = (
+    Column("subject", _("Subject"), _("The subject of the shifts."), "text"),
+    Column("grade_band", _("Grade band"), _("The grade band of the shifts."), "text"),
+    Column("weekday", _("Weekday"), _("The day of next week."), "text"),
+    Column("hour", _("Hour"), _("The hour of the day."), "text"),
+    Column(
+        "expected",
+        _("Expected questions"),
+        _formatted(
+            _("The mean of questions sent to a teacher in the same weekday and hour over the last %(weeks)s weeks."),
+            weeks=STAFFING_WEEKS,
+        ),
+        "count",
+    ),
+    Column("needed", _("Teachers needed"), STAFFING_FORMULA, "count"),
+    Column(
+        "scheduled",
+        _("Teachers scheduled"),
+        _("Teacher-hours of next week's shifts within this hour (a shift covering it whole counts 1)."),
+        "count",
+    ),
+    Column(
+        "add", _("Teachers to add"), _("Teachers needed less those scheduled, rounded up; none if enough."), "count"
+    ),
+)

@@ -4,11 +4,16 @@ raw rows. ``tutoring.insights.rollups`` recomputes a day's rows whole from the f
 every day something happened to since its last run (a beat task each minute), so they are exact and can be
 rebuilt at any time."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tutoring.knowledge.models import KnowledgePoint
-from tutoring.schools.models import District, School, Subject
+from tutoring.lectures.models import Lecture
+from tutoring.library.models import Entry
+from tutoring.questions.models import Question
+from tutoring.schools.models import City, District, GradeBand, School, Subject
+from tutoring.sessions.models import TutoringSession
 
 
 class Counts(models.Model):
@@ -133,6 +138,107 @@ class DaySpread(models.Model):
         return f"{self.day} {self.school_id} {self.subject_id} {self.grade} {self.measure} {self.bucket}"
 
 
+class StudentDay(models.Model):
+    """A student who asked questions of one subject on one local day, with the school and grade of their profile:
+    the distinct students of any period are counted from these (a count of distinct students cannot be summed over
+    days). One row per student, subject and day, far fewer than the questions."""
+
+    day = models.DateField(_("day"))
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school"))
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    questions = models.PositiveIntegerField(_("questions asked"))
+
+    class Meta:
+        verbose_name = _("student's day")
+        verbose_name_plural = _("students' days")
+        constraints = [models.UniqueConstraint(fields=["day", "student", "subject"], name="student_day_unique")]
+        indexes = [models.Index(fields=["day", "school"], name="student_day_day_school")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.student_id}"
+
+
+class RatingComment(models.Model):
+    """The comment a student wrote with their rating of a question's first ended session, by the day the question
+    was asked (the same sessions ``Counts.rating_*`` count); never the student."""
+
+    day = models.DateField(_("day"))
+    session = models.OneToOneField(
+        TutoringSession, on_delete=models.CASCADE, related_name="+", verbose_name=_("session")
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school"))
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    stars = models.PositiveSmallIntegerField(_("rating"))
+    comment = models.TextField(_("comment"))
+    rated_at = models.DateTimeField(_("rated at"))
+
+    class Meta:
+        verbose_name = _("rating comment")
+        verbose_name_plural = _("rating comments")
+        indexes = [models.Index(fields=["day", "school"], name="rating_comment_day_school")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.session_id} {self.stars}"
+
+
+class CoverageHour(models.Model):
+    """Seconds teachers were on duty within one local hour (from the routing's presence facts), by the city, subject
+    and grade band of the shift they were on (none for a volunteer outside a shift)."""
+
+    day = models.DateField(_("day"))
+    hour = models.PositiveSmallIntegerField(_("hour"))  # local, 0-23
+    weekday = models.PositiveSmallIntegerField(_("weekday"))  # ISO: 1 Monday … 7 Sunday
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("subject")
+    )
+    grade_band = models.ForeignKey(
+        GradeBand, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("grade band")
+    )
+    teacher_seconds = models.FloatField(_("teacher-seconds on duty"))
+
+    class Meta:
+        verbose_name = _("duty coverage of an hour")
+        verbose_name_plural = _("duty coverage of hours")
+        indexes = [models.Index(fields=["day", "city"], name="coverage_hour_day_city")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.hour:02d}:00 {self.city_id} {self.subject_id} {self.grade_band_id}"
+
+
+class LectureFigures(models.Model):
+    """A lecture held (started) on a local day, with its audience, from the lectures' facts."""
+
+    lecture = models.OneToOneField(Lecture, on_delete=models.CASCADE, related_name="+", verbose_name=_("lecture"))
+    day = models.DateField(_("day"))
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade_band = models.ForeignKey(GradeBand, on_delete=models.CASCADE, related_name="+", verbose_name=_("grade band"))
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("district")
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("school"))
+    minutes = models.FloatField(_("minutes live"))
+    signups = models.PositiveIntegerField(_("signed up"))
+    viewers = models.PositiveIntegerField(_("students who watched live"))
+    peak = models.PositiveIntegerField(_("most students at once"))
+    replay_viewers = models.PositiveIntegerField(_("students who watched the replay"))
+    replay_seconds = models.FloatField(_("seconds of replay watched"))
+
+    class Meta:
+        verbose_name = _("figures of a lecture")
+        verbose_name_plural = _("figures of lectures")
+        indexes = [models.Index(fields=["day", "city"], name="lecture_figures_day_city")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.lecture_id}"
+
+
 class RollupMark(models.Model):
     """Until when the rollups have taken in every change (a refresh reads what changed since, with an overlap)."""
 
@@ -145,3 +251,78 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class HotCluster(models.Model):
+    """Questions of one city's week, subject and grade band that recur (``matching.clustering``): a topic staff may
+    answer once with a video or a lecture. Rebuilt whole for a week by ``tutoring.insights.clusters``."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+    week = models.DateField(_("week"))  # its Monday
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade_band = models.ForeignKey(GradeBand, on_delete=models.CASCADE, related_name="+", verbose_name=_("grade band"))
+    number = models.PositiveIntegerField(_("number"))  # 1 for the week's largest cluster of the subject and band
+    size = models.PositiveIntegerField(_("questions"))
+    students = models.PositiveIntegerField(_("students"))
+    representative = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="+", verbose_name=_("representative question")
+    )
+    terms = models.JSONField(_("words"), default=list)
+    solved_by_video = models.PositiveIntegerField(_("solved by an answered question"))
+    sent_to_teacher = models.PositiveIntegerField(_("sent to a teacher"))
+    answered = models.PositiveIntegerField(_("answered by a teacher"))
+    best_entry = models.ForeignKey(
+        Entry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("best answered question"),
+    )
+    knowledge_points = models.ManyToManyField(
+        KnowledgePoint, blank=True, related_name="+", verbose_name=_("knowledge points")
+    )
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("the same cluster the week before"),
+    )
+    previous_size = models.PositiveIntegerField(_("questions the week before"), default=0)
+    centroid = models.BinaryField(_("centroid"), editable=False)  # float16, L2-normalised: next week's trend
+
+    class Meta:
+        verbose_name = _("hot cluster")
+        verbose_name_plural = _("hot clusters")
+        ordering = ["-week", "subject", "grade_band", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "week", "subject", "grade_band", "number"], name="hot_cluster_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.subject_id} {self.grade_band_id} #{self.number}"
+
+    @property
+    def change(self) -> int | None:
+        """Questions more (or fewer) than the same cluster the week before; None for a new one."""
+        return self.size - self.previous_size if self.previous_id else None
+
+
+class HotClusterQuestion(models.Model):
+    cluster = models.ForeignKey(HotCluster, on_delete=models.CASCADE, related_name="members", verbose_name=_("cluster"))
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+", verbose_name=_("question"))
+    position = models.PositiveIntegerField(_("position"))  # 0: the most central
+    centrality = models.FloatField(_("mean similarity to the others"))
+
+    class Meta:
+        verbose_name = _("question of a hot cluster")
+        verbose_name_plural = _("questions of hot clusters")
+        ordering = ["cluster", "position"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "question"], name="hot_cluster_question_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} {self.question_id}"

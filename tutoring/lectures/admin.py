@@ -1,3 +1,4 @@
+from contextlib import suppress
 from typing import Any, cast
 
 from django.contrib import admin
@@ -5,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.forms import FileField, ModelForm
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from tutoring.accounts.models import User
 from tutoring.core.admin import FactAdmin, FileInput, ReadOnlyPermissions, checkbox_choice_overrides
 from tutoring.core.errors import ServiceError
+from tutoring.insights.clusters import cluster_get, cluster_lecture_draft
 from tutoring.lectures import selectors, services
 from tutoring.lectures.models import Lecture, LectureFact, LectureSlide
 from tutoring.lectures.selectors import LECTURER, MODERATOR, OBSERVER, VIEWER
@@ -106,6 +108,17 @@ class LectureAdmin(admin.ModelAdmin):
     readonly_fields = ["slides_status"]
     inlines = [LectureSlideInline]
     actions = ["cancel"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new lecture from a hot cluster (``?cluster=``, one the user may read): its draft, for staff to choose
+        the lecturer and the time."""
+        initial = super().get_changeform_initial_data(request)
+        cluster_id = request.GET.get("cluster", "")
+        if cluster_id.isdigit():
+            with suppress(Http404):  # not a cluster this user reads: the form starts empty
+                initial.update(cluster_lecture_draft(cluster_get(user=request.user, cluster_id=int(cluster_id))))
+        initial.pop("cluster", None)
+        return initial
 
     def get_form(self, request: HttpRequest, obj: Lecture | None = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)

@@ -30,6 +30,7 @@ from matching.encoder import DEFAULT_MODEL, Encoder, encoder_get
 from matching.store import Entry as IndexEntry
 from matching.store import VectorStore, training_size
 from tutoring.library.models import Answer, Entry
+from tutoring.questions.models import Question
 
 logger = logging.getLogger(__name__)
 
@@ -97,22 +98,22 @@ def _pages(entries: QuerySet[Entry], fields: Sequence[str], size: int = BATCH) -
         last = page[-1][0]
 
 
-def _encode_and_store(texts: Sequence[tuple[int, str]]) -> np.ndarray:
-    """Encode (pk, text) pairs and store each vector with its entry, if the entry still has that text (a concurrent
-    edit wins, and its new text is encoded by the next reader). One UPDATE per batch; ``updated_at`` stays as it is.
-    Returns the vectors as indexed: the float16 values, as float32."""
-    model = model_name()
+def _encode_and_store(model: type[Entry | Question], texts: Sequence[tuple[int, str]]) -> np.ndarray:
+    """Encode (pk, text) pairs and store each vector with its entry or question, if that row still has that text (a
+    concurrent edit wins, and its new text is encoded by the next reader). One UPDATE per batch; ``updated_at`` stays
+    as it is. Returns the vectors as stored: the float16 values, as float32."""
+    name = model_name()
     vectors = encoder().encode([text for _, text in texts]).astype(VECTOR_DTYPE)
     for start in range(0, len(texts), BATCH):
         part = list(zip(texts[start : start + BATCH], vectors[start : start + BATCH], strict=True))
-        Entry.objects.filter(pk__in=[pk for (pk, _), _ in part]).update(
+        model.objects.filter(pk__in=[pk for (pk, _), _ in part]).update(
             vector=Case(
                 *(When(pk=pk, text=text, then=Value(vector.tobytes())) for (pk, text), vector in part),
                 default=F("vector"),
                 output_field=BinaryField(),
             ),
             vector_model=Case(
-                *(When(pk=pk, text=text, then=Value(model)) for (pk, text), _ in part),
+                *(When(pk=pk, text=text, then=Value(name)) for (pk, text), _ in part),
                 default=F("vector_model"),
                 output_field=CharField(),
             ),
@@ -120,20 +121,27 @@ def _encode_and_store(texts: Sequence[tuple[int, str]]) -> np.ndarray:
     return vectors.astype(np.float32)
 
 
-def _vectors(rows: Sequence[Row]) -> np.ndarray:
-    """The rows' vectors: stored ones as they are, missing or stale ones (another model) encoded and stored."""
-    model = model_name()
-    stale = [position for position, row in enumerate(rows) if row[4] is None or row[5] != model]
-    encoded = iter(_encode_and_store([(rows[position][0], rows[position][3]) for position in stale]) if stale else [])
+def stored_vectors(
+    model: type[Entry | Question], rows: Sequence[tuple[int, str, bytes | memoryview | None, str]]
+) -> np.ndarray:
+    """The vectors of (pk, text, vector, vector_model) rows: stored ones as they are, missing or stale ones (another
+    model) encoded and stored."""
+    name = model_name()
+    stale = [position for position, row in enumerate(rows) if row[2] is None or row[3] != name]
+    encoded = iter(_encode_and_store(model, [rows[position][:2] for position in stale]) if stale else [])
     wanted = set(stale)
     return np.array(
         [
             # A row without a stored vector is always in `wanted`; the `is None` test tells the type checker so.
-            next(encoded) if position in wanted or row[4] is None else np.frombuffer(row[4], VECTOR_DTYPE)
+            next(encoded) if position in wanted or row[2] is None else np.frombuffer(row[2], VECTOR_DTYPE)
             for position, row in enumerate(rows)
         ],
         dtype=np.float32,
     )
+
+
+def _vectors(rows: Sequence[Row]) -> np.ndarray:
+    return stored_vectors(Entry, [(row[0], row[3], row[4], row[5]) for row in rows])
 
 
 def _index_add(store: VectorStore, rows: Sequence[Row]) -> None:
@@ -164,7 +172,7 @@ def entry_vectors_fill(*, reencode: bool = False, progress: Callable[[int], obje
     after an interruption, it goes on with what is left."""
     count = 0
     for texts in _pages(entries_to_encode(reencode=reencode), ("pk", "text")):
-        _encode_and_store(texts)
+        _encode_and_store(Entry, texts)
         count += len(texts)
         if progress:
             progress(len(texts))

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -34,7 +35,7 @@ from tutoring.core.uploads import (
 from tutoring.knowledge.models import KnowledgePoint, TagSource
 from tutoring.knowledge.selectors import knowledge_point_resolve, knowledge_point_terms, knowledge_point_version
 from tutoring.library import tasks
-from tutoring.library.index import encoder, index_get
+from tutoring.library.index import VECTOR_DTYPE, encoder, index_get, model_name
 from tutoring.library.models import Answer, Entry, EntryKnowledgePoint, Feedback, Match
 from tutoring.questions.lifecycle import question_lock, question_match_settle, question_transition
 from tutoring.questions.models import Question, QuestionKnowledgePoint
@@ -251,10 +252,14 @@ def entry_withdraw(*, entry: Entry) -> Entry:
     return entry
 
 
-def _library_candidates(*, text: str, subject: Subject, grade: int, exclude: int | None = None) -> list[Candidate]:
+def _library_candidates(
+    *, text: str, subject: Subject, grade: int, exclude: int | None = None, vector: np.ndarray | None = None
+) -> list[Candidate]:
     """The answered questions of the subject and nearby grades that the dense or the lexical index finds for a
-    text, with both scores: what matching ranks and the tagger's neighbours."""
-    vector = encoder().encode([text])[0]
+    text (encoded here unless its vector is given), with both scores: what matching ranks and the tagger's
+    neighbours."""
+    if vector is None:
+        vector = encoder().encode([text])[0]
     grades = (grade - GRADE_REACH, grade + GRADE_REACH)
     return candidates(text, vector, subject=subject.code, grades=grades, store=index_get(), exclude=exclude)
 
@@ -425,7 +430,8 @@ def question_match(*, question_id: int) -> None:
     if question is None or question.status != Question.Status.UNDERSTOOD:
         return
     text = question.text
-    found = _library_candidates(text=text, subject=question.subject, grade=question.grade)
+    vector = encoder().encode([text])[0]
+    found = _library_candidates(text=text, subject=question.subject, grade=question.grade, vector=vector)
     ranked = rank(text, found, limit=MATCHES_SHOWN)
     points = knowledge_points_suggest(text=text, subject=question.subject, grade=question.grade, found=found)
     with transaction.atomic():
@@ -447,6 +453,9 @@ def question_match(*, question_id: int) -> None:
         )
         question_match_settle(question=question, outcome=outcome(ranked))
         question_knowledge_points_set(question=question, points=points, source=TagSource.TAGGER)
+        Question.objects.filter(pk=question_id).update(
+            vector=vector.astype(VECTOR_DTYPE).tobytes(), vector_model=model_name()
+        )
     logger.info("question.matched", extra={"question_id": question_id, "outcome": question.match_outcome})
 
 

@@ -49,6 +49,10 @@ class Question(models.Model):
     understood_at = models.DateTimeField(_("understood at"), null=True, blank=True)
     match_outcome = models.CharField(_("match outcome"), max_length=8, choices=MatchOutcome.choices, blank=True)
     matched_at = models.DateTimeField(_("matched at"), null=True, blank=True)
+    # The text's embedding (float16, L2-normalised) by the model named in vector_model, stored when the question is
+    # matched (the matching encodes it anyway): the weekly clusters read it instead of encoding the week again.
+    vector = models.BinaryField(_("embedding"), null=True, editable=False)
+    vector_model = models.CharField(_("embedding model"), max_length=255, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("question")

@@ -207,7 +207,13 @@ class Ticket(models.Model):
                 name="ticket_one_open_per_question",
             )
         ]
-        indexes = [models.Index(fields=["subject", "status", "queued_at"], name="ticket_queue")]
+        indexes = [
+            models.Index(fields=["subject", "status", "queued_at"], name="ticket_queue"),
+            # The questions waiting now by school (the live views count them): as small as the queue.
+            models.Index(
+                fields=["school"], condition=models.Q(status__in=["waiting", "offered"]), name="ticket_queued_school"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.question_id} {self.get_status_display()}"

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext as _
 
-from tutoring.schools.models import Subject
+from tutoring.schools.models import GradeBand, Subject
 
 
 def grade_label(grade: int) -> str:
@@ -10,6 +10,10 @@ def grade_label(grade: int) -> str:
 
 def subject_list() -> list[Subject]:
     return list(Subject.objects.all())
+
+
+def grade_band_list() -> list[GradeBand]:
+    return list(GradeBand.objects.order_by("min_grade"))
 
 
 def subject_find(value: str) -> Subject | None:

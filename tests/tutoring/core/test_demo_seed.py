@@ -1,3 +1,4 @@
+import io
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,10 +18,13 @@ from tutoring.core.management.demo_stipends import (
     KEY_PREFIX,
     OBJECTION_LOCKED,
     OBJECTION_OPEN,
+    REVIEWER,
     Months,
     local_time,
 )
+from tutoring.insights.live import live_figures
 from tutoring.insights.models import DayFigures
+from tutoring.insights.selectors import insights_filters
 from tutoring.knowledge.models import KnowledgePoint
 from tutoring.lectures.models import Lecture, LectureRecording
 from tutoring.library.models import Answer, Entry
@@ -322,3 +326,17 @@ def _stipends_stated() -> None:
     # Every month stated is what its facts give, figure by figure.
     for month in (months.before_last, months.last, months.this):
         assert stipends.statements_verify(month) == []
+
+
+def test_the_demo_shows_its_live_state_in_the_administrators_live_view():
+    call_command("demo_seed", stdout=io.StringIO())
+
+    school = live_figures(insights_filters(user=User.objects.get(username=REVIEWER), query={}))
+    city = live_figures(insights_filters(user=User.objects.get(username="staff1"), query={}))
+
+    # student1 of the school waits for a teacher; student3 (another school) has a room open, with no socket in it
+    # (so not online); a lecture is live for the city; no teacher is on duty until one opens the duty console
+    live = {"questions_waiting": 1, "students_online": 1, "teachers_on_duty": 0, "lectures_live": 1}
+    assert school["values"] == live | {"sessions_running": 0, "lecture_audience": 0}
+    assert city["values"] == live | {"sessions_running": 1, "lecture_audience": 0}
+    assert [(lecture["title"], lecture["audience"]) for lecture in school["lectures"]] == [("两位数乘一位数", 0)]

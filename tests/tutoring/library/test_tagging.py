@@ -1,11 +1,13 @@
 """Knowledge points put on questions and library entries by the tagger, and a teacher's choice kept."""
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
 from tests.factories import EntryFactory, KnowledgePointFactory, QuestionFactory
 from tutoring.knowledge.models import TagSource
 from tutoring.library import services
+from tutoring.library.index import VECTOR_DTYPE, encoder, model_name
 from tutoring.library.models import EntryKnowledgePoint
 from tutoring.library.services import entry_save, question_match
 from tutoring.questions.models import Question, QuestionKnowledgePoint
@@ -118,3 +120,16 @@ def test_the_command_tags_what_was_matched_or_saved_before_and_retag_replaces_on
     assert tags(untagged) == [("减法", "tagger", 1.0), ("应用题", "tagger", 0.075)]
     assert tags(chosen) == [("除法", "teacher", None)]
     assert [(tag.point.name, tag.source) for tag in entry.knowledge_point_tags.all()] == [("减法", "tagger")]
+
+
+def test_a_matched_question_keeps_its_embedding_for_the_weekly_clusters():
+    taxonomy()
+    library()
+    question = QuestionFactory(status=Question.Status.UNDERSTOOD, text=APPLES, grade=3)
+
+    question_match(question_id=question.pk)
+
+    question.refresh_from_db()
+    stored = np.frombuffer(question.vector, VECTOR_DTYPE)
+    assert question.vector_model == model_name()
+    assert np.array_equal(stored, encoder().encode([APPLES])[0].astype(VECTOR_DTYPE))

@@ -28,6 +28,7 @@ from tutoring.core.management.demo_answers import Script, script_store, session_
 from tutoring.core.management.demo_history import DAYS, history_seed
 from tutoring.core.management.demo_knowledge import knowledge_seed
 from tutoring.core.management.demo_stipends import PRINCIPAL, REVIEWED_SCHOOL, REVIEWER, stipends_seed
+from tutoring.insights.clusters import clusters_build, week_of
 from tutoring.insights.rollups import insights_refresh
 from tutoring.lectures import services as lectures
 from tutoring.lectures.models import Lecture, LectureEvent, LectureRecording
@@ -49,6 +50,7 @@ from tutoring.sessions.services import (
 
 DEMO_PASSWORD = "xuewen-demo"
 SHIFT_DAYS = 30  # each run makes every demo shift reach this far ahead
+CLUSTER_WEEKS = 4  # the hot clusters of this week and the three before
 
 DISTRICTS = {
     "鹿城区": [("瓦市小学", School.Stage.PRIMARY), ("温州市第二中学", School.Stage.MIDDLE)],
@@ -342,6 +344,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo history: {history_seed()} questions of the past {DAYS} days across the schools.")
         days = insights_refresh()  # last: the rollups take in every question above
         self.stdout.write(f"Insights: the rollups of {len(days)} days of questions.")
+        this_week = week_of(timezone.localdate())
+        for back in range(CLUSTER_WEEKS - 1, -1, -1):  # oldest first: each week's trend reads the week before
+            for city in City.objects.order_by("pk"):
+                clusters_build(city=city, week=this_week - timedelta(days=7 * back))
+        self.stdout.write(f"Insights: the hot clusters of the last {CLUSTER_WEEKS} weeks.")
 
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role, username, description in logins:
