@@ -139,6 +139,9 @@ COPIED = (
     "insights_pointfigures",
     "insights_dayspread",
     "insights_studentday",
+    "insights_districtdayfigures",
+    "insights_districtpointfigures",
+    "insights_districtdayspread",
 )
 
 

@@ -138,6 +138,77 @@ class DaySpread(models.Model):
         return f"{self.day} {self.school_id} {self.subject_id} {self.grade} {self.measure} {self.bucket}"
 
 
+class DistrictDayFigures(Counts):
+    """The sums of ``DayFigures`` over a district's schools (day × district × subject × grade: a fifteenth of the
+    rows): what a request about a city or a district that is not broken down by school reads. Written by
+    ``rollups.rollup_day`` from the day's school rows, in the same transaction, so the two always agree."""
+
+    day = models.DateField(_("day"))
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade = models.PositiveSmallIntegerField(_("grade"))
+
+    class Meta:
+        verbose_name = _("figures of a day")
+        verbose_name_plural = _("figures of days")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "district", "subject", "grade"], name="district_day_figures_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.district_id} {self.subject_id} {self.grade}"
+
+
+class DistrictPointFigures(Counts):
+    """The sums of ``PointFigures`` over a district's schools (day × district × point × grade): the knowledge
+    points of a city or a district not broken down by school, and the city's shares of the heat map. Written with
+    the school rows by ``rollups.rollup_day``."""
+
+    day = models.DateField(_("day"))
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
+    point = models.ForeignKey(
+        KnowledgePoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("knowledge point")
+    )
+    grade = models.PositiveSmallIntegerField(_("grade"))
+
+    class Meta:
+        verbose_name = _("figures of a knowledge point")
+        verbose_name_plural = _("figures of knowledge points")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "district", "point", "grade"], name="district_point_figures_unique"),
+        ]
+        indexes = [models.Index(fields=["day", "point"], name="district_point_day_point")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.district_id} {self.point_id} {self.grade}"
+
+
+class DistrictDaySpread(models.Model):
+    """The sums of ``DaySpread`` over a district's schools (day × district × subject × grade × measure × bucket):
+    the percentiles of a city or a district not broken down by school. Written with the school rows by
+    ``rollups.rollup_day``."""
+
+    day = models.DateField(_("day"))
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    measure = models.CharField(_("measure"), max_length=8, choices=DaySpread.Measure.choices)
+    bucket = models.PositiveSmallIntegerField(_("bucket"))  # an index into metrics.BUCKET_SECONDS
+    count = models.PositiveIntegerField(_("count"))
+
+    class Meta:
+        verbose_name = _("spread of a day")
+        verbose_name_plural = _("spreads of days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "district", "subject", "grade", "measure", "bucket"], name="district_day_spread_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.district_id} {self.subject_id} {self.grade} {self.measure} {self.bucket}"
+
+
 class StudentDay(models.Model):
     """A student who asked questions of one subject on one local day, with the school and grade of their profile:
     the distinct students of any period are counted from these (a count of distinct students cannot be summed over

@@ -12,17 +12,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tutoring.insights.engagement_rollups import engagement_changed_days, engagement_rollup_day
 from tutoring.insights.metrics import RATINGS, bucket_of
-from tutoring.insights.models import DayFigures, DaySpread, HourFigures, PointFigures, RollupMark
+from tutoring.insights.models import (
+    Counts,
+    DayFigures,
+    DaySpread,
+    DistrictDayFigures,
+    DistrictDaySpread,
+    DistrictPointFigures,
+    HourFigures,
+    PointFigures,
+    RollupMark,
+)
 from tutoring.library.models import Feedback
 from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
 from tutoring.routing.models import Ticket
+from tutoring.schools.models import School
 from tutoring.sessions.models import TutoringSession
 
 logger = logging.getLogger(__name__)
@@ -175,8 +186,9 @@ def rollup_day(day: date, *, now: datetime | None = None) -> int:
             if seconds is not None:
                 spreads[(*place, measure, bucket_of(seconds))] += 1
     with transaction.atomic():
-        for model in (DayFigures, HourFigures, PointFigures, DaySpread):
-            model.objects.filter(day=day).delete()
+        rollups: list[type[Any]] = [DayFigures, HourFigures, PointFigures, DaySpread, *DISTRICT_GRAIN]
+        for model in rollups:
+            model._default_manager.filter(day=day).delete()
         DayFigures.objects.bulk_create(
             DayFigures(day=day, school_id=school, subject_id=subject, grade=grade, **counts)
             for (school, subject, grade), counts in days.items()
@@ -197,10 +209,41 @@ def rollup_day(day: date, *, now: datetime | None = None) -> int:
             )
             for (school, subject, grade, measure, bucket), count in spreads.items()
         )
+        district_rollup_day(day)
         engagement_rollup_day(
             day, questions=questions_of_day(day), bounds=day_bounds(day), zone=_zone(), now=now or timezone.now()
         )
     return len(facts)
+
+
+COUNTED = [field.name for field in Counts._meta.get_fields()]
+# Each district-grain rollup, the school-grain one it sums, and the columns (besides the day) it is grouped by and
+# sums.
+DISTRICT_GRAIN: dict[type[Any], tuple[type[Any], list[str], list[str]]] = {
+    DistrictDayFigures: (DayFigures, ["subject_id", "grade"], COUNTED),
+    DistrictPointFigures: (PointFigures, ["point_id", "grade"], COUNTED),
+    DistrictDaySpread: (DaySpread, ["subject_id", "grade", "measure", "bucket"], ["count"]),
+}
+
+
+def district_rollup_day(day: date) -> None:
+    """The district-grain rows of a day, summed in the database from the day's school rows (written just before,
+    in the same transaction): one ``INSERT … SELECT … GROUP BY`` each."""
+    quote = connection.ops.quote_name
+    schools = School._meta.db_table
+    with connection.cursor() as cursor:
+        for coarse, (fine, keys, summed) in DISTRICT_GRAIN.items():
+            target = ", ".join(quote(column) for column in ["day", "district_id", *keys, *summed])
+            grouped = ", ".join(f"fine.{quote(column)}" for column in keys)
+            sums = ", ".join(f"SUM(fine.{quote(column)})" for column in summed)
+            cursor.execute(
+                f"INSERT INTO {quote(coarse._meta.db_table)} ({target}) "
+                f"SELECT fine.{quote('day')}, school.{quote('district_id')}, {grouped}, {sums} "
+                f"FROM {quote(fine._meta.db_table)} fine JOIN {quote(schools)} school ON school.{quote('id')} = "
+                f"fine.{quote('school_id')} WHERE fine.{quote('day')} = %s "
+                f"GROUP BY fine.{quote('day')}, school.{quote('district_id')}, {grouped}",
+                [connection.ops.adapt_datefield_value(day)],
+            )
 
 
 def _days(moments: Iterable[Any]) -> set[date]:

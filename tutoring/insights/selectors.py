@@ -7,9 +7,10 @@ shown, and no figure names a student."""
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -18,7 +19,16 @@ from django.utils.translation import gettext_lazy as _
 from tutoring.accounts.models import AdministratorProfile, StudentProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.insights.metrics import BUCKET_SECONDS, FIGURES, RATINGS
-from tutoring.insights.models import Counts, DayFigures, DaySpread, HourFigures, PointFigures
+from tutoring.insights.models import (
+    Counts,
+    DayFigures,
+    DaySpread,
+    DistrictDayFigures,
+    DistrictDaySpread,
+    DistrictPointFigures,
+    HourFigures,
+    PointFigures,
+)
 from tutoring.insights.rollups import day_bounds
 from tutoring.knowledge.models import KnowledgePoint
 from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
@@ -166,12 +176,45 @@ def _number(value: str, field: str) -> int:
     return int(value)
 
 
-def _rows(filters: Filters, model: type[Counts]) -> QuerySet[Any]:
-    """The rollup rows of the filters: by day and school (DayFigures), by knowledge point (PointFigures) or by
-    hour and district (HourFigures, refused below a district: it would show other schools' questions)."""
-    manager: Any = model._default_manager  # a concrete rollup's, whose fields the abstract Counts does not know
+# The district-grain rollup that holds the same sums as a school-grain one (``rollups.district_rollup_day``).
+DISTRICT_GRAIN: dict[type[Any], type[Any]] = {
+    DayFigures: DistrictDayFigures,
+    PointFigures: DistrictPointFigures,
+    DaySpread: DistrictDaySpread,
+}
+
+
+def _by_district(filters: Filters, by: str | None) -> bool:
+    """Whether the district-grain rollups can answer: no school chosen or in the viewer's scope, and no breakdown
+    by school (every other figure of a city or a district is a sum over whole districts)."""
+    return filters.school is None and filters.scope.school_id is None and by != "school"
+
+
+def _place_rows(filters: Filters, model: type[Any], by: str | None) -> QuerySet[Any]:
+    """The rows of a day-grain rollup (``DayFigures``, ``PointFigures``, ``DaySpread``) for the filters' period and
+    place: those of its district-grain sums where they can answer (``_by_district``), else the schools'."""
+    if _by_district(filters, by):
+        coarse: Any = DISTRICT_GRAIN[model]._default_manager
+        rows = coarse.filter(day__gte=filters.start, day__lte=filters.end)
+        return rows.filter(district__in=_place_districts(filters))
+    manager: Any = model._default_manager
     rows = manager.filter(day__gte=filters.start, day__lte=filters.end)
+    return rows.filter(school__in=_place_schools(filters))
+
+
+def _district_column(rows: QuerySet[Any], column: str) -> str:
+    """A breakdown's column as the rows' rollup names it (the district-grain ones hold the district itself)."""
+    return "district" if column == "school__district" and rows.model in DISTRICT_GRAIN.values() else column
+
+
+def _rows(filters: Filters, model: type[Counts], by: str | None = None) -> QuerySet[Any]:
+    """The rollup rows of the filters: by day and school or district (DayFigures), by knowledge point
+    (PointFigures) or by hour and district (HourFigures, refused below a district: it would show other schools'
+    questions); ``by`` is the breakdown they are grouped by, if any."""
+    rows: QuerySet[Any]
     if model is HourFigures:
+        hours: Any = HourFigures._default_manager  # typed as Any: the branches' rollups have different fields
+        rows = hours.filter(day__gte=filters.start, day__lte=filters.end)
         if filters.school is not None or filters.scope.school_id is not None:
             raise _refused("hours_by_school", _("Hours and weekdays are counted by district, not by school."), "by")
         if filters.district is not None:
@@ -179,7 +222,7 @@ def _rows(filters: Filters, model: type[Counts]) -> QuerySet[Any]:
         elif filters.scope != Scope():
             rows = rows.filter(district__in=_schools(filters.scope).values("district_id"))
     else:
-        rows = rows.filter(school__in=_place_schools(filters))
+        rows = _place_rows(filters, model, by)
     if model is PointFigures:
         if filters.point is not None:
             rows = rows.filter(point=filters.point)
@@ -205,9 +248,8 @@ def _no_spreads() -> dict[str, list[int]]:
     return {measure: [0] * len(BUCKET_SECONDS) for measure in DaySpread.Measure.values}
 
 
-def _spread_rows(filters: Filters) -> QuerySet[DaySpread]:
-    rows = DaySpread.objects.filter(day__gte=filters.start, day__lte=filters.end)
-    rows = rows.filter(school__in=_place_schools(filters))
+def _spread_rows(filters: Filters, by: str | None = None) -> QuerySet[Any]:
+    rows = _place_rows(filters, DaySpread, by)
     if filters.subject is not None:
         rows = rows.filter(subject=filters.subject)
     if filters.grade is not None:
@@ -232,12 +274,39 @@ def _place_schools(filters: Filters) -> QuerySet[School]:
     return _schools(filters.scope)
 
 
+def _place_districts(filters: Filters) -> QuerySet[District]:
+    if filters.district is not None:
+        return District.objects.filter(pk=filters.district.pk)
+    if filters.scope.district_id is not None:
+        return District.objects.filter(pk=filters.scope.district_id)
+    if filters.scope.city_id is not None:
+        return District.objects.filter(city_id=filters.scope.city_id)
+    return District.objects.all()
+
+
+ENROLMENT_SECONDS = 60  # enrolment counts are kept this long: a page asks for the same ones several times
+
+
+def _enrolment_key(filters: Filters, by: str) -> str:
+    school, district = filters.school.pk if filters.school else "", filters.district.pk if filters.district else ""
+    scope = filters.scope
+    return (
+        f"insights.enrolled.{scope.city_id}.{scope.district_id}.{scope.school_id}.{district}.{school}"
+        f".{filters.grade}.{by}"
+    )
+
+
 def enrolled(filters: Filters) -> int:
-    """The students of the filters' place (and grade): the group every figure of the filters is about."""
-    students = StudentProfile.objects.filter(school__in=_place_schools(filters))
-    if filters.grade is not None:
-        students = students.filter(grade=filters.grade)
-    return students.count()
+    """The students of the filters' place (and grade): the group every figure of the filters is about (counted
+    once a minute: a city's 600,000 profiles take tens of milliseconds, and a page asks several times)."""
+
+    def counted() -> int:
+        students = StudentProfile.objects.filter(school__in=_place_schools(filters))
+        if filters.grade is not None:
+            students = students.filter(grade=filters.grade)
+        return students.count()
+
+    return cast(int, cache.get_or_set(_enrolment_key(filters, ""), counted, ENROLMENT_SECONDS))
 
 
 def _values(sums: Mapping[str, float], spreads: Mapping[str, list[int]]) -> dict[str, float | None]:
@@ -295,11 +364,15 @@ def insights_breakdown(filters: Filters, by: str) -> list[dict[str, Any]]:
     if by == "subject" and filters.point is not None:
         model = PointFigures
         column = "point__subject"
-    rows = _rows(filters, model).values(column).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(column)
+    found = _rows(filters, model, by)
+    column = _district_column(found, column)
+    rows = found.values(column).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(column)
     spreads: dict[Any, dict[str, list[int]]] = {}
     if model is not HourFigures and filters.point is None and column != "point":
+        spread_rows = _spread_rows(filters, by)
+        spread_column = _district_column(spread_rows, _GROUPED[by][1])
         for key, measure, bucket, count in (
-            _spread_rows(filters).values_list(column, "measure", "bucket").annotate(Sum("count")).order_by()
+            spread_rows.values_list(spread_column, "measure", "bucket").annotate(Sum("count")).order_by()
         ):
             spreads.setdefault(key, _no_spreads())[measure][bucket] = count
     groups = _group_sizes(filters, by)
@@ -327,13 +400,17 @@ def insights_breakdown(filters: Filters, by: str) -> list[dict[str, Any]]:
 def _group_sizes(filters: Filters, by: str) -> dict[Any, int] | None:
     """The students enrolled in each school, district or grade of a breakdown by one of these; None for other
     dimensions (their rows are about the filters' whole group)."""
-    students = StudentProfile.objects.filter(school__in=_place_schools(filters))
-    if filters.grade is not None:
-        students = students.filter(grade=filters.grade)
     column = {"school": "school", "district": "school__district", "grade": "grade"}.get(by)
     if column is None:
         return None
-    return dict(students.values_list(column).annotate(Count("pk")).order_by())
+
+    def counted() -> dict[Any, int]:
+        students = StudentProfile.objects.filter(school__in=_place_schools(filters))
+        if filters.grade is not None:
+            students = students.filter(grade=filters.grade)
+        return dict(students.values_list(column).annotate(Count("pk")).order_by())
+
+    return cast(dict[Any, int], cache.get_or_set(_enrolment_key(filters, by), counted, ENROLMENT_SECONDS))
 
 
 def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
@@ -422,14 +499,13 @@ HEAT_POINTS = 12  # the knowledge points asked most in the city, as columns
 HEAT_LEVELS = (0.5, 0.8, 1.25, 2.0)  # a school's share against the city's: below, near, above, well above
 
 
-def _city_schools(filters: Filters) -> QuerySet[School]:
-    """The schools the heat map compares with: the whole city of the viewer's place (every school, for a
-    superuser); only sums of them are shown."""
-    schools = School.objects.all()
+def _city_scope(filters: Filters) -> Scope:
+    """The place the heat map compares with: the whole city of the viewer's place (every city, for a
+    superuser); only sums of it are shown."""
     city_id = filters.scope.city_id
     if city_id is None and filters.scope.district_id is not None:
         city_id = District.objects.filter(pk=filters.scope.district_id).values_list("city_id", flat=True).first()
-    return schools.filter(district__city_id=city_id) if city_id is not None else schools
+    return Scope(city_id=city_id)
 
 
 def insights_heatmap(filters: Filters) -> dict[str, Any] | None:
@@ -439,22 +515,21 @@ def insights_heatmap(filters: Filters) -> dict[str, Any] | None:
     fewer than MIN_GROUP students shows no cell."""
     if filters.subject is None:
         return None
-    city = replace(filters, scope=Scope(), district=None, school=None, point=None)
+    city = replace(filters, scope=_city_scope(filters), district=None, school=None, point=None)
     city_points = list(
         _rows(city, PointFigures)
-        .filter(school__in=_city_schools(filters))
         .values_list("point")
         .annotate(asked=Sum("asked"))
         .order_by("-asked", "point")[:HEAT_POINTS]
     )
     top = [point for point, _asked in city_points]
-    city_asked = _sums(_rows(city, DayFigures).filter(school__in=_city_schools(filters)))["asked"]
+    city_asked = _sums(_rows(city, DayFigures))["asked"]
     city_share = {point: asked / city_asked for point, asked in city_points if city_asked}
     local = replace(filters, point=None)
-    school_asked = dict(_rows(local, DayFigures).values_list("school").annotate(Sum("asked")).order_by())
+    school_asked = dict(_rows(local, DayFigures, "school").values_list("school").annotate(Sum("asked")).order_by())
     cells: dict[tuple[int, int], int] = {
         (school, point): asked
-        for school, point, asked in _rows(local, PointFigures)
+        for school, point, asked in _rows(local, PointFigures, "school")
         .filter(point__in=top)
         .values_list("school", "point")
         .annotate(Sum("asked"))
