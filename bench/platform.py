@@ -2,7 +2,8 @@
 Celery workers in their own processes, on a scratch database.
 
 Everything a ``Platform`` starts or creates (a database, Redis keys, a temporary folder, processes) is
-removed again when its context exits.
+removed again when its context exits. Two benches run side by side when each has its own ``BENCH_TAG`` (a suffix of
+the database's name and the Redis keys' prefix) and ``BENCH_REDIS_URL`` (another Redis database than the default's).
 """
 
 import os
@@ -25,7 +26,8 @@ from bench.postgres import POSTGRES_URL, database_drop, database_recreate
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+TAG = os.environ.get("BENCH_TAG", "")
 CELERY_QUEUES = ("default", "media", "matching")
 START_TIMEOUT_SECONDS = 120
 
@@ -64,8 +66,8 @@ class Platform:
     def __init__(
         self, *, name: str, seed: Sequence[str], servers: int = 1, environment: dict[str, str] | None = None
     ) -> None:
-        self.database = f"xuewen_bench_{name}"
-        self.prefix = f"bench-{name}"
+        self.database = f"xuewen_bench_{name}{TAG}"
+        self.prefix = f"bench-{name}{TAG}"
         self.seed = list(seed)
         self.ports = [_free_port() for _ in range(servers)]
         self.base_urls = [f"http://{HOST}:{port}" for port in self.ports]
