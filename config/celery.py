@@ -11,6 +11,14 @@ app.autodiscover_tasks()
 
 
 @worker_process_init.connect
+def channel_layer_loop(**kwargs: object) -> None:
+    """A worker's events go through one event loop and its connections for the process's life."""
+    from tutoring.core.events import process_loop_start
+
+    process_loop_start()
+
+
+@worker_process_init.connect
 def index_warm(**kwargs: object) -> None:
     """Matching workers (XUEWEN_INDEX_WARM=1) load the similar-question index before their first task."""
     if os.environ.get("XUEWEN_INDEX_WARM") == "1":

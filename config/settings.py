@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tutoring.core.middleware.OutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -230,7 +231,7 @@ if REDIS_URL:
     # Shared by every process: throttles and short-lived markers (never data that must survive).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CHANNEL_LAYER_PREFIX + "-cache",
         }
@@ -390,9 +391,9 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
-    "questions-stalled-requeue": {
+    "questions-stalled-requeue": {  # understanding whose task was lost
         "task": "tutoring.questions.tasks.questions_stalled_requeue",
-        "schedule": 300.0,
+        "schedule": 60.0,
     },
     "index-snapshot-save": {
         "task": "tutoring.library.tasks.index_snapshot_save",
@@ -405,6 +406,14 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-sweep": {
         "task": "tutoring.sessions.tasks.sessions_sweep",
         "schedule": 30.0,
+    },
+    "library-stalled-requeue": {  # matching, tagging and transcoding whose task was lost
+        "task": "tutoring.library.tasks.library_stalled_requeue",
+        "schedule": 60.0,
+    },
+    "lectures-stalled-requeue": {  # slides and recordings whose render task was lost
+        "task": "tutoring.lectures.tasks.lectures_stalled_requeue",
+        "schedule": 60.0,
     },
     "insights-refresh": {  # the rollups of every day something happened to since the last run: a minute's lag
         "task": "tutoring.insights.tasks.insights_refresh",

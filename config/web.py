@@ -10,6 +10,9 @@ Each websocket's scope also carries a ``Wire`` to its connection (the ``xuewen.p
 ``tutoring.lectures.broadcast.PREPARED``), so that a lecture's frame, the same for a thousand viewers, is framed
 once and its bytes written to each socket instead of going through each socket's consumer and daphne.
 
+A websocket's upgrade request is let go once the socket is open (``WebRequest.process``): Twisted would otherwise
+keep it, with its headers and buffers, for the socket's whole life.
+
 Once it runs, the process's startup objects are frozen out of the garbage collector's reach and its young
 collections made rarer (``collector_settled``): full collections stopped the event loop for a fifth of a second.
 
@@ -34,6 +37,17 @@ logger = logging.getLogger(__name__)
 class WebRequest(http_protocol.WebRequest):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+    def process(self) -> Any:
+        """As daphne does; then, once a websocket's handshake took the connection over (daphne hands the
+        transport to its protocol and leaves this request without one), the HTTP channel stops being the
+        transport's producer. It was the channel's only holder: each idle socket kept its upgrade request
+        alive, with the request's headers, buffers and the channel (about 4 KiB). The channel's part as a
+        producer had ended with the upgrade: a request that never finishes leaves its pause and resume no-ops."""
+        processed = super().process()
+        if self.transport is None:
+            self.channel.transport.unregisterProducer()
+        return processed
 
 
 def embedded_beat() -> None:

@@ -4,6 +4,7 @@ The README's test command sets both (to the local servers) when they are unset.
 """
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import redis
 from channels.layers import channel_layers
 from django.conf import settings
 
+from config.celery import app
 from tutoring.library.index import index_reset
 
 CELERY_QUEUES = ["default", "media", "matching"]
@@ -59,3 +61,16 @@ def flush_redis(redis_client: redis.Redis) -> None:
     for key in [*redis_client.scan_iter(f"{settings.CHANNEL_LAYER_PREFIX}*"), *CELERY_QUEUES]:
         redis_client.delete(key)
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+def broker_down(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Celery broker is unreachable: its URL names a port nothing listens on, and the connections already
+    open to the real one are set aside (Celery opens them anew from the URL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    return app.conf.broker_url

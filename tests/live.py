@@ -122,9 +122,9 @@ def live_processes(
     workers: int = 1,
     beat: bool = False,
     env: dict[str, str] | None = None,
+    queues: str = "media,default,matching",
 ) -> Iterator[LiveStack]:
-    """Start `servers` daphne processes and `workers` Celery workers (queues media, default, matching), and
-    Celery beat if asked."""
+    """Start `servers` daphne processes and `workers` Celery workers (for `queues`), and Celery beat if asked."""
     ports = [_free_port() for _ in range(servers)]
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
@@ -149,7 +149,7 @@ def live_processes(
         (
             [
                 *celery,
-                *("worker", "-Q", "media,default,matching", "-c", "1", "-n", f"worker{number}@%h"),
+                *("worker", "-Q", queues, "-c", "1", "-n", f"worker{number}@%h"),
                 *("--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"),
             ],
             log_dir / f"worker{number}.log",

@@ -15,7 +15,11 @@ students (each with an understood maths question), and drives them over real web
   finishes each student after a random answer time (``--answer``), freeing the place.
 
 It prints p50/p99 from 还是不会 to the offer on a teacher's socket and from the teacher's accept to the
-student's notice, offers and answers per teacher (fairness), and lost and double-assigned questions (both
-must be 0; checked in the database). Then it opens ``--idle-sockets`` idle student sockets on one daphne
-process and prints the memory each costs and whether all stayed alive.
+student's notice, each split into its hops where the database saw it (the request until the ticket is stored, the
+broker and dispatch until the offer is stored, then commit, channel layer and socket), offers and answers per
+teacher (fairness), the CPU each process used during the load (in all, and in milliseconds per question routed:
+还是不会, dispatch, offer, accept, the room, finish, positions, facts), and lost and double-assigned questions (both
+must be 0; checked in the database). Then it opens ``--idle-sockets`` (10,000) idle student sockets on one daphne
+process and prints the memory each costs and whether all stayed alive (it raises its own and its servers' open-file
+limit to the hard limit, which must allow that many).
 """

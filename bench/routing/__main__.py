@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import random
+import resource
 import secrets
 import statistics
 import sys
@@ -31,7 +32,8 @@ SETTLE_SECONDS = 3
 
 @dataclass
 class Record:
-    """Client-side timestamps (time.perf_counter) per question, and counts per teacher."""
+    """Client-side timestamps (time.time: the platform's database records on the same clock) per question, and
+    counts per teacher."""
 
     stuck: dict[int, float] = field(default_factory=dict)
     answered: dict[int, float] = field(default_factory=dict)  # the 还是不会 request was answered
@@ -63,7 +65,7 @@ async def teacher_run(socket, teacher_id: int, record: Record, options: argparse
         if rng.random() < options.decline:
             await socket.send(json.dumps({"type": "offer.decline", "offer_id": offer["id"]}))
         else:
-            record.accepted[question] = time.perf_counter()
+            record.accepted[question] = time.time()
             await socket.send(json.dumps({"type": "offer.accept", "offer_id": offer["id"]}))
 
     async def finish(ticket_id: int) -> None:
@@ -75,7 +77,7 @@ async def teacher_run(socket, teacher_id: int, record: Record, options: argparse
     async for raw in socket:
         event = json.loads(raw)
         if event["type"] == "offer.created":
-            record.offered.setdefault(event["offer"]["question"]["id"], time.perf_counter())
+            record.offered.setdefault(event["offer"]["question"]["id"], time.time())
             record.offers[teacher_id] += 1
             task = asyncio.create_task(answer_offer(event["offer"]))
         elif event["type"] == "ticket.assigned":
@@ -94,20 +96,20 @@ async def student_watch(socket, question: int, record: Record, total: int) -> No
     async for raw in socket:
         event = json.loads(raw)
         if event["type"] == "question.status" and event["question"]["status"] == "with_teacher":
-            record.noticed.setdefault(question, time.perf_counter())
+            record.noticed.setdefault(question, time.time())
             if len(record.noticed) == total:
                 record.done.set()
 
 
 async def stuck_send(client: httpx.AsyncClient, base: str, student: dict, record: Record) -> None:
     csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret, sent as cookie and header
-    record.stuck[student["question"]] = time.perf_counter()
+    record.stuck[student["question"]] = time.time()
     response = await client.post(
         f"{base}/api/v1/questions/{student['question']}/feedback",
         json={"choice": "still_stuck"},
         headers={"Cookie": f"{student['cookie']}; csrftoken={csrf}", "X-CSRFToken": csrf, "Origin": base},
     )
-    record.answered[student["question"]] = time.perf_counter()
+    record.answered[student["question"]] = time.time()
     if response.status_code != 200:
         record.http_failures.append(f"{response.status_code} {response.text[:200]}")
 
@@ -181,6 +183,44 @@ async def load_run(
         task.cancel()
     await asyncio.gather(*(socket.close() for socket in [*teachers, *students]), return_exceptions=True)
     return record, seconds, {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+
+
+def database_stamps(database_url: str) -> dict[int, tuple[float, float | None, float | None]]:
+    """Per question, when (epoch seconds) its ticket was stored, its first offer stored and the offer that was
+    accepted stored as accepted: what the hops of each latency are measured between."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT t.question_id, extract(epoch FROM min(t.queued_at)), extract(epoch FROM min(o.created_at)),"
+            " extract(epoch FROM max(o.responded_at) FILTER (WHERE o.status = 'accepted'))"
+            " FROM routing_ticket t LEFT JOIN routing_offer o ON o.ticket_id = t.id GROUP BY t.question_id"
+        ).fetchall()
+    return {
+        question: (float(queued), None if offered is None else float(offered), None if taken is None else float(taken))
+        for question, queued, offered, taken in rows
+    }
+
+
+def hops(record: Record, stamps: dict[int, tuple[float, float | None, float | None]]) -> list[list[str]]:
+    """Each latency split where the database saw it: rows of (hop, n, p50, p99, max) in milliseconds."""
+    to_offer: dict[str, list[float]] = {
+        "request → ticket stored": [],
+        "→ first offer stored": [],
+        "→ on the socket": [],
+    }
+    to_notice: dict[str, list[float]] = {"accept sent → accepted stored": [], "→ student's notice": []}
+    for question, (queued, offered, taken) in stamps.items():
+        if question in record.stuck and offered is not None and question in record.offered:
+            to_offer["request → ticket stored"].append(queued - record.stuck[question])
+            to_offer["→ first offer stored"].append(offered - queued)
+            to_offer["→ on the socket"].append(record.offered[question] - offered)
+        if question in record.accepted and taken is not None and question in record.noticed:
+            to_notice["accept sent → accepted stored"].append(taken - record.accepted[question])
+            to_notice["→ student's notice"].append(record.noticed[question] - taken)
+    return [
+        [f"{title}: {hop}", str(len(values)), *milliseconds(values)]
+        for title, split in (("还是不会 → offer", to_offer), ("accept → notice", to_notice))
+        for hop, values in split.items()
+    ]
 
 
 def database_checks(database_url: str, capacity: int) -> dict[str, float]:
@@ -272,7 +312,13 @@ async def idle_sockets(platform: Platform, people: dict, count: int) -> dict[str
 
 
 def report(
-    record: Record, seconds: float, cpu: dict[str, float], checks: dict[str, int], idle: dict[str, float], options
+    record: Record,
+    seconds: float,
+    cpu: dict[str, float],
+    checks: dict[str, int],
+    stamps: dict[int, tuple[float, float | None, float | None]],
+    idle: dict[str, float],
+    options,
 ) -> None:
     to_offer = [record.offered[q] - record.stuck[q] for q in record.stuck if q in record.offered]
     to_notice = [record.noticed[q] - record.accepted[q] for q in record.noticed if q in record.accepted]
@@ -300,6 +346,11 @@ def report(
             ],
         ],
     )
+    print(
+        "\nwhere the time goes (database timestamps; HTTP and the Django request until the ticket is stored, the broker"
+        " and dispatch until the offer is stored, then the commit, the channel layer and daphne to the socket):\n"
+    )
+    table(["hop (ms)", "n", "p50", "p99", "max"], hops(record, stamps))
     offers = [record.offers[t] for t in record.offers] or [0]
     answers = [record.answers[t] for t in record.answers] or [0]
     print()
@@ -332,6 +383,11 @@ def report(
                 *(f"{used / seconds:.0%}" for used in cpu.values()),
                 f"{sum(cpu.values()) / seconds:.0%}",
             ],
+            [
+                "ms per question",
+                *(f"{1000 * used / options.students:.1f}" for used in cpu.values()),
+                f"{1000 * sum(cpu.values()) / options.students:.1f}",
+            ],
         ],
     )
     print(
@@ -363,9 +419,12 @@ def main() -> None:
     parser.add_argument("--decline", type=float, default=0.1, help="share of offers declined")
     parser.add_argument("--answer", type=float, nargs=2, default=(5.0, 15.0), help="seconds a student is answered")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait after the last 还是不会")
-    parser.add_argument("--idle-sockets", type=int, default=3000)
+    parser.add_argument("--idle-sockets", type=int, default=10_000)
     parser.add_argument("--logs", action="store_true", help="print the end of every process's log")
     options = parser.parse_args()
+    # This client holds one end of every socket and the daphne processes (started from here) the other.
+    _, most = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (most, most))
     with tempfile.TemporaryDirectory(prefix="xuewen-bench-routing-") as scratch:
         people_file = Path(scratch) / "people.json"
         seed = [str(options.students), str(options.teachers), str(options.capacity), str(people_file)]
@@ -377,13 +436,14 @@ def main() -> None:
                 people = json.loads(people_file.read_text())
                 record, seconds, cpu = asyncio.run(load_run(platform, people, options))
                 checks = database_checks(platform.database_url, options.capacity)
+                stamps = database_stamps(platform.database_url)
                 idle = asyncio.run(idle_sockets(platform, people, options.idle_sockets))
             except BaseException:
                 print(platform.logs(), file=sys.stderr)
                 raise
             if options.logs:
                 print(platform.logs(lines=100000), file=sys.stderr)
-    report(record, seconds, cpu, checks, idle, options)
+    report(record, seconds, cpu, checks, stamps, idle, options)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tutoring.core.errors import ServiceError
+from tutoring.core.errors import ServiceError, error_body
 
 if TYPE_CHECKING:
     from tutoring.accounts.models import User
@@ -18,10 +18,6 @@ class AuthenticatedRequest(Request):
     ``Request``."""
 
     user: "User"
-
-
-def error_body(code: str, message: Any, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": str(message), "field": field}}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -10,7 +10,10 @@ from asgiref.typing import ASGISendCallable, ASGISendEvent, WebSocketConnectEven
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from tutoring.core.errors import OUTAGE_ERRORS
 
 if TYPE_CHECKING:
     from tutoring.accounts.models import User
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_INBOUND_BYTES = 64 * 1024
+COME_BACK = 4503  # "come back": the client reconnects (ws.js does for every code but a refusal)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -68,13 +72,34 @@ class BaseConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if self._layer_lost_since_joined() and message["type"] != "websocket.disconnect":
+            await self.close(code=COME_BACK)  # the layer's channel_layer.lost came while this one was busy
+            return
+        try:
+            await handler(message)
+        except OUTAGE_ERRORS as error:  # Redis is down: joining a group or sending to one failed
+            if message["type"] == "websocket.disconnect":
+                raise StopConsumer from error
+            logger.warning("socket.outage", extra={"type": message["type"], "error": repr(error)})
+            await self.close(code=COME_BACK)
+
+    def _layer_lost_since_joined(self) -> bool:
+        """Whether the channel layer lost Redis (``config.channels`` counts each loss in ``generation``) since this
+        socket began to join its groups."""
+        joined = getattr(self, "layer_generation", None)
+        return joined is not None and getattr(self.channel_layer, "generation", 0) != joined
+
+    async def channel_layer_lost(self, event: dict[str, Any]) -> None:
+        """The channel layer lost Redis (``config.channels``): this socket's groups, and events sent meanwhile, may
+        be gone. The client comes back and gets the current state on connect, as after any drop."""
+        await self.close(code=COME_BACK)
 
     async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.refuse(4401)
             return
+        self.layer_generation = getattr(self.channel_layer, "generation", 0)
         await super().websocket_connect(message)
 
     async def refuse(self, code: int) -> None:

@@ -1,4 +1,13 @@
+from typing import Any
+
 from django.utils.functional import Promise
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Redis unreachable: from the cache, the channel layer or the Celery broker. What depends on it is retried by the
+# client (503) or recovered from the database by the sweeps; never a 500.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, BrokerError)
 
 
 class ServiceError(Exception):
@@ -13,3 +22,8 @@ class ServiceError(Exception):
         self.message = message
         self.status = status
         self.field = field
+
+
+def error_body(code: str, message: Any, field: str | None = None) -> dict[str, Any]:
+    """The one shape of every API error: ``{"error": {"code", "message", "field"}}``."""
+    return {"error": {"code": code, "message": str(message), "field": field}}

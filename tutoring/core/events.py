@@ -3,7 +3,8 @@ layer, for a web request that waits for a worker's answer without holding a thre
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol, cast
 
 from asgiref.sync import async_to_sync
@@ -29,6 +30,28 @@ def _channel_layer() -> _ChannelLayer:
     # The settings always configure the default layer, and both layers they choose from take a prefix in
     # new_channel; types-channels allows None here and gives the base class's new_channel no prefix.
     return cast(_ChannelLayer, get_channel_layer())
+
+
+_process_loop: asyncio.AbstractEventLoop | None = None
+
+
+def process_loop_start() -> None:
+    """Run this process's channel-layer calls on one event loop of its own, in a thread, for the process's life
+    (Celery workers, from ``worker_process_init``). Outside an event loop ``async_to_sync`` makes a new loop per
+    call, and channels_redis a new connection to Redis per loop: a connection opened and closed for every
+    event a task sends. Web processes keep ``async_to_sync``, which hands the call to their server's loop."""
+    global _process_loop
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="channel-layer", daemon=True).start()
+    _process_loop = loop
+
+
+def _layer_call(function: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+    """Run ``function(*args)`` (channel-layer work) from synchronous code and wait for it."""
+    if _process_loop is None:
+        async_to_sync(function)(*args)
+    else:
+        asyncio.run_coroutine_threadsafe(function(*args), _process_loop).result()
 
 
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -57,7 +80,7 @@ def send_events_on_commit(events: Sequence[tuple[str, dict[str, Any]]]) -> None:
 
     def send() -> None:
         try:
-            async_to_sync(send_all)()
+            _layer_call(send_all)
         except Exception:
             logger.exception("event.send_failed", extra={"events": len(events)})
 
@@ -72,12 +95,14 @@ async def reply_channel_new() -> str:
 
 def reply_send(channel: str, message: dict[str, Any]) -> None:
     """A worker's answer to the request waiting on ``channel``."""
-    async_to_sync(_channel_layer().send)(channel, {"type": "reply", **message})
+    _layer_call(_channel_layer().send, channel, {"type": "reply", **message})
 
 
 async def reply_receive(channel: str, *, timeout: float) -> dict[str, Any] | None:
-    """The answer sent to ``channel``, awaited on the event loop (no thread waits); None after ``timeout``."""
+    """The answer sent to ``channel``, awaited on the event loop (no thread waits); None after ``timeout``, or
+    when the channel layer lost Redis meanwhile (``config.channels``: the answer cannot come)."""
     try:
-        return await asyncio.wait_for(_channel_layer().receive(channel), timeout)
+        message = await asyncio.wait_for(_channel_layer().receive(channel), timeout)
     except TimeoutError:
         return None
+    return message if message["type"] == "reply" else None

@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tutoring.core.api import AuthenticatedRequest, error_body
-from tutoring.core.errors import ServiceError
+from tutoring.core.api import AuthenticatedRequest
+from tutoring.core.errors import ServiceError, error_body
 from tutoring.insights import clusters, engagement, exports, rollups, selectors
 
 EXPORTS = {

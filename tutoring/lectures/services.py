@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,7 @@ from media.slides import pdf_pages_render
 from media.uploads import extension_for
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.queueing import queue_on_commit, stalled_requeue
 from tutoring.core.storage import stored_file_local_copy
 from tutoring.core.uploads import (
     PDF,
@@ -63,7 +64,7 @@ from tutoring.library.models import Entry
 from tutoring.library.services import entry_video_publish
 from tutoring.sessions.protocol import DRAWING, ProtocolError, message_check
 from tutoring.sessions.selectors import ms_since_start
-from tutoring.sessions.services import StoredVideo, board_video_store
+from tutoring.sessions.services import RENDER_ATTEMPTS, RENDER_GRACE, StoredVideo, board_video_store
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ def lecture_slides_upload(*, lecture: Lecture, user: User, files: Sequence[IO[by
             deck.save()
             from tutoring.lectures import tasks
 
-            tasks.lecture_slides_render.delay_on_commit(deck.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+            queue_on_commit(lambda: tasks.lecture_slides_render.delay(deck.pk), what=f"lecture_slides_render.{deck.pk}")
     except ServiceError:
         for name in names:
             default_storage.delete(name)
@@ -397,7 +398,10 @@ def lecture_end(*, lecturer: User, lecture_id: int) -> Lecture:
         recording = LectureRecording.objects.create(lecture=lecture)
         from tutoring.lectures import tasks
 
-        tasks.lecture_recording_render.delay_on_commit(recording.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+        queue_on_commit(
+            lambda: tasks.lecture_recording_render.delay(recording.pk),
+            what=f"lecture_recording_render.{recording.pk}",
+        )
         events.lecture_status_send(lecture)
     return lecture
 
@@ -929,9 +933,12 @@ def lecture_audio_save(*, lecture_id: int, started_ms: int, pcm: bytes) -> Lectu
 def lecture_recording_render(*, recording_id: int) -> None:
     """Render the lecture's log and the lecturer's voice into an MP4 with a poster and chapters at its page
     changes, then publish it. Runs once per recording (a rendered one is left alone); a failure is recorded and
-    retried by the task; the log and the voice are never deleted."""
+    retried by the task, RENDER_ATTEMPTS times in all however often it is queued; the log and the voice are never
+    deleted."""
     claimed = LectureRecording.objects.filter(
-        pk=recording_id, status__in=(LectureRecording.Status.PENDING, LectureRecording.Status.FAILED)
+        Q(status=LectureRecording.Status.PENDING)
+        | Q(status=LectureRecording.Status.FAILED, attempts__lt=RENDER_ATTEMPTS),
+        pk=recording_id,
     ).update(status=LectureRecording.Status.RENDERING, attempts=F("attempts") + 1)
     if not claimed:
         return
@@ -962,6 +969,34 @@ def lecture_recording_render(*, recording_id: int) -> None:
         entry_ids = [_answer_publish(lecture, entry, stored) for entry in selectors.lecture_entry_list(lecture)]
         _fact(LectureFact.Kind.PUBLISHED, lecture, user_id=lecture.lecturer_id, entries=entry_ids)
     logger.info("lecture.recording_published", extra={"recording_id": recording_id, "entries": entry_ids})
+
+
+def lectures_stalled_requeue() -> dict[str, int]:
+    """Queue rendering again for slides still waiting to render RENDER_GRACE after their upload, and for
+    recordings still waiting to render (or to retry a failed attempt) RENDER_GRACE after their lecture ended: their
+    task was lost. Both renders claim their row as they start, so a late duplicate does nothing. Returns how many
+    of each were queued."""
+    from tutoring.lectures import tasks
+
+    since = timezone.now() - RENDER_GRACE
+    decks = LectureSlideDeck.objects.filter(status=LectureSlideDeck.Status.PENDING, uploaded_at__lt=since)
+    recordings = LectureRecording.objects.filter(
+        Q(status=LectureRecording.Status.PENDING)
+        | Q(status=LectureRecording.Status.FAILED, attempts__lt=RENDER_ATTEMPTS),
+        lecture__ended_at__lt=since,
+    )
+    return {
+        "slides": stalled_requeue(
+            tasks.lecture_slides_render,
+            decks.order_by("uploaded_at").values_list("pk", flat=True)[:100],
+            grace=RENDER_GRACE,
+        ),
+        "recordings": stalled_requeue(
+            tasks.lecture_recording_render,
+            recordings.order_by("lecture__ended_at").values_list("pk", flat=True)[:100],
+            grace=RENDER_GRACE,
+        ),
+    }
 
 
 def _answer_publish(lecture: Lecture, entry: Entry, replay: StoredVideo) -> int:

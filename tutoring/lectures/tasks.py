@@ -19,3 +19,8 @@ def lecture_recording_render(recording_id: int) -> None:
 @shared_task(soft_time_limit=600, time_limit=660)  # 60 pages take well under a minute
 def lecture_slides_render(deck_id: int) -> None:
     services.lecture_slides_render(deck_id=deck_id)
+
+
+@shared_task(time_limit=60)
+def lectures_stalled_requeue() -> None:
+    services.lectures_stalled_requeue()

@@ -78,7 +78,7 @@ class QuestionFeedbackApi(APIView):
 
     @extend_schema(request=FeedbackSerializer, responses=QuestionSerializer, summary="解决了 / 还是不会")
     def post(self, request: AuthenticatedRequest, question_id: int) -> Response:
-        question = access_question(request.user, question_id)
+        question = access_question(request.user, question_id, displayed=False)
         if question.student_id != request.user.pk:
             raise PermissionDenied()
         serializer = FeedbackSerializer(data=request.data)

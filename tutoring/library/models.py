@@ -54,6 +54,8 @@ class Entry(models.Model):
     # alone: storing a vector changes nothing the index has not already seen.
     vector = models.BinaryField(_("embedding"), null=True, editable=False)
     vector_model = models.CharField(_("embedding model"), max_length=255, blank=True, editable=False)
+    # When the tagger last ran on the entry; empty while an entry given no knowledge point waits for it.
+    tagged_at = models.DateTimeField(_("tagged at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("answered question")

@@ -3,6 +3,7 @@
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from matching.knowledge import Vocabulary, suggest
@@ -21,6 +23,7 @@ from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
 from tutoring.core.events import reply_channel_new, reply_receive
+from tutoring.core.queueing import queue_on_commit, stalled_requeue
 from tutoring.core.storage import stored_file_local_copy
 from tutoring.core.uploads import (
     PHOTO,
@@ -47,6 +50,12 @@ logger = logging.getLogger(__name__)
 MATCHES_SHOWN = 5
 BACKFILL_CHUNK = 500
 GRADE_REACH = 1  # a question is matched against answers of its grade and the grades next to it
+# Work still pending this long after it was queued has lost its task (``library_stalled_requeue``): matching takes
+# seconds, tagging an entry as long, a video's transcoding up to its time limit (about an hour).
+MATCHING_GRACE = timedelta(minutes=2)
+TAGGING_GRACE = timedelta(minutes=10)
+TRANSCODING_GRACE = timedelta(hours=2)
+REQUEUE_BATCH = 500
 
 
 def _photo_read(photo: IO[bytes]) -> tuple[bytes, str]:
@@ -141,6 +150,8 @@ def _entry_written(
     for field, value in question.items():
         setattr(entry, field, value)
     entry.status = Entry.Status.ACTIVE
+    if not knowledge_points:
+        entry.tagged_at = None  # until the tagger has run
     entry.save()
     entry.knowledge_point_tags.all().delete()
     source = TagSource.TEACHER if created_by is not None else TagSource.IMPORT
@@ -149,7 +160,9 @@ def _entry_written(
         for number, point in enumerate(knowledge_points)
     )
     if not knowledge_points:
-        tasks.entry_knowledge_points_tag.delay_on_commit(entry.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+        queue_on_commit(
+            lambda: tasks.entry_knowledge_points_tag.delay(entry.pk), what=f"entry_knowledge_points_tag.{entry.pk}"
+        )
     return entry, created
 
 
@@ -166,7 +179,7 @@ def _video_answer_add(entry: Entry, video: IO[bytes], content_type: str, created
     answer = Answer.objects.create(
         entry=entry, kind=Answer.Kind.VIDEO, status=Answer.Status.PROCESSING, original=original, created_by=created_by
     )
-    tasks.answer_video_process.delay_on_commit(answer.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+    queue_on_commit(lambda: tasks.answer_video_process.delay(answer.pk), what=f"answer_video_process.{answer.pk}")
     return original
 
 
@@ -319,6 +332,8 @@ def entry_knowledge_points_tag(*, entry_id: int) -> bool:
             EntryKnowledgePoint(entry=entry, point=point, source=TagSource.TAGGER, confidence=confidence, rank=number)
             for number, (point, confidence) in enumerate(suggestions)
         )
+        # QuerySet.update leaves updated_at alone: the index has nothing new to read.
+        Entry.objects.filter(pk=entry_id).update(tagged_at=timezone.now())
     logger.info("library.entry_tagged", extra={"entry_id": entry_id, "points": len(suggestions)})
     return True
 
@@ -360,6 +375,38 @@ def knowledge_points_backfill(
             progress(1)
     logger.info("knowledge.backfilled", extra={"questions": questions, "entries": entries})
     return questions, entries
+
+
+def library_stalled_requeue() -> dict[str, int]:
+    """Queue again the work of the library whose task was lost, the oldest first: matching for questions
+    understood but still unmatched after MATCHING_GRACE, the tagger for entries given no knowledge point and
+    still untagged after TAGGING_GRACE, transcoding for videos still processing after TRANSCODING_GRACE. Returns
+    how many of each were queued."""
+    now = timezone.now()
+    unmatched = Question.objects.filter(
+        status=Question.Status.UNDERSTOOD,
+        match_outcome=Question.MatchOutcome.PENDING,
+        understood_at__lt=now - MATCHING_GRACE,
+    ).order_by("understood_at")
+    untagged = (
+        entries_to_tag().filter(tagged_at__isnull=True, updated_at__lt=now - TAGGING_GRACE).order_by("updated_at")
+    )
+    transcoding = Answer.objects.filter(
+        kind=Answer.Kind.VIDEO, status=Answer.Status.PROCESSING, created_at__lt=now - TRANSCODING_GRACE
+    ).order_by("created_at")
+    return {
+        "matches": stalled_requeue(
+            tasks.question_match, unmatched.values_list("pk", flat=True)[:REQUEUE_BATCH], grace=MATCHING_GRACE
+        ),
+        "tags": stalled_requeue(
+            tasks.entry_knowledge_points_tag, untagged.values_list("pk", flat=True)[:REQUEUE_BATCH], grace=TAGGING_GRACE
+        ),
+        "videos": stalled_requeue(
+            tasks.answer_video_process,
+            transcoding.values_list("pk", flat=True)[:REQUEUE_BATCH],
+            grace=TRANSCODING_GRACE,
+        ),
+    }
 
 
 def library_search_result(*, text: str, subject: str, grade: Any) -> dict[str, Any]:
@@ -415,19 +462,19 @@ def question_understood(question: Question) -> None:
     if question.status != Question.Status.UNDERSTOOD:
         return
     question.matches.all().delete()
-    tasks.question_match.delay_on_commit(question.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+    queue_on_commit(lambda: tasks.question_match.delay(question.pk), what=f"question_match.{question.pk}")
 
 
 def question_match(*, question_id: int) -> None:
     """Match an understood question against the library, store the result and tell the student; tag it with the
     knowledge points its labelled neighbours and its words suggest.
 
-    With no fitting answer the question waits for a live teacher. Re-running replaces the
-    previous matches. A result for a text the student has corrected since is dropped: the
-    correction queued another match.
+    With no fitting answer the question waits for a live teacher. Idempotent: a question matched already (and
+    not corrected since) is left as it is, so a requeued task never replaces the matches the student sees. A
+    result for a text the student has corrected since is dropped: the correction queued another match.
     """
     question = Question.objects.select_related("subject").filter(pk=question_id).first()
-    if question is None or question.status != Question.Status.UNDERSTOOD:
+    if question is None or question.status != Question.Status.UNDERSTOOD or question.match_outcome:
         return
     text = question.text
     vector = encoder().encode([text])[0]
@@ -436,7 +483,7 @@ def question_match(*, question_id: int) -> None:
     points = knowledge_points_suggest(text=text, subject=question.subject, grade=question.grade, found=found)
     with transaction.atomic():
         question = question_lock(question_id)
-        if question.status != Question.Status.UNDERSTOOD or question.text != text:
+        if question.status != Question.Status.UNDERSTOOD or question.match_outcome or question.text != text:
             return
         question.matches.all().delete()
         Match.objects.bulk_create(

@@ -29,6 +29,11 @@ def answer_video_process(answer_id: int) -> None:
     services.answer_video_process(answer_id=answer_id)
 
 
+@shared_task(time_limit=60)
+def library_stalled_requeue() -> None:
+    services.library_stalled_requeue()
+
+
 @shared_task(time_limit=600)
 def index_snapshot_save() -> None:
     index.index_snapshot_save()

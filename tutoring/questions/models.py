@@ -61,7 +61,20 @@ class Question(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["student", "idempotency_key"], name="question_unique_idempotency_key"),
         ]
-        indexes = [models.Index(fields=["student", "-created_at"], name="question_student_recent")]
+        indexes = [
+            models.Index(fields=["student", "-created_at"], name="question_student_recent"),
+            # The sweeps' reads of what still waits for understanding or for matching: a few rows, not the table.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status__in=["received", "processing"]),
+                name="question_understanding_pending",
+            ),
+            models.Index(
+                fields=["understood_at"],
+                condition=models.Q(status="understood", match_outcome=""),
+                name="question_matching_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject} {self.text[:30]}"

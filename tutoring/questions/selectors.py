@@ -1,18 +1,27 @@
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from tutoring.accounts.models import User
-from tutoring.questions.models import Question
+from tutoring.questions.models import Attachment, Question
 from tutoring.questions.serializers import question_parts_prefetch
 
 QUESTIONS_LISTED = 50  # the newest questions a list shows
 
 
+def attachments_prefetch(prefix: str = "") -> Prefetch:
+    """Questions' attachments in their order, in one query. The model's ordering starts with the question, which
+    sorts by the questions' own ordering: a join of the questions and its compilation in every query, for rows
+    that a prefetch groups by question anyway."""
+    return Prefetch(f"{prefix}attachments", queryset=Attachment.objects.order_by("position"))
+
+
 def question_displayed_queryset() -> QuerySet[Question]:
     """Questions with everything their serializer shows, the parts of the apps above included (its matches with
     their entries and answers, its sessions): five queries, however many matches."""
-    return Question.objects.select_related("subject").prefetch_related("attachments", *question_parts_prefetch())
+    return Question.objects.select_related("subject").prefetch_related(
+        attachments_prefetch(), *question_parts_prefetch()
+    )
 
 
 def question_visible_queryset(user: User | AnonymousUser) -> QuerySet[Question]:
@@ -42,9 +51,15 @@ def question_visible_queryset(user: User | AnonymousUser) -> QuerySet[Question]:
     return questions.none()
 
 
-def access_question(user: User | AnonymousUser, question_id: int, *, for_update: bool = False) -> Question:
-    """The question with this id if ``user`` may see it; 404 otherwise (never 403: ids are not confirmed)."""
+def access_question(
+    user: User | AnonymousUser, question_id: int, *, for_update: bool = False, displayed: bool = True
+) -> Question:
+    """The question with this id if ``user`` may see it; 404 otherwise (never 403: ids are not confirmed).
+    With ``displayed=False`` only the row itself is read (one query, none of the parts the serializer shows):
+    for a caller that checks access and hands the id to a service that locks and reads the question anew."""
     questions = question_visible_queryset(user)
+    if not displayed:
+        questions = questions.prefetch_related(None)
     if for_update:
         questions = questions.select_for_update(of=("self",))
     question = questions.filter(pk=question_id).first()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.queueing import queue_on_commit, stalled_requeue
 from tutoring.core.storage import stored_file_local_copy
 from tutoring.core.uploads import (
     PHOTO,
@@ -38,6 +39,10 @@ from tutoring.schools.models import Subject
 from tutoring.schools.selectors import subject_find
 
 logger = logging.getLogger(__name__)
+
+# A question not understood this long after it was asked has lost its task: longer than the task runs (its time
+# limit is 330 s) with a short wait in the media queue.
+UNDERSTANDING_GRACE = timedelta(minutes=10)
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -148,7 +153,9 @@ def _question_commit(
                 student=student, subject=subject, grade=grade, idempotency_key=idempotency_key, typed_text=text
             )
             _attachments_store(question, uploads, written)
-            tasks.question_understand.delay_on_commit(question.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+            queue_on_commit(
+                lambda: tasks.question_understand.delay(question.pk), what=f"question_understand.{question.pk}"
+            )
     except IntegrityError:
         # A concurrent replay of the same key won the insert: answer with its question.
         _storage_delete(written)
@@ -346,19 +353,14 @@ def _text_source(question: Question, recognized: list[Attachment]) -> str:
     return Question.TextSource.OCR if kinds == {Attachment.Kind.PHOTO} else Question.TextSource.ASR
 
 
-def questions_stalled_requeue(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Queue understanding again for questions whose task was lost (e.g. a broker restart)."""
-    stalled = list(
-        Question.objects.filter(
-            status__in=[Question.Status.RECEIVED, Question.Status.PROCESSING],
-            created_at__lt=timezone.now() - older_than,
-        ).values_list("pk", flat=True)[:1000]
-    )
-    for question_id in stalled:
-        tasks.question_understand.delay(question_id)
-    if stalled:
-        logger.warning("question.stalled_requeued", extra={"count": len(stalled)})
-    return len(stalled)
+def questions_stalled_requeue(*, older_than: timedelta = UNDERSTANDING_GRACE) -> int:
+    """Queue understanding again for questions still not understood ``older_than`` after they were asked (their
+    task was lost), the oldest first. Returns how many were queued."""
+    stalled = Question.objects.filter(
+        status__in=[Question.Status.RECEIVED, Question.Status.PROCESSING],
+        created_at__lt=timezone.now() - older_than,
+    ).order_by("created_at")
+    return stalled_requeue(tasks.question_understand, stalled.values_list("pk", flat=True)[:1000], grace=older_than)
 
 
 # --- Knowledge points ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from tutoring.routing import services
 class StopWaitingApi(APIView):
     @extend_schema(request=None, responses=QuestionSerializer, summary="The student stops waiting for a teacher")
     def post(self, request: AuthenticatedRequest, question_id: int) -> Response:
-        question = access_question(request.user, question_id)
+        question = access_question(request.user, question_id, displayed=False)
         if question.student_id != request.user.pk:
             raise PermissionDenied()
         services.ticket_cancel(question=question)

@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from tutoring.accounts.models import User
+from tutoring.questions.selectors import attachments_prefetch
 from tutoring.routing.models import Duty, Offer, Shift, Ticket
 
 HISTORY = 50  # finished answers the typical answer time is taken from
@@ -154,7 +155,7 @@ def offer_list_open(teacher: User) -> list[Offer]:
     return list(
         Offer.objects.filter(teacher=teacher, status=Offer.Status.OPEN, expires_at__gt=timezone.now())
         .select_related("ticket__question__subject")
-        .prefetch_related("ticket__question__attachments")
+        .prefetch_related(attachments_prefetch("ticket__question__"))
         .order_by("created_at")
     )
 
@@ -163,6 +164,6 @@ def ticket_list_assigned(teacher: User) -> list[Ticket]:
     return list(
         Ticket.objects.filter(teacher=teacher, status=Ticket.Status.ASSIGNED)
         .select_related("question__subject", "session")
-        .prefetch_related("question__attachments")
+        .prefetch_related(attachments_prefetch("question__"))
         .order_by("assigned_at")
     )

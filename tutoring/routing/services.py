@@ -30,8 +30,10 @@ from django.utils.translation import gettext as _
 
 from tutoring.accounts.models import StudentProfile, User
 from tutoring.core.errors import ServiceError
+from tutoring.core.queueing import queue_on_commit
 from tutoring.questions.lifecycle import question_lock, question_transition
 from tutoring.questions.models import Question
+from tutoring.questions.selectors import attachments_prefetch
 from tutoring.routing import events, selectors
 from tutoring.routing.models import Duty, DutyConnection, Offer, RoutingFact, Shift, Ticket
 from tutoring.schools.models import City, District, GradeBand, School, Subject
@@ -61,7 +63,7 @@ def _fact(
 def _queue_once(key: str, send: Callable[[], object]) -> None:
     """After commit, queue a task with `send` unless one it queued has not started yet (the task deletes `key`
     when it starts): a burst of triggers needs one run, since each run reads the whole state."""
-    transaction.on_commit(lambda: cache.add(key, 1, timeout=PENDING_SECONDS) and send())
+    queue_on_commit(lambda: cache.add(key, 1, timeout=PENDING_SECONDS) and send(), what=key)
 
 
 def _dispatch_later(subject_id: int) -> None:
@@ -107,7 +109,7 @@ def ticket_enqueue(*, question: Question) -> Ticket:
         grade_band=GradeBand.objects.filter(min_grade__lte=question.grade, max_grade__gte=question.grade).first(),
         school=school,
         district=school.district if school else None,
-        city=school.district.city if school else None,
+        city_id=school.district.city_id if school else None,
     )
     _fact(RoutingFact.Kind.QUEUED, ticket=ticket, question_id=question.pk)
     _dispatch_later(ticket.subject_id)
@@ -444,12 +446,13 @@ def _offers_make(plan: list[tuple[Ticket, Duty]], policy: str, queued: tuple[str
         events.offers_created_event_send(
             Offer.objects.filter(pk__in=[offer.pk for offer in offers])
             .select_related("ticket__question__subject")
-            .prefetch_related("ticket__question__attachments")
+            .prefetch_related(attachments_prefetch("ticket__question__"))
         )
         from tutoring.routing import tasks
 
-        transaction.on_commit(
-            lambda: tasks.offers_expire_due.apply_async(countdown=settings.XUEWEN["OFFER_SECONDS"] + 0.5)
+        queue_on_commit(
+            lambda: tasks.offers_expire_due.apply_async(countdown=settings.XUEWEN["OFFER_SECONDS"] + 0.5),
+            what="routing.offers_expire_due",
         )
     return len(offers)
 
@@ -505,7 +508,11 @@ def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
             offer_seconds=_seconds(offer.created_at, now),
         )
         question_transition(question=question, to=Question.Status.WITH_TEACHER)
-        ticket = Ticket.objects.select_related("question__subject").get(pk=ticket.pk)
+        ticket = (
+            Ticket.objects.select_related("question__subject")
+            .prefetch_related(attachments_prefetch("question__"))
+            .get(pk=ticket.pk)
+        )
         events.ticket_assigned_event_send(ticket)
         events.duty_state_event_send(selectors.duty_get(teacher))
         _positions_later(ticket.subject_id)

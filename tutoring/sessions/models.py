@@ -205,6 +205,12 @@ class Recording(models.Model):
     class Meta:
         verbose_name = _("recording")
         verbose_name_plural = _("recordings")
+        indexes = [
+            # The sweep's read of what still waits to render: a few rows, not one per session ever held.
+            models.Index(
+                fields=["status"], condition=models.Q(status__in=["pending", "failed"]), name="recording_render_pending"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.session_id} {self.get_status_display()}"

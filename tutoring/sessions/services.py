@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from media.board import board_render, voice_track_write
 from media.errors import MediaProcessingError
 from tutoring.accounts.models import User
 from tutoring.core.errors import ServiceError
+from tutoring.core.queueing import queue_on_commit, stalled_requeue
 from tutoring.core.storage import stored_file_local_copy
 from tutoring.core.uploads import (
     PHOTO,
@@ -44,6 +45,7 @@ from tutoring.knowledge.selectors import knowledge_point_resolve
 from tutoring.library.services import entry_video_publish
 from tutoring.questions.lifecycle import question_lock
 from tutoring.questions.models import Attachment
+from tutoring.questions.selectors import attachments_prefetch
 from tutoring.questions.services import (
     question_knowledge_points_set,
     question_text_check,
@@ -68,6 +70,9 @@ logger = logging.getLogger(__name__)
 
 AUDIO_SAMPLE_RATE = 16_000
 RENDER_ATTEMPTS = 3
+# A recording still waiting to render this long after its session ended has lost its task (or the retry of a
+# failed attempt): renders claim the recording as they start, so a late duplicate does nothing.
+RENDER_GRACE = timedelta(minutes=10)
 
 
 def _fact(
@@ -343,7 +348,13 @@ def session_end(*, teacher: User, ticket_id: int, reason: str = TutoringSession.
             return
         session_id, question_id = found
         question_lock(question_id)
-        session = TutoringSession.objects.select_for_update().get(pk=session_id)
+        # The room's row locked, with what its state shows read in the same query (``session_state``).
+        session = (
+            TutoringSession.objects.select_for_update(of=("self",))
+            .select_related("teacher", "student", "question__subject")
+            .prefetch_related(attachments_prefetch("question__"))
+            .get(pk=session_id)
+        )
         if session.status == TutoringSession.Status.ENDED:
             raise ServiceError("session_ended", _("This session has ended."), status=409)
         routing.ticket_finish(teacher=teacher, ticket_id=ticket_id)
@@ -362,14 +373,15 @@ def session_end(*, teacher: User, ticket_id: int, reason: str = TutoringSession.
         recording = Recording.objects.create(session=session)
         from tutoring.sessions import tasks
 
-        tasks.recording_render.delay_on_commit(recording.pk)  # type: ignore[attr-defined]  # celery-types lacks delay_on_commit
+        queue_on_commit(lambda: tasks.recording_render.delay(recording.pk), what=f"recording_render.{recording.pk}")
         events.session_ended_event_send(session.pk, session_state(session, Role.OBSERVER))
     logger.info("session.ended", extra={"session_id": session.pk, "reason": reason})
 
 
 def sessions_sweep() -> int:
-    """Close sockets that fell silent (a web process died under them) and end rooms nobody has been in for
-    SESSION_ABANDON_SECONDS. Returns the number of rooms ended."""
+    """Close sockets that fell silent (a web process died under them), end rooms nobody has been in for
+    SESSION_ABANDON_SECONDS, and queue again the renders whose task was lost (``recordings_stalled_requeue``).
+    Returns the number of rooms ended."""
     now = timezone.now()
     silent_before = now - timedelta(seconds=settings.XUEWEN["SESSION_SILENT_SECONDS"])
     for channel_name, seen_at in SessionConnection.objects.filter(
@@ -395,7 +407,20 @@ def sessions_sweep() -> int:
                 ended += 1
             except ServiceError:
                 continue  # ended meanwhile
+    recordings_stalled_requeue()
     return ended
+
+
+def recordings_stalled_requeue() -> int:
+    """Queue rendering again for recordings still waiting to render (or to retry a failed attempt)
+    RENDER_GRACE after their session ended, the oldest first. Returns how many were queued."""
+    from tutoring.sessions import tasks
+
+    stalled = Recording.objects.filter(
+        Q(status=Recording.Status.PENDING) | Q(status=Recording.Status.FAILED, attempts__lt=RENDER_ATTEMPTS),
+        session__ended_at__lt=timezone.now() - RENDER_GRACE,
+    ).order_by("session__ended_at")
+    return stalled_requeue(tasks.recording_render, stalled.values_list("pk", flat=True)[:100], grace=RENDER_GRACE)
 
 
 # --- After the session -------------------------------------------------------------------------
@@ -517,9 +542,11 @@ def board_video_store(
 
 def recording_render(*, recording_id: int) -> None:
     """Render the log and the voices into an MP4 with a poster; publish it, or wait for the teacher's
-    approval. A failure is recorded and retried by the task; the log and the voices are never deleted."""
+    approval. A failure is recorded and retried by the task, RENDER_ATTEMPTS times in all however often it is
+    queued; the log and the voices are never deleted."""
     claimed = Recording.objects.filter(
-        pk=recording_id, status__in=(Recording.Status.PENDING, Recording.Status.FAILED)
+        Q(status=Recording.Status.PENDING) | Q(status=Recording.Status.FAILED, attempts__lt=RENDER_ATTEMPTS),
+        pk=recording_id,
     ).update(status=Recording.Status.RENDERING)
     if not claimed:
         return

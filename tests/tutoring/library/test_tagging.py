@@ -59,6 +59,8 @@ def test_matching_again_replaces_the_taggers_points_but_never_a_teachers():
     question_match(question_id=question.pk)
     QuestionKnowledgePoint.objects.filter(question=question).delete()
     QuestionKnowledgePoint.objects.create(question=question, point=points["divide"], source=TagSource.TEACHER)
+    # Matched again as after the student corrects the text: the correction sets the outcome back to pending.
+    Question.objects.filter(pk=question.pk).update(match_outcome=Question.MatchOutcome.PENDING)
 
     question_match(question_id=question.pk)
 

@@ -1,18 +1,26 @@
 import io
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from tests.factories import QuestionFactory, StudentFactory
+from tests.queued import queued_tasks
 from tests.samples import QUESTION_TEXT, question_photo, voice_clip
 from tutoring.core.errors import ServiceError
 from tutoring.questions.models import Attachment, Question
-from tutoring.questions.services import question_create, question_text_correct, question_understand
+from tutoring.questions.services import (
+    question_create,
+    question_text_correct,
+    question_understand,
+    questions_stalled_requeue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -335,3 +343,38 @@ def test_the_student_is_held_to_the_same_text_check_as_the_library():
     assert (asked.value.code, asked.value.field) == ("unsupported_language", "text")
     assert (question.text, question.status) == ("原来的题", Question.Status.UNDERSTOOD)
     assert Question.objects.filter(student=student).count() == 0
+
+
+def test_a_question_asked_while_the_broker_is_down_is_kept_with_its_photo(
+    broker_down, media_root, redis_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        question, created = question_create(
+            student=StudentFactory(), subject="math", grade=3, idempotency_key=key(), photos=[photo_upload()]
+        )
+
+    attachment = Attachment.objects.get(question=question)
+    assert (created, Question.objects.get().status, attachment.status) == (True, Question.Status.RECEIVED, "pending")
+    assert stored_files(media_root) == [media_root / attachment.original.name]
+    assert redis_client.llen("media") == 0
+
+
+def old(question: Question, *, minutes: int) -> Question:
+    Question.objects.filter(pk=question.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
+    return question
+
+
+def test_the_sweep_queues_understanding_again_once_for_a_question_whose_task_was_lost(redis_client):
+    lost = old(QuestionFactory(), minutes=11)
+    stuck = old(QuestionFactory(status=Question.Status.PROCESSING), minutes=30)
+    old(QuestionFactory(), minutes=9)  # its task may still wait in the queue
+    old(QuestionFactory(status=Question.Status.UNDERSTOOD, text="3加5等于几？"), minutes=30)
+    old(QuestionFactory(status=Question.Status.FAILED), minutes=30)
+
+    first, again = questions_stalled_requeue(), questions_stalled_requeue()
+
+    assert (first, again) == (2, 0)  # the second run leaves what the first queued alone
+    assert queued_tasks(redis_client, "media") == [
+        ("tutoring.questions.tasks.question_understand", f"({stuck.pk},)"),
+        ("tutoring.questions.tasks.question_understand", f"({lost.pk},)"),
+    ]

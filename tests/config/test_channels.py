@@ -1,0 +1,52 @@
+import asyncio
+import socket
+
+import pytest
+import redis
+from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from config.channels import LOST, RedisChannelLayer
+
+pytestmark = pytest.mark.asyncio
+
+
+def closed_port() -> int:
+    """A port nothing listens on, as a Redis that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def layer(address: str) -> RedisChannelLayer:
+    return RedisChannelLayer(hosts=[{"address": address}], prefix=f"{settings.CHANNEL_LAYER_PREFIX}-lost-test")
+
+
+async def test_every_receiver_is_told_when_redis_comes_back_empty():
+    """redis-py reconnects by itself: nothing fails, yet the groups are gone. The missing marker tells."""
+    channels = layer(settings.REDIS_URL)
+    first, second = await channels.new_channel(), await channels.new_channel()
+    receiving = [asyncio.create_task(channels.receive(first)), asyncio.create_task(channels.receive(second))]
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    while not client.exists(channels.marker):
+        await asyncio.sleep(0.05)
+    await channels.send(first, {"type": "before"})
+    assert await asyncio.wait_for(receiving[0], timeout=5) == {"type": "before"}
+    receiving[0] = asyncio.create_task(channels.receive(first))
+
+    client.delete(channels.marker)  # as a restart without persistence loses it
+
+    assert await asyncio.wait_for(asyncio.gather(*receiving), timeout=10) == [{"type": LOST}, {"type": LOST}]
+    await channels.send(first, {"type": "after"})
+    assert await asyncio.wait_for(channels.receive(first), timeout=10) == {"type": "after"}  # no second alarm
+    await channels.flush()
+
+
+async def test_a_receiver_is_told_when_redis_is_down_and_leaving_a_group_does_not_fail():
+    channels = layer(f"redis://127.0.0.1:{closed_port()}/0")
+    channel = await channels.new_channel()
+
+    assert await asyncio.wait_for(channels.receive(channel), timeout=30) == {"type": LOST}
+    await channels.group_discard("question.1", channel)  # logged, not raised
+    with pytest.raises(RedisConnectionError):
+        await channels.group_add("question.1", channel)  # a socket cannot join: its consumer says come back
