@@ -5,6 +5,7 @@ The README's test command sets both (to the local servers) when they are unset.
 
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from channels.layers import channel_layers
 from django.conf import settings
 
 from config.celery import app
+from tests.live import Redis
 from tutoring.library.index import index_reset
 
 CELERY_QUEUES = ["default", "media", "matching"]
@@ -74,3 +76,12 @@ def broker_down(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
     return app.conf.broker_url
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Redis]:
+    """A redis-server of the test's own, which the test may kill and start again (empty)."""
+    server = Redis(directory=tmp_path)
+    server.start()
+    yield server
+    server.kill()

@@ -3,20 +3,28 @@
 Used by browser tests (one of each) and by the routing race test (two of each). The processes share
 the test's Redis, database and media folder, so the test reads what they did from the database.
 ``web_server`` starts one web server alone, on the environment a test gives it (the embedded defaults' test).
+``Redis`` is a redis-server of a test's own, for the tests that kill it (the ``private_redis`` fixture).
+``duty_console`` is a teacher's console on a live stack's socket, and ``tickets_finished`` counts what they did.
 """
 
+import asyncio
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import close_old_connections
+
+from tutoring.routing.models import Ticket
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 30
@@ -82,6 +90,37 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@dataclass
+class Redis:
+    """A redis-server of the test's own on a spare port, with no persistence: a restart starts it empty."""
+
+    directory: Path
+    port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        with (self.directory / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -186,3 +225,44 @@ def web_server(environment: dict[str, str], log: Path) -> Iterator[str]:
 
 def _web_command(port: int) -> list[str]:
     return [sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+
+
+async def duty_console(socket, stop: asyncio.Event, on_offer: Callable[[], object] = lambda: None) -> None:
+    """A duty console as duty.js behaves: on duty, accepts each offer after a short think, finishes each answer
+    after a moment (those the state sent on connecting lists too), heartbeats. ``on_offer`` hears each new offer."""
+
+    async def later(seconds: float, message: dict) -> None:
+        await asyncio.sleep(seconds)
+        await socket.send(json.dumps(message))
+
+    async def heartbeats() -> None:
+        while True:
+            await later(2, {"type": "duty.heartbeat"})
+
+    await socket.send(json.dumps({"type": "duty.available", "available": True}))
+    pending = {asyncio.create_task(heartbeats())}
+    try:
+        while not stop.is_set():
+            try:
+                event = json.loads(await asyncio.wait_for(socket.recv(), timeout=0.5))
+            except TimeoutError:
+                continue
+            offers = event.get("offers", []) + ([event["offer"]] if event["type"] == "offer.created" else [])
+            tickets = event.get("tickets", []) + ([event["ticket"]] if event["type"] == "ticket.assigned" else [])
+            if event["type"] == "offer.created":
+                on_offer()
+            for offer in offers:
+                accept = {"type": "offer.accept", "offer_id": offer["id"]}
+                pending.add(asyncio.create_task(later(random.uniform(0.05, 0.3), accept)))
+            for ticket in tickets:
+                pending.add(asyncio.create_task(later(0.5, {"type": "ticket.finish", "ticket_id": ticket["id"]})))
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+def tickets_finished() -> int:
+    """How many questions teachers have answered (from a thread of the test: its connection is closed after)."""
+    count = Ticket.objects.filter(status=Ticket.Status.FINISHED).count()
+    close_old_connections()
+    return count

@@ -45,6 +45,9 @@ class Counts(models.Model):
         abstract = True
 
 
+COUNTED = [field.name for field in Counts._meta.local_fields]  # the columns each rollup of counts sums
+
+
 class DayFigures(Counts):
     """A school's questions of one subject and grade asked on one local day."""
 

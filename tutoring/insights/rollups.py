@@ -20,7 +20,7 @@ from django.utils import timezone
 from tutoring.insights.engagement_rollups import engagement_changed_days, engagement_rollup_day
 from tutoring.insights.metrics import RATINGS, bucket_of
 from tutoring.insights.models import (
-    Counts,
+    COUNTED,
     DayFigures,
     DaySpread,
     DistrictDayFigures,
@@ -216,7 +216,6 @@ def rollup_day(day: date, *, now: datetime | None = None) -> int:
     return len(facts)
 
 
-COUNTED = [field.name for field in Counts._meta.get_fields()]
 # Each district-grain rollup, the school-grain one it sums, and the columns (besides the day) it is grouped by and
 # sums.
 DISTRICT_GRAIN: dict[type[Any], tuple[type[Any], list[str], list[str]]] = {

@@ -20,16 +20,14 @@ from tutoring.accounts.models import AdministratorProfile, StudentProfile, User
 from tutoring.core.errors import ServiceError
 from tutoring.insights.metrics import BUCKET_SECONDS, FIGURES, RATINGS
 from tutoring.insights.models import (
+    COUNTED,
     Counts,
     DayFigures,
     DaySpread,
-    DistrictDayFigures,
-    DistrictDaySpread,
-    DistrictPointFigures,
     HourFigures,
     PointFigures,
 )
-from tutoring.insights.rollups import day_bounds
+from tutoring.insights.rollups import DISTRICT_GRAIN, day_bounds
 from tutoring.knowledge.models import KnowledgePoint
 from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
 from tutoring.questions.selectors import question_visible_queryset
@@ -41,7 +39,6 @@ from tutoring.sessions.models import TutoringSession
 MIN_GROUP = 5  # students: a group smaller than this shows no figure
 MAX_SPAN_DAYS = 366
 DEFAULT_DAYS = 7
-COLUMNS = [field.name for field in Counts._meta.get_fields()]
 BREAKDOWNS = ("day", "district", "school", "subject", "grade", "point", "hour", "weekday")
 
 
@@ -176,12 +173,8 @@ def _number(value: str, field: str) -> int:
     return int(value)
 
 
-# The district-grain rollup that holds the same sums as a school-grain one (``rollups.district_rollup_day``).
-DISTRICT_GRAIN: dict[type[Any], type[Any]] = {
-    DayFigures: DistrictDayFigures,
-    PointFigures: DistrictPointFigures,
-    DaySpread: DistrictDaySpread,
-}
+# The district-grain rollup that holds the same sums as a school-grain one.
+DISTRICT_OF = {fine: coarse for coarse, (fine, _keys, _summed) in DISTRICT_GRAIN.items()}
 
 
 def _by_district(filters: Filters, by: str | None) -> bool:
@@ -194,7 +187,7 @@ def _place_rows(filters: Filters, model: type[Any], by: str | None) -> QuerySet[
     """The rows of a day-grain rollup (``DayFigures``, ``PointFigures``, ``DaySpread``) for the filters' period and
     place: those of its district-grain sums where they can answer (``_by_district``), else the schools'."""
     if _by_district(filters, by):
-        coarse: Any = DISTRICT_GRAIN[model]._default_manager
+        coarse: Any = DISTRICT_OF[model]._default_manager
         rows = coarse.filter(day__gte=filters.start, day__lte=filters.end)
         return rows.filter(district__in=_place_districts(filters))
     manager: Any = model._default_manager
@@ -204,7 +197,7 @@ def _place_rows(filters: Filters, model: type[Any], by: str | None) -> QuerySet[
 
 def _district_column(rows: QuerySet[Any], column: str) -> str:
     """A breakdown's column as the rows' rollup names it (the district-grain ones hold the district itself)."""
-    return "district" if column == "school__district" and rows.model in DISTRICT_GRAIN.values() else column
+    return "district" if column == "school__district" and rows.model in DISTRICT_GRAIN else column
 
 
 def _rows(filters: Filters, model: type[Counts], by: str | None = None) -> QuerySet[Any]:
@@ -240,8 +233,8 @@ def _source(filters: Filters) -> type[Counts]:
 
 
 def _sums(rows: QuerySet[Any]) -> dict[str, float]:
-    found = rows.aggregate(**{column: Sum(column) for column in COLUMNS})
-    return {column: found[column] or 0 for column in COLUMNS}
+    found = rows.aggregate(**{column: Sum(column) for column in COUNTED})
+    return {column: found[column] or 0 for column in COUNTED}
 
 
 def _no_spreads() -> dict[str, list[int]]:
@@ -366,7 +359,7 @@ def insights_breakdown(filters: Filters, by: str) -> list[dict[str, Any]]:
         column = "point__subject"
     found = _rows(filters, model, by)
     column = _district_column(found, column)
-    rows = found.values(column).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(column)
+    rows = found.values(column).annotate(**{name: Sum(name) for name in COUNTED}).order_by(column)
     spreads: dict[Any, dict[str, list[int]]] = {}
     if model is not HourFigures and filters.point is None and column != "point":
         spread_rows = _spread_rows(filters, by)
@@ -384,7 +377,7 @@ def insights_breakdown(filters: Filters, by: str) -> list[dict[str, Any]]:
         small = everyone_small or (groups is not None and groups.get(key, 0) < MIN_GROUP)
         values: dict[str, float | None] = {figure.code: None for figure in FIGURES}
         if not small:
-            sums = {name: row[name] or 0 for name in COLUMNS}
+            sums = {name: row[name] or 0 for name in COUNTED}
             values = _values(sums, spreads.get(key, _no_spreads()))
         table.append(
             {

@@ -5,24 +5,19 @@ still answered exactly once, with no offer left open and no place leaked."""
 
 import asyncio
 import json
-import random
 import secrets
-import socket
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from django.db import close_old_connections
 from django.db.models import Count
 
 from tests.factories import QuestionFactory, ShiftFactory
-from tests.live import live_processes
+from tests.live import Redis, duty_console, live_processes, tickets_finished
 from tests.sockets import session_cookie
 from tutoring.questions.models import Question
 from tutoring.routing.models import Duty, Offer, RoutingFact, Ticket
@@ -36,48 +31,6 @@ ARRIVALS_PER_SECOND = 5
 KILL_AFTER = 10  # 还是不会 sent before Redis dies
 DOWN_SECONDS = 3
 TIMEOUT = 90
-
-
-@dataclass
-class Redis:
-    """A redis-server of the test's own on a spare port, with no persistence: a restart starts it empty."""
-
-    directory: Path
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        with (self.directory / "redis.log").open("ab") as log:
-            self.process = subprocess.Popen(command, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[Redis]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = Redis(directory=tmp_path, port=port)
-    server.start()
-    yield server
-    server.kill()
 
 
 @dataclass
@@ -105,38 +58,9 @@ async def reconnecting(url: str, cookie: str, stop: asyncio.Event, session, open
         await asyncio.sleep(0.3)
 
 
-async def console(ws, stop: asyncio.Event, record: Record) -> None:
-    """A duty console as duty.js behaves: on duty, accepts each offer after a short think, finishes each answer
-    after a moment (those the snapshot lists too), heartbeats."""
-
-    async def later(seconds: float, message: dict) -> None:
-        await asyncio.sleep(seconds)
-        await ws.send(json.dumps(message))
-
-    async def heartbeats() -> None:
-        while True:
-            await later(2, {"type": "duty.heartbeat"})
-
-    await ws.send(json.dumps({"type": "duty.available", "available": True}))
-    pending = {asyncio.create_task(heartbeats())}
-    try:
-        while not stop.is_set():
-            try:
-                event = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
-            except TimeoutError:
-                continue
-            offers = event.get("offers", []) + ([event["offer"]] if event["type"] == "offer.created" else [])
-            tickets = event.get("tickets", []) + ([event["ticket"]] if event["type"] == "ticket.assigned" else [])
-            if event["type"] == "offer.created" and record.restarted_at is not None:
-                record.offers_after_restart.append(time.monotonic())
-            for offer in offers:
-                accept = {"type": "offer.accept", "offer_id": offer["id"]}
-                pending.add(asyncio.create_task(later(random.uniform(0.05, 0.3), accept)))
-            for ticket in tickets:
-                pending.add(asyncio.create_task(later(0.5, {"type": "ticket.finish", "ticket_id": ticket["id"]})))
-    finally:
-        for task in pending:
-            task.cancel()
+def offered_after_restart(record: Record) -> None:
+    if record.restarted_at is not None:
+        record.offers_after_restart.append(time.monotonic())
 
 
 async def page(ws, question_id: int, stop: asyncio.Event, record: Record) -> None:
@@ -166,12 +90,6 @@ async def still_stuck(client: httpx.AsyncClient, url: str, question_id: int, coo
         await asyncio.sleep(0.5)
 
 
-def finished_count() -> int:
-    count = Ticket.objects.filter(status=Ticket.Status.FINISHED).count()
-    close_old_connections()
-    return count
-
-
 async def outage(redis: Redis, record: Record) -> None:
     redis.kill()
     await asyncio.sleep(DOWN_SECONDS)
@@ -188,7 +106,7 @@ async def run(stack, redis: Redis, teachers: list[str], students: list[tuple[int
                 f"{ws_url}/ws/duty/",
                 cookie,
                 stop,
-                lambda ws: console(ws, stop, record),
+                lambda ws: duty_console(ws, stop, on_offer=lambda: offered_after_restart(record)),
                 lambda: record.console_opens.append(time.monotonic()),
             )
         )
@@ -219,7 +137,7 @@ async def run(stack, redis: Redis, teachers: list[str], students: list[tuple[int
                 await asyncio.sleep(1 / ARRIVALS_PER_SECOND)
             await asyncio.gather(*taps)
             print(f"\nevery 还是不会 taken after {time.monotonic() - started:.1f} s")
-            while await asyncio.to_thread(finished_count) < QUESTIONS or any(
+            while await asyncio.to_thread(tickets_finished) < QUESTIONS or any(
                 record.seen.get(question_id) != Question.Status.ANSWERED for question_id, _ in students
             ):
                 await asyncio.sleep(0.2)

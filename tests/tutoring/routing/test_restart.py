@@ -2,8 +2,6 @@
 restart teachers reconnect and every question is answered exactly once, none lost."""
 
 import asyncio
-import json
-import random
 import threading
 import time
 from pathlib import Path
@@ -14,7 +12,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import Count
 
 from tests.factories import QuestionFactory, ShiftFactory
-from tests.live import LiveStack, live_processes
+from tests.live import LiveStack, duty_console, live_processes, tickets_finished
 from tests.sockets import session_cookie
 from tutoring.questions.models import Question
 from tutoring.routing.models import Duty, Offer, RoutingFact, Ticket
@@ -47,8 +45,7 @@ def questions_arrive(tickets: list[int], killed: threading.Event) -> None:
 
 
 async def teacher(urls: list[str], cookie: str, stop: asyncio.Event, reconnects: list[int]) -> None:
-    """A duty console as duty.js behaves: on duty, accepts every offer after a short think, finishes each
-    answer after a moment, heartbeats, and reconnects (to any server) whenever the socket drops."""
+    """A teacher's duty console that reconnects (to any server) whenever the socket drops."""
     attempt = 0
     while not stop.is_set():
         url = urls[attempt % len(urls)]
@@ -58,44 +55,9 @@ async def teacher(urls: list[str], cookie: str, stop: asyncio.Event, reconnects:
                 url.replace("http", "ws") + "/ws/duty/", additional_headers={"Cookie": cookie, "Origin": url}
             ) as socket:
                 reconnects.append(attempt)
-                await socket.send(json.dumps({"type": "duty.available", "available": True}))
-                await console(socket, stop)
+                await duty_console(socket, stop)
         except (OSError, websockets.ConnectionClosed):
             await asyncio.sleep(0.2)
-
-
-async def console(socket, stop: asyncio.Event) -> None:
-    async def later(seconds: float, message: dict) -> None:
-        await asyncio.sleep(seconds)
-        await socket.send(json.dumps(message))
-
-    async def heartbeats() -> None:
-        while True:
-            await later(2, {"type": "duty.heartbeat"})
-
-    pending = {asyncio.create_task(heartbeats())}
-    try:
-        while not stop.is_set():
-            try:
-                event = json.loads(await asyncio.wait_for(socket.recv(), timeout=0.5))
-            except TimeoutError:
-                continue
-            offers = event.get("offers", []) + ([event["offer"]] if event["type"] == "offer.created" else [])
-            tickets = event.get("tickets", []) + ([event["ticket"]] if event["type"] == "ticket.assigned" else [])
-            for offer in offers:
-                accept = {"type": "offer.accept", "offer_id": offer["id"]}
-                pending.add(asyncio.create_task(later(random.uniform(0.05, 0.3), accept)))
-            for ticket in tickets:
-                pending.add(asyncio.create_task(later(0.5, {"type": "ticket.finish", "ticket_id": ticket["id"]})))
-    finally:
-        for task in pending:
-            task.cancel()
-
-
-def finished_count() -> int:
-    count = Ticket.objects.filter(status=Ticket.Status.FINISHED).count()
-    close_old_connections()
-    return count
 
 
 async def run(stack: LiveStack, cookies: list[str]) -> dict[str, int]:
@@ -109,14 +71,14 @@ async def run(stack: LiveStack, cookies: list[str]) -> dict[str, int]:
         async with asyncio.timeout(TIMEOUT):
             while len(tickets) < KILL_AFTER:
                 await asyncio.sleep(0.05)
-            before = await asyncio.to_thread(finished_count)
+            before = await asyncio.to_thread(tickets_finished)
             await asyncio.to_thread(stack.kill)
             killed.set()
             connected_before = len(reconnects)
             await asyncio.sleep(DOWN_SECONDS)
             await asyncio.to_thread(stack.start)
             await arrivals
-            while await asyncio.to_thread(finished_count) < QUESTIONS:
+            while await asyncio.to_thread(tickets_finished) < QUESTIONS:
                 await asyncio.sleep(0.2)
         return {"finished_before_kill": before, "reconnects": len(reconnects) - connected_before}
     finally:
