@@ -72,7 +72,8 @@ def broker_down(monkeypatch: pytest.MonkeyPatch) -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
+    for setting in ("broker_url", "broker_write_url"):  # Celery publishes to the second, set from the first
+        monkeypatch.setattr(app.conf, setting, f"redis://127.0.0.1:{port}/0")
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
     return app.conf.broker_url

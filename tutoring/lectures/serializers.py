@@ -2,11 +2,12 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tutoring.core.api import ModelSerializer
 from tutoring.lectures.models import Lecture, LectureQuestionPhoto, LectureSlide, LectureSlideDeck
 from tutoring.schools.models import Subject
 
 
-class LectureSerializer(serializers.ModelSerializer):
+class LectureSerializer(ModelSerializer):
     """A lecture as its students and teachers see it; ``signed_up`` (a set of lecture ids) comes in the context."""
 
     subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -53,7 +54,7 @@ class ReplayWatchedResultSerializer(serializers.Serializer):
     seconds = serializers.FloatField(help_text="Seconds played in this report (stored once per viewing and number).")
 
 
-class LectureQuestionPhotoSerializer(serializers.ModelSerializer):
+class LectureQuestionPhotoSerializer(ModelSerializer):
     """A photo uploaded to ask with: the student's ``question.ask`` names its ``id`` as ``photo``."""
 
     class Meta:
@@ -61,7 +62,7 @@ class LectureQuestionPhotoSerializer(serializers.ModelSerializer):
         fields = ["id", "width", "height"]
 
 
-class LectureSlideSerializer(serializers.ModelSerializer):
+class LectureSlideSerializer(ModelSerializer):
     """A slide the lecturer may put on a page (``board.background`` with its id): a page of the slides (``number``)
     or a covered question's photo (``entry``)."""
 

@@ -4,12 +4,13 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tutoring.core.api import ModelSerializer
 from tutoring.library.models import Answer, Entry, Match
 from tutoring.questions.serializers import SubjectField
 from tutoring.schools.models import Subject
 
 
-class AnswerSerializer(serializers.ModelSerializer):
+class AnswerSerializer(ModelSerializer):
     video_url = serializers.SerializerMethodField(help_text="MP4 (H.264/AAC), served with HTTP range requests.")
     poster_url = serializers.SerializerMethodField()
 
@@ -31,7 +32,7 @@ class AnswerSerializer(serializers.ModelSerializer):
         return self._url(answer, "poster")
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class EntrySerializer(ModelSerializer):
     subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     answers = serializers.SerializerMethodField()
@@ -64,7 +65,7 @@ class EntrySerializer(serializers.ModelSerializer):
         return cast(list[dict[str, Any]], AnswerSerializer(ready, many=True).data)
 
 
-class MatchSerializer(serializers.ModelSerializer):
+class MatchSerializer(ModelSerializer):
     entry = EntrySerializer(read_only=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from django.http import Http404
 from tutoring.accounts.models import User
 from tutoring.core.consumers import BaseConsumer, database_call
 from tutoring.questions.events import question_group
+from tutoring.questions.models import Question
 from tutoring.questions.selectors import access_question
 from tutoring.questions.serializers import QuestionSerializer
 from tutoring.routing.selectors import ticket_position, ticket_queued_for_question
@@ -18,7 +19,8 @@ def question_state(user: User, question_id: int) -> list[dict[str, Any]] | None:
     except Http404:
         return None
     state = [{"type": "question.status", "question": QuestionSerializer(question).data}]
-    ticket = ticket_queued_for_question(question.pk)
+    # Only a question waiting for a teacher has a ticket in the queue (routing.services.question_moved).
+    ticket = ticket_queued_for_question(question.pk) if question.status == Question.Status.WAITING_TEACHER else None
     if ticket is not None:
         state.append({"type": "queue.position", "queue": ticket_position(ticket)})
     return state

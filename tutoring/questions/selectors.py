@@ -62,10 +62,10 @@ def access_question(
         questions = questions.prefetch_related(None)
     if for_update:
         questions = questions.select_for_update(of=("self",))
-    question = questions.filter(pk=question_id).first()
-    if question is None:
+    found = list(questions.filter(pk=question_id).order_by())  # one row or none: no sort to compile
+    if not found:
         raise Http404
-    return question
+    return found[0]
 
 
 def question_list_visible(*, user: User) -> list[Question]:

@@ -8,6 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tutoring.core.api import ModelSerializer
 from tutoring.questions.models import Attachment, Question
 from tutoring.schools.models import Subject
 
@@ -37,7 +38,7 @@ def question_parts_prefetch() -> list[str | Prefetch]:
     return [part.prefetch for part in _PARTS]
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The processed file (sanitized photo or AAC voice), once ready.")
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -75,7 +76,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return self._file_url(attachment, "thumbnail")
 
 
-class QuestionSerializer(serializers.ModelSerializer):
+class QuestionSerializer(ModelSerializer):
     subject: serializers.SlugRelatedField[Subject] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)

@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
+from tutoring.core.api import ModelSerializer
 from tutoring.questions.models import Question
 from tutoring.questions.serializers import AttachmentSerializer
 from tutoring.routing.models import Duty, Offer, Shift, Ticket
 
 
-class OfferedQuestionSerializer(serializers.ModelSerializer):
+class OfferedQuestionSerializer(ModelSerializer):
     """What a teacher sees of a routed question: its content, never who the student is."""
 
     subject_name = serializers.CharField(source="subject.name", read_only=True)
@@ -16,7 +17,7 @@ class OfferedQuestionSerializer(serializers.ModelSerializer):
         fields = ["id", "subject_name", "grade", "text", "attachments", "created_at"]
 
 
-class OfferSerializer(serializers.ModelSerializer):
+class OfferSerializer(ModelSerializer):
     question = OfferedQuestionSerializer(source="ticket.question", read_only=True)
     waiting_since = serializers.DateTimeField(source="ticket.queued_at", read_only=True)
 
@@ -25,7 +26,7 @@ class OfferSerializer(serializers.ModelSerializer):
         fields = ["id", "ticket", "policy", "status", "created_at", "expires_at", "waiting_since", "question"]
 
 
-class AssignedTicketSerializer(serializers.ModelSerializer):
+class AssignedTicketSerializer(ModelSerializer):
     question = OfferedQuestionSerializer(read_only=True)
     session_id = serializers.SerializerMethodField(help_text="The session room, once it is open.")
 
@@ -38,7 +39,7 @@ class AssignedTicketSerializer(serializers.ModelSerializer):
         return session.pk if session is not None else None
 
 
-class ShiftSerializer(serializers.ModelSerializer):
+class ShiftSerializer(ModelSerializer):
     subject_name = serializers.CharField(source="subject.name", read_only=True)
     grade_band_name = serializers.CharField(source="grade_band.name", read_only=True)
 
@@ -47,7 +48,7 @@ class ShiftSerializer(serializers.ModelSerializer):
         fields = ["id", "subject_name", "grade_band_name", "starts_at", "ends_at", "capacity"]
 
 
-class DutySerializer(serializers.ModelSerializer):
+class DutySerializer(ModelSerializer):
     subject_name = serializers.CharField(source="subject.name", read_only=True, default=None)
     grade_band_name = serializers.CharField(source="grade_band.name", read_only=True, default=None)
 

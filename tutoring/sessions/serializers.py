@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media.board import BOARD_HEIGHT, BOARD_WIDTH, PAGES
+from tutoring.core.api import ModelSerializer
 from tutoring.questions.serializers import SubjectField
 from tutoring.routing.serializers import OfferedQuestionSerializer
 from tutoring.sessions.models import ChatAttachment, Recording, TutoringSession
@@ -24,7 +25,7 @@ class LatestSessionField(serializers.Field):
         return max((session.pk for session in value.all()), default=None)
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     """A room's state as a client starts from it; ``role`` and ``presence`` come in the context."""
 
     role = serializers.SerializerMethodField()
@@ -77,7 +78,7 @@ class SessionSerializer(serializers.ModelSerializer):
         return {"width": BOARD_WIDTH, "height": BOARD_HEIGHT, "pages": PAGES}
 
 
-class RecordingSerializer(serializers.ModelSerializer):
+class RecordingSerializer(ModelSerializer):
     video_url = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
     audio_url = serializers.SerializerMethodField(help_text="The replay's sound: the MP4 itself.")
@@ -108,7 +109,7 @@ class RecordingSerializer(serializers.ModelSerializer):
         return reverse("sessions:events", kwargs={"session_id": recording.session_id})
 
 
-class ChatAttachmentSerializer(serializers.ModelSerializer):
+class ChatAttachmentSerializer(ModelSerializer):
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
