@@ -8,16 +8,18 @@ to ``timeout`` seconds and keeps the number of connections per process bounded.
 
 Redis holds the groups every socket joined and the events on their way. When it goes down, or comes back empty
 after a crash (redis-py may reconnect so quickly that no command fails), both are gone, and a socket that stayed
-open would hear nothing more. So the process's receiver checks, at most every ``WATCH_SECONDS``, that a marker of
+open would hear nothing more. So the process's reader checks, at most every ``WATCH_SECONDS``, that a marker of
 its own is still in Redis; when a command fails or the marker is gone, every socket of the process gets a
 ``channel_layer.lost`` message (``tutoring.core.consumers.BaseConsumer`` closes it with 4503, and the client
 reconnects and gets the current state, as after any drop). Leaving a group is best-effort: a membership that
 Redis lost needs no discard, and one it kept expires with the group.
 """
 
+import asyncio
 import logging
 import time
-from typing import Any
+from collections import Counter
+from typing import Any, cast
 
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 LOST = "channel_layer.lost"
 WATCH_SECONDS = 2.0
 MARKER_SECONDS = 60  # the marker outlives any gap between two checks while the process receives
+READ_BATCH = 500  # messages taken from Redis in one round trip
+LOST_RETRY_SECONDS = 0.5  # while Redis is down and consumers wait, the reader tries again this often
 
 
 class RedisLost(Exception):
@@ -39,7 +43,7 @@ LOST_ERRORS: tuple[type[Exception], ...] = (*OUTAGE_ERRORS, RedisLost)
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
-    brpop_timeout = int(WATCH_SECONDS)  # an idle receiver comes back to check the marker this often
+    brpop_timeout = int(WATCH_SECONDS)  # an idle reader comes back to check the marker this often
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,31 +51,90 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.marked_at: float | None = None  # when the marker was last seen or set (monotonic)
         # Counts the losses: a socket busy with a message when the loss was told compares it at its next message.
         self.generation = 0
+        self.readers: dict[str, asyncio.Task[None]] = {}  # per process queue (``_read``)
+        self.waiting: Counter[str] = Counter()  # consumers waiting in ``receive``, per process queue
 
     def create_pool(self, index: int) -> BlockingConnectionPool:
         options = dict(self.hosts[index])
         return BlockingConnectionPool.from_url(options.pop("address"), **options)
 
     async def receive(self, channel: str) -> dict[str, Any]:
+        """The next message of ``channel``. A process-local channel (every consumer's) is read from the buffer that
+        the process's reader fills (``_read``); any other channel as channels_redis reads it."""
+        if "!" not in channel:
+            return cast(dict[str, Any], await super().receive(channel))
+        shared = self.non_local_name(channel)
+        self._reader_ensure(shared)
+        self.waiting[shared] += 1
         try:
-            message: dict[str, Any] = await super().receive(channel)
-        except LOST_ERRORS as error:
-            if self.marked_at is not None:  # once per outage, not for each socket that tries again meanwhile
-                logger.warning("channel_layer.lost", extra={"error": repr(error), "sockets": len(self.receive_buffer)})
-            self.marked_at = None
-            self.generation += 1
-            for waiting in list(self.receive_buffer):
-                if waiting != channel:
-                    self.receive_buffer[waiting].put_nowait({"type": LOST})
-            return {"type": LOST}
+            message: dict[str, Any] = await self.receive_buffer[channel].get()
+        except asyncio.CancelledError:  # the consumer ended: what was buffered for it goes with it
+            self.receive_buffer.pop(channel, None)
+            raise
+        finally:
+            self.waiting[shared] -= 1
+        if self.receive_buffer[channel].empty():
+            del self.receive_buffer[channel]
         return message
 
-    async def _brpop_with_clean(self, index: int, channel: str, timeout: int) -> Any:
-        """The process's receiver's blocking pop, which it repeats while idle (channels_redis 4.3): first check, now
-        and then, that Redis still holds this process's marker."""
-        if self.marked_at is None or time.monotonic() - self.marked_at > WATCH_SECONDS:
-            await self.marker_check()
-        return await super()._brpop_with_clean(index, channel, timeout)
+    def _reader_ensure(self, shared: str) -> None:
+        """Start the reader of the process's queue ``shared`` on the running loop unless it runs there already."""
+        loop = asyncio.get_running_loop()
+        reader = self.readers.get(shared)
+        if reader is not None and not reader.done():
+            if reader.get_loop() is loop:
+                return
+            if reader.get_loop().is_running():
+                raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
+        self.readers[shared] = loop.create_task(self._read(shared), name=f"channel-layer-reader {shared}")
+
+    async def _read(self, shared: str) -> None:
+        """Move the messages of the process's queue ``shared`` into its channels' buffers, up to ``READ_BATCH`` in
+        one round trip to Redis (BZMPOP), while any consumer waits; an idle reader stops after a blocking wait.
+
+        channels_redis has each waiting consumer in turn take the receive lock and pop one message, moving it
+        through a backup queue so that a cancelled receive loses nothing: four round trips per message, one
+        after another, each needing a turn of the busy event loop. That capped the events a web process could
+        take from Redis, and offers waited there for seconds. This reader is never cancelled while it holds a
+        message: what it pops goes to the buffers before its next await. Checking the marker (``marker_check``)
+        and telling every waiting consumer when Redis is lost happen here too."""
+        connection_index = self.consistent_hash(shared)
+        key = self.prefix + shared
+        while True:
+            try:
+                if self.marked_at is None or time.monotonic() - self.marked_at > WATCH_SECONDS:
+                    await self.marker_check()
+                popped = await self.connection(connection_index).bzmpop(
+                    self.brpop_timeout, 1, [key], min=True, count=READ_BATCH
+                )
+            except LOST_ERRORS as error:
+                self._lost(error)
+                if not self.waiting[shared]:
+                    return
+                await asyncio.sleep(LOST_RETRY_SECONDS)
+                continue
+            if popped is None:
+                if not self.waiting[shared]:
+                    return
+                continue
+            for content, _score in popped[1]:
+                self._deliver(shared, self.deserialize(content))
+
+    def _deliver(self, shared: str, message: dict[str, Any]) -> None:
+        """Put ``message`` in the buffer of each channel it is for (a group's event names each of the process's
+        channels in the group; a direct one names its channel)."""
+        channels = message.pop("__asgi_channel__", shared)
+        for channel in channels if isinstance(channels, list) else [channels]:
+            self.receive_buffer[channel].put_nowait(message)
+
+    def _lost(self, error: Exception) -> None:
+        """Redis is down or lost what it held: every consumer waiting or with messages buffered is told."""
+        if self.marked_at is not None:  # once per outage, not for each retry meanwhile
+            logger.warning("channel_layer.lost", extra={"error": repr(error), "sockets": len(self.receive_buffer)})
+        self.marked_at = None
+        self.generation += 1
+        for channel in list(self.receive_buffer):
+            self.receive_buffer[channel].put_nowait({"type": LOST})
 
     async def marker_check(self) -> None:
         """Set the marker again; raises RedisLost if it was gone although set within its lifetime."""

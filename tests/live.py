@@ -23,8 +23,9 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Count
 
-from tutoring.routing.models import Ticket
+from tutoring.routing.models import Duty, Offer, RoutingFact, Ticket
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 30
@@ -266,3 +267,15 @@ def tickets_finished() -> int:
     count = Ticket.objects.filter(status=Ticket.Status.FINISHED).count()
     close_old_connections()
     return count
+
+
+def assert_each_answered_once(questions: int) -> None:
+    """Every question was taken by exactly one teacher and answered; no offer stays open and no place leaked."""
+    per_ticket = Offer.objects.filter(status=Offer.Status.ACCEPTED).values("ticket").annotate(n=Count("id"))
+    assert Ticket.objects.count() == questions
+    assert set(Ticket.objects.values_list("status", flat=True)) == {Ticket.Status.FINISHED}
+    assert sorted(row["n"] for row in per_ticket) == [1] * questions
+    assert not Offer.objects.filter(status=Offer.Status.OPEN).exists()
+    assert set(Duty.objects.values_list("load", "offered")) == {(0, 0)}
+    assert RoutingFact.objects.filter(kind=RoutingFact.Kind.ACCEPTED).count() == questions
+    assert RoutingFact.objects.filter(kind=RoutingFact.Kind.FINISHED).count() == questions

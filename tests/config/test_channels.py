@@ -50,3 +50,29 @@ async def test_a_receiver_is_told_when_redis_is_down_and_leaving_a_group_does_no
     await channels.group_discard("question.1", channel)  # logged, not raised
     with pytest.raises(RedisConnectionError):
         await channels.group_add("question.1", channel)  # a socket cannot join: its consumer says come back
+
+
+async def test_a_burst_reaches_every_channel_of_the_process_in_order_and_a_cancelled_receive_loses_no_other():
+    channels = layer(settings.REDIS_URL)
+    names = [await channels.new_channel() for _ in range(20)]
+    leaving = await channels.new_channel()
+    for name in [*names, leaving]:
+        await channels.group_add("burst", name)
+    waiting = asyncio.create_task(channels.receive(leaving))
+    await asyncio.sleep(0.1)
+    for n in range(50):
+        await channels.send(names[n % 20], {"type": "direct", "n": n})
+    await channels.group_send("burst", {"type": "everyone"})  # one message in Redis for all 21 channels
+    waiting.cancel()  # that socket closed meanwhile
+    expected = {
+        name: [*({"type": "direct", "n": n} for n in range(index, 50, 20)), {"type": "everyone"}]
+        for index, name in enumerate(names)
+    }
+
+    received = {
+        name: [await asyncio.wait_for(channels.receive(name), timeout=5) for _ in expected[name]] for name in names
+    }
+
+    assert received == expected
+    assert set(channels.receive_buffer) <= {leaving}  # nothing else left over
+    await channels.flush()

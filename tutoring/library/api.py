@@ -83,12 +83,12 @@ class QuestionFeedbackApi(APIView):
             raise PermissionDenied()
         serializer = FeedbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.question_feedback(
+        shown = services.question_feedback(
             question=question,
             choice=serializer.validated_data["choice"],
             match_id=serializer.validated_data.get("match_id"),
         )
-        return Response(QuestionSerializer(access_question(request.user, question_id)).data)
+        return Response(QuestionSerializer(shown).data)
 
 
 class MatchApi(AsyncAPIView):

@@ -42,6 +42,7 @@ from tutoring.library.index import VECTOR_DTYPE, encoder, index_get, model_name
 from tutoring.library.models import Answer, Entry, EntryKnowledgePoint, Feedback, Match
 from tutoring.questions.lifecycle import question_lock, question_match_settle, question_transition
 from tutoring.questions.models import Question, QuestionKnowledgePoint
+from tutoring.questions.selectors import question_displayed_queryset
 from tutoring.questions.services import question_knowledge_points_set, question_text_check, subject_and_grade_check
 from tutoring.schools.models import Subject
 
@@ -516,7 +517,8 @@ _JUDGED = (
 
 def question_feedback(*, question: Question, choice: str, match_id: int | None = None) -> Question:
     """The student's verdict on the matches: solved (by which match) or still stuck. "Still stuck" sends the
-    question to a live teacher; "solved" takes it out of the queue (routing follows the question's move)."""
+    question to a live teacher; "solved" takes it out of the queue (routing follows the question's move).
+    Returns the question as its viewers now see it (with everything its serializer shows)."""
     if choice not in Feedback.Choice.values:
         raise ServiceError("invalid_choice", _("Unknown choice."), field="choice")
     with transaction.atomic():
@@ -531,6 +533,8 @@ def question_feedback(*, question: Question, choice: str, match_id: int | None =
             Feedback.objects.create(question=question, choice=choice, match=match)
         status = Question.Status.RESOLVED if choice == Feedback.Choice.RESOLVED else Question.Status.WAITING_TEACHER
         if question.status != status:
-            question_transition(question=question, to=status)
+            shown = question_transition(question=question, to=status)
+        else:  # a double tap
+            shown = question_displayed_queryset().get(pk=question.pk)
     logger.info("question.feedback", extra={"question_id": question.pk, "choice": choice})
-    return question
+    return shown

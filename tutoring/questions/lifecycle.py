@@ -74,7 +74,9 @@ def question_lock(question_id: int) -> Question:
 
 def question_transition(*, question: Question, to: str, **changes: Any) -> Question:
     """Move ``question`` to status ``to``, with ``changes`` to its own fields that go with the move (its text
-    when understood, its match outcome when it waits for a teacher), in the caller's transaction.
+    when understood, its match outcome when it waits for a teacher), in the caller's transaction. Returns the
+    question as its viewers now see it (read anew, with everything its serializer shows); ``question`` itself
+    gets the new status and ``changes`` too.
 
     The move is one conditional UPDATE (the status must be one ``TRANSITIONS`` allows to reach ``to``), so it
     holds however stale ``question`` is and takes the question's row lock. A move the table does not allow
@@ -89,7 +91,7 @@ def question_transition(*, question: Question, to: str, **changes: Any) -> Quest
                 setattr(question, field, value)
             for listener in _LISTENERS:
                 listener(question)
-            question_status_event_send(question)
+            shown = question_status_event_send(question)
     if not moved:  # raised outside the block: a caller's transaction stays usable
         current = Question.objects.values_list("status", flat=True).get(pk=question.pk)
         raise ServiceError(
@@ -99,16 +101,16 @@ def question_transition(*, question: Question, to: str, **changes: Any) -> Quest
             status=409,
         )
     logger.info("question.moved", extra={"question_id": question.pk, "status": to})
-    return question
+    return shown
 
 
 def question_match_settle(*, question: Question, outcome: str) -> Question:
     """Matching's result settles on an understood question (caller's transaction, question locked): with no
-    answered question that fits, it waits for a teacher; otherwise the student sees the matches and judges."""
+    answered question that fits, it waits for a teacher; otherwise the student sees the matches and judges.
+    Returns the question as its viewers now see it."""
     now = timezone.now()
     if outcome == Question.MatchOutcome.NONE:
         return question_transition(question=question, to=Status.WAITING_TEACHER, match_outcome=outcome, matched_at=now)
     Question.objects.filter(pk=question.pk).update(match_outcome=outcome, matched_at=now)
     question.match_outcome, question.matched_at = outcome, now
-    question_status_event_send(question)
-    return question
+    return question_status_event_send(question)

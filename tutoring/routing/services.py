@@ -507,12 +507,7 @@ def offer_accept(*, teacher: User, offer_id: int) -> Ticket:
             waited_seconds=_seconds(ticket.queued_at, now),
             offer_seconds=_seconds(offer.created_at, now),
         )
-        question_transition(question=question, to=Question.Status.WITH_TEACHER)
-        ticket = (
-            Ticket.objects.select_related("question__subject")
-            .prefetch_related(attachments_prefetch("question__"))
-            .get(pk=ticket.pk)
-        )
+        ticket.question = question_transition(question=question, to=Question.Status.WITH_TEACHER)  # as shown
         events.ticket_assigned_event_send(ticket)
         events.duty_state_event_send(selectors.duty_get(teacher))
         _positions_later(ticket.subject_id)

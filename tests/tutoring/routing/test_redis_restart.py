@@ -17,10 +17,10 @@ import websockets
 from django.db.models import Count
 
 from tests.factories import QuestionFactory, ShiftFactory
-from tests.live import Redis, duty_console, live_processes, tickets_finished
+from tests.live import Redis, assert_each_answered_once, duty_console, live_processes, tickets_finished
 from tests.sockets import session_cookie
 from tutoring.questions.models import Question
-from tutoring.routing.models import Duty, Offer, RoutingFact, Ticket
+from tutoring.routing.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -181,11 +181,4 @@ def test_a_redis_crash_mid_load_loses_nothing_and_everyone_comes_back(media_root
         assert all(body["retry_after"] for body in record.unavailable)
         assert len(record.console_opens) > TEACHERS  # the consoles came back by themselves
         assert all(opens > 1 for opens in record.page_opens.values())  # and so did every question page
-        per_ticket = Offer.objects.filter(status="accepted").values("ticket").annotate(n=Count("id"))
-        assert Ticket.objects.count() == QUESTIONS
-        assert set(Ticket.objects.values_list("status", flat=True)) == {"finished"}
-        assert sorted(row["n"] for row in per_ticket) == [1] * QUESTIONS  # each question taken exactly once
-        assert not Offer.objects.filter(status="open").exists()
-        assert set(Duty.objects.values_list("load", "offered")) == {(0, 0)}  # no place leaked
-        assert RoutingFact.objects.filter(kind="accepted").count() == QUESTIONS
-        assert RoutingFact.objects.filter(kind="finished").count() == QUESTIONS
+        assert_each_answered_once(QUESTIONS)
