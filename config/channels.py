@@ -18,7 +18,7 @@ Redis lost needs no discard, and one it kept expires with the group.
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any, cast
 
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
@@ -53,29 +53,38 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.generation = 0
         self.readers: dict[str, asyncio.Task[None]] = {}  # per process queue (``_read``)
         self.waiting: Counter[str] = Counter()  # consumers waiting in ``receive``, per process queue
+        # A waiting consumer's future per channel (about 0.1 KiB, where an asyncio.Queue per idle socket took 3 KiB),
+        # and the messages that came while a channel's consumer was busy.
+        self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.pending: dict[str, deque[dict[str, Any]]] = {}
 
     def create_pool(self, index: int) -> BlockingConnectionPool:
         options = dict(self.hosts[index])
         return BlockingConnectionPool.from_url(options.pop("address"), **options)
 
     async def receive(self, channel: str) -> dict[str, Any]:
-        """The next message of ``channel``. A process-local channel (every consumer's) is read from the buffer that
-        the process's reader fills (``_read``); any other channel as channels_redis reads it."""
+        """The next message of ``channel``. A process-local channel's (every consumer's) comes from the process's
+        reader (``_read``): handed to the consumer waiting for it, or kept until it asks. Any other channel is read as
+        channels_redis reads it."""
         if "!" not in channel:
             return cast(dict[str, Any], await super().receive(channel))
+        kept = self.pending.get(channel)
+        if kept:
+            message: dict[str, Any] = kept.popleft()
+            if not kept:
+                del self.pending[channel]
+            return message
         shared = self.non_local_name(channel)
         self._reader_ensure(shared)
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiters[channel] = waiter
         self.waiting[shared] += 1
         try:
-            message: dict[str, Any] = await self.receive_buffer[channel].get()
-        except asyncio.CancelledError:  # the consumer ended: what was buffered for it goes with it
-            self.receive_buffer.pop(channel, None)
-            raise
+            return await waiter  # cancelled when the consumer ends
         finally:
             self.waiting[shared] -= 1
-        if self.receive_buffer[channel].empty():
-            del self.receive_buffer[channel]
-        return message
+            if self.waiters.get(channel) is waiter:
+                del self.waiters[channel]
 
     def _reader_ensure(self, shared: str) -> None:
         """Start the reader of the process's queue ``shared`` on the running loop unless it runs there already."""
@@ -89,14 +98,14 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.readers[shared] = loop.create_task(self._read(shared), name=f"channel-layer-reader {shared}")
 
     async def _read(self, shared: str) -> None:
-        """Move the messages of the process's queue ``shared`` into its channels' buffers, up to ``READ_BATCH`` in
+        """Hand the messages of the process's queue ``shared`` to its channels (``_deliver``), up to ``READ_BATCH`` in
         one round trip to Redis (BZMPOP), while any consumer waits; an idle reader stops after a blocking wait.
 
         channels_redis has each waiting consumer in turn take the receive lock and pop one message, moving it
         through a backup queue so that a cancelled receive loses nothing: four round trips per message, one
         after another, each needing a turn of the busy event loop. That capped the events a web process could
         take from Redis, and offers waited there for seconds. This reader is never cancelled while it holds a
-        message: what it pops goes to the buffers before its next await. Checking the marker (``marker_check``)
+        message: what it pops is handed on before its next await. Checking the marker (``marker_check``)
         and telling every waiting consumer when Redis is lost happen here too."""
         connection_index = self.consistent_hash(shared)
         key = self.prefix + shared
@@ -121,20 +130,29 @@ class RedisChannelLayer(BaseRedisChannelLayer):
                 self._deliver(shared, self.deserialize(content))
 
     def _deliver(self, shared: str, message: dict[str, Any]) -> None:
-        """Put ``message`` in the buffer of each channel it is for (a group's event names each of the process's
-        channels in the group; a direct one names its channel)."""
+        """Hand ``message`` to each channel it is for (a group's event names each of the process's channels in the
+        group; a direct one names its channel): to the consumer waiting for it, else kept for the channel (up to
+        ``capacity`` messages, the oldest dropped first, as channels_redis does)."""
         channels = message.pop("__asgi_channel__", shared)
         for channel in channels if isinstance(channels, list) else [channels]:
-            self.receive_buffer[channel].put_nowait(message)
+            self._hand(channel, message)
+
+    def _hand(self, channel: str, message: dict[str, Any]) -> None:
+        waiter = self.waiters.pop(channel, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+        else:
+            self.pending.setdefault(channel, deque(maxlen=self.capacity)).append(message)
 
     def _lost(self, error: Exception) -> None:
-        """Redis is down or lost what it held: every consumer waiting or with messages buffered is told."""
+        """Redis is down or lost what it held: every consumer waiting or with messages kept is told."""
+        told = [*self.waiters, *self.pending]
         if self.marked_at is not None:  # once per outage, not for each retry meanwhile
-            logger.warning("channel_layer.lost", extra={"error": repr(error), "sockets": len(self.receive_buffer)})
+            logger.warning("channel_layer.lost", extra={"error": repr(error), "sockets": len(told)})
         self.marked_at = None
         self.generation += 1
-        for channel in list(self.receive_buffer):
-            self.receive_buffer[channel].put_nowait({"type": LOST})
+        for channel in told:
+            self._hand(channel, {"type": LOST})
 
     async def marker_check(self) -> None:
         """Set the marker again; raises RedisLost if it was gone although set within its lifetime."""

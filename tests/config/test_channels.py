@@ -74,5 +74,6 @@ async def test_a_burst_reaches_every_channel_of_the_process_in_order_and_a_cance
     }
 
     assert received == expected
-    assert set(channels.receive_buffer) <= {leaving}  # nothing else left over
+    assert set(channels.pending) <= {leaving}  # nothing else left over
+    assert not channels.waiters
     await channels.flush()
