@@ -142,6 +142,10 @@ COPIED = (
     "insights_districtdayfigures",
     "insights_districtpointfigures",
     "insights_districtdayspread",
+    "insights_citydayfigures",
+    "insights_cityhourfigures",
+    "insights_citypointfigures",
+    "insights_citydayspread",
 )
 
 

@@ -59,7 +59,8 @@ async def test_a_burst_reaches_every_channel_of_the_process_in_order_and_a_cance
     for name in [*names, leaving]:
         await channels.group_add("burst", name)
     waiting = asyncio.create_task(channels.receive(leaving))
-    await asyncio.sleep(0.1)
+    while leaving not in channels.waiters:
+        await asyncio.sleep(0)
     for n in range(50):
         await channels.send(names[n % 20], {"type": "direct", "n": n})
     await channels.group_send("burst", {"type": "everyone"})  # one message in Redis for all 21 channels

@@ -48,13 +48,67 @@ class Counts(models.Model):
 COUNTED = [field.name for field in Counts._meta.local_fields]  # the columns each rollup of counts sums
 
 
-class DayFigures(Counts):
-    """A school's questions of one subject and grade asked on one local day."""
+class DayCounts(Counts):
+    """Counts of the questions of one subject and grade asked on one local day, in a place."""
 
     day = models.DateField(_("day"))
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school"))
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
     grade = models.PositiveSmallIntegerField(_("grade"))
+
+    class Meta:
+        abstract = True
+
+
+class HourCounts(Counts):
+    """Counts of the questions of one subject and grade asked in one local hour, in a place."""
+
+    day = models.DateField(_("day"))
+    hour = models.PositiveSmallIntegerField(_("hour"))  # local, 0-23
+    weekday = models.PositiveSmallIntegerField(_("weekday"))  # ISO: 1 Monday … 7 Sunday
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade = models.PositiveSmallIntegerField(_("grade"))
+
+    class Meta:
+        abstract = True
+
+
+class PointCounts(Counts):
+    """Counts of the questions of one grade tagged with one knowledge point, asked on one local day in a place (a
+    question with several points counts once under each)."""
+
+    day = models.DateField(_("day"))
+    point = models.ForeignKey(
+        KnowledgePoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("knowledge point")
+    )
+    grade = models.PositiveSmallIntegerField(_("grade"))
+
+    class Meta:
+        abstract = True
+
+
+class Spread(models.Model):
+    """How many of a day's questions (a place, subject and grade) fell in each bucket of a measure (the wait until a
+    teacher accepted, a session's length): the percentiles are read from these."""
+
+    class Measure(models.TextChoices):
+        WAIT = "wait", _("wait until accepted")
+        SESSION = "session", _("session length")
+
+    day = models.DateField(_("day"))
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    measure = models.CharField(_("measure"), max_length=8, choices=Measure.choices)
+    bucket = models.PositiveSmallIntegerField(_("bucket"))  # an index into metrics.BUCKET_SECONDS
+    count = models.PositiveIntegerField(_("count"))
+
+    class Meta:
+        abstract = True
+
+
+class DayFigures(DayCounts):
+    """A school's questions of one subject and grade asked on one local day."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school"))
 
     class Meta:
         verbose_name = _("figures of a day")
@@ -68,15 +122,10 @@ class DayFigures(Counts):
         return f"{self.day} {self.school_id} {self.subject_id} {self.grade}"
 
 
-class HourFigures(Counts):
+class HourFigures(HourCounts):
     """A district's questions of one subject and grade asked in one local hour: the hour-of-day and weekday views."""
 
-    day = models.DateField(_("day"))
-    hour = models.PositiveSmallIntegerField(_("hour"))  # local, 0-23
-    weekday = models.PositiveSmallIntegerField(_("weekday"))  # ISO: 1 Monday … 7 Sunday
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
-    grade = models.PositiveSmallIntegerField(_("grade"))
 
     class Meta:
         verbose_name = _("figures of an hour")
@@ -89,16 +138,10 @@ class HourFigures(Counts):
         return f"{self.day} {self.hour:02d}:00 {self.district_id} {self.subject_id} {self.grade}"
 
 
-class PointFigures(Counts):
-    """A school's questions of one grade tagged with one knowledge point, asked on one local day (a question
-    with several points counts once under each)."""
+class PointFigures(PointCounts):
+    """A school's questions of one grade tagged with one knowledge point, asked on one local day."""
 
-    day = models.DateField(_("day"))
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school"))
-    point = models.ForeignKey(
-        KnowledgePoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("knowledge point")
-    )
-    grade = models.PositiveSmallIntegerField(_("grade"))
 
     class Meta:
         verbose_name = _("figures of a knowledge point")
@@ -106,27 +149,21 @@ class PointFigures(Counts):
         constraints = [
             models.UniqueConstraint(fields=["day", "school", "point", "grade"], name="point_figures_unique"),
         ]
-        indexes = [models.Index(fields=["day", "point"], name="point_figures_day_point")]
+        # a point's or a school's rows of a period: one range of an index each (by day first, the index made
+        # PostgreSQL read every row of the period)
+        indexes = [
+            models.Index(fields=["point", "day"], name="point_figures_point_day"),
+            models.Index(fields=["school", "day"], name="point_figures_school_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.school_id} {self.point_id} {self.grade}"
 
 
-class DaySpread(models.Model):
-    """How many of a day's questions (school, subject, grade) fell in each bucket of a measure (the wait until a
-    teacher accepted, a session's length): the percentiles are read from these."""
+class DaySpread(Spread):
+    """The spreads of a school's questions of a day."""
 
-    class Measure(models.TextChoices):
-        WAIT = "wait", _("wait until accepted")
-        SESSION = "session", _("session length")
-
-    day = models.DateField(_("day"))
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school"))
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
-    grade = models.PositiveSmallIntegerField(_("grade"))
-    measure = models.CharField(_("measure"), max_length=8, choices=Measure.choices)
-    bucket = models.PositiveSmallIntegerField(_("bucket"))  # an index into metrics.BUCKET_SECONDS
-    count = models.PositiveIntegerField(_("count"))
 
     class Meta:
         verbose_name = _("spread of a day")
@@ -141,15 +178,12 @@ class DaySpread(models.Model):
         return f"{self.day} {self.school_id} {self.subject_id} {self.grade} {self.measure} {self.bucket}"
 
 
-class DistrictDayFigures(Counts):
+class DistrictDayFigures(DayCounts):
     """The sums of ``DayFigures`` over a district's schools (day × district × subject × grade: a fifteenth of the
-    rows): what a request about a city or a district that is not broken down by school reads. Written by
+    rows): what a request about a district that is not broken down by school reads. Written by
     ``rollups.rollup_day`` from the day's school rows, in the same transaction, so the two always agree."""
 
-    day = models.DateField(_("day"))
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
-    grade = models.PositiveSmallIntegerField(_("grade"))
 
     class Meta:
         verbose_name = _("figures of a day")
@@ -162,17 +196,11 @@ class DistrictDayFigures(Counts):
         return f"{self.day} {self.district_id} {self.subject_id} {self.grade}"
 
 
-class DistrictPointFigures(Counts):
+class DistrictPointFigures(PointCounts):
     """The sums of ``PointFigures`` over a district's schools (day × district × point × grade): the knowledge
-    points of a city or a district not broken down by school, and the city's shares of the heat map. Written with
-    the school rows by ``rollups.rollup_day``."""
+    points of a district not broken down by school. Written with the school rows by ``rollups.rollup_day``."""
 
-    day = models.DateField(_("day"))
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
-    point = models.ForeignKey(
-        KnowledgePoint, on_delete=models.CASCADE, related_name="+", verbose_name=_("knowledge point")
-    )
-    grade = models.PositiveSmallIntegerField(_("grade"))
 
     class Meta:
         verbose_name = _("figures of a knowledge point")
@@ -180,24 +208,20 @@ class DistrictPointFigures(Counts):
         constraints = [
             models.UniqueConstraint(fields=["day", "district", "point", "grade"], name="district_point_figures_unique"),
         ]
-        indexes = [models.Index(fields=["day", "point"], name="district_point_day_point")]
+        indexes = [
+            models.Index(fields=["point", "day"], name="district_point_point_day"),
+            models.Index(fields=["district", "day"], name="district_point_district_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.district_id} {self.point_id} {self.grade}"
 
 
-class DistrictDaySpread(models.Model):
-    """The sums of ``DaySpread`` over a district's schools (day × district × subject × grade × measure × bucket):
-    the percentiles of a city or a district not broken down by school. Written with the school rows by
-    ``rollups.rollup_day``."""
+class DistrictDaySpread(Spread):
+    """The sums of ``DaySpread`` over a district's schools: the percentiles of a district not broken down by
+    school. Written with the school rows by ``rollups.rollup_day``."""
 
-    day = models.DateField(_("day"))
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+", verbose_name=_("district"))
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+", verbose_name=_("subject"))
-    grade = models.PositiveSmallIntegerField(_("grade"))
-    measure = models.CharField(_("measure"), max_length=8, choices=DaySpread.Measure.choices)
-    bucket = models.PositiveSmallIntegerField(_("bucket"))  # an index into metrics.BUCKET_SECONDS
-    count = models.PositiveIntegerField(_("count"))
 
     class Meta:
         verbose_name = _("spread of a day")
@@ -210,6 +234,80 @@ class DistrictDaySpread(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.district_id} {self.subject_id} {self.grade} {self.measure} {self.bucket}"
+
+
+class CityDayFigures(DayCounts):
+    """The sums of ``DistrictDayFigures`` over a city's districts (day × city × subject × grade): what a request
+    about a whole city that is not broken down by district or school reads. Written by ``rollups.rollup_day`` from
+    the day's district rows, in the same transaction."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+
+    class Meta:
+        verbose_name = _("figures of a day")
+        verbose_name_plural = _("figures of days")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "city", "subject", "grade"], name="city_day_figures_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.city_id} {self.subject_id} {self.grade}"
+
+
+class CityHourFigures(HourCounts):
+    """The sums of ``HourFigures`` over a city's districts (day × hour × city × subject × grade): the hour-of-day
+    and weekday views of a whole city. Written with the district rows by ``rollups.rollup_day``."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+
+    class Meta:
+        verbose_name = _("figures of an hour")
+        verbose_name_plural = _("figures of hours")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "hour", "city", "subject", "grade"], name="city_hour_figures_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.hour:02d}:00 {self.city_id} {self.subject_id} {self.grade}"
+
+
+class CityPointFigures(PointCounts):
+    """The sums of ``DistrictPointFigures`` over a city's districts (day × city × point × grade): the knowledge
+    points of a whole city and its shares of the heat map. Written with the district rows by
+    ``rollups.rollup_day``."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+
+    class Meta:
+        verbose_name = _("figures of a knowledge point")
+        verbose_name_plural = _("figures of knowledge points")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "city", "point", "grade"], name="city_point_figures_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.city_id} {self.point_id} {self.grade}"
+
+
+class CityDaySpread(Spread):
+    """The sums of ``DistrictDaySpread`` over a city's districts: the percentiles of a whole city. Written with the
+    district rows by ``rollups.rollup_day``."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", verbose_name=_("city"))
+
+    class Meta:
+        verbose_name = _("spread of a day")
+        verbose_name_plural = _("spreads of days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "city", "subject", "grade", "measure", "bucket"], name="city_day_spread_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.city_id} {self.subject_id} {self.grade} {self.measure} {self.bucket}"
 
 
 class StudentDay(models.Model):

@@ -21,6 +21,10 @@ from tutoring.insights.engagement_rollups import engagement_changed_days, engage
 from tutoring.insights.metrics import RATINGS, bucket_of
 from tutoring.insights.models import (
     COUNTED,
+    CityDayFigures,
+    CityDaySpread,
+    CityHourFigures,
+    CityPointFigures,
     DayFigures,
     DaySpread,
     DistrictDayFigures,
@@ -33,7 +37,7 @@ from tutoring.insights.models import (
 from tutoring.library.models import Feedback
 from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
 from tutoring.routing.models import Ticket
-from tutoring.schools.models import School
+from tutoring.schools.models import District, School
 from tutoring.sessions.models import TutoringSession
 
 logger = logging.getLogger(__name__)
@@ -157,7 +161,7 @@ def question_facts(day: date) -> list[QuestionFacts]:
     return list(facts.values())
 
 
-Totals = dict[tuple, defaultdict[str, float]]
+Totals = dict[tuple, defaultdict[str, float]]  # counts stay ints: an int default, ints added
 
 
 def _summed(groups: Totals, key: tuple, fact: QuestionFacts) -> None:
@@ -168,13 +172,23 @@ def _summed(groups: Totals, key: tuple, fact: QuestionFacts) -> None:
     total["session_seconds"] += fact.session or 0.0
 
 
+def _inserted(model: type[Any], keys: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """A day's rows of a rollup, written with one statement prepared once and sent for every row, not through
+    model instances (``bulk_create`` spent most of a city's day preparing them, bench/insights)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in ["day", *keys])
+    marks = ", ".join(["%s"] * (len(keys) + 1))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})", rows)
+
+
 def rollup_day(day: date, *, now: datetime | None = None) -> int:
     """Recompute a local day's rows from its questions (and the engagement rollups of the day, see
     ``engagement_rollups``); returns how many questions they hold."""
     facts = question_facts(day)
-    days: Totals = defaultdict(lambda: defaultdict(float))
-    hours: Totals = defaultdict(lambda: defaultdict(float))
-    points: Totals = defaultdict(lambda: defaultdict(float))
+    days: Totals = defaultdict(lambda: defaultdict(int))
+    hours: Totals = defaultdict(lambda: defaultdict(int))
+    points: Totals = defaultdict(lambda: defaultdict(int))
     spreads: Counter[tuple] = Counter()
     for fact in facts:
         place = (fact.school_id, fact.subject_id, fact.grade)
@@ -185,62 +199,74 @@ def rollup_day(day: date, *, now: datetime | None = None) -> int:
         for measure, seconds in ((DaySpread.Measure.WAIT, fact.wait), (DaySpread.Measure.SESSION, fact.session)):
             if seconds is not None:
                 spreads[(*place, measure, bucket_of(seconds))] += 1
+    written = connection.ops.adapt_datefield_value(day)
     with transaction.atomic():
-        rollups: list[type[Any]] = [DayFigures, HourFigures, PointFigures, DaySpread, *DISTRICT_GRAIN]
+        rollups: list[type[Any]] = [DayFigures, HourFigures, PointFigures, DaySpread, *COARSER]
         for model in rollups:
             model._default_manager.filter(day=day).delete()
-        DayFigures.objects.bulk_create(
-            DayFigures(day=day, school_id=school, subject_id=subject, grade=grade, **counts)
-            for (school, subject, grade), counts in days.items()
-        )
-        HourFigures.objects.bulk_create(
-            HourFigures(
-                day=day, hour=hour, weekday=weekday, district_id=district, subject_id=subject, grade=grade, **counts
+        for model, keys, totals in (
+            (DayFigures, ["school_id", "subject_id", "grade"], days),
+            (HourFigures, ["hour", "weekday", "district_id", "subject_id", "grade"], hours),
+            (PointFigures, ["school_id", "point_id", "grade"], points),
+        ):
+            _inserted(
+                model,
+                [*keys, *COUNTED],
+                [(written, *key, *(counts.get(column, 0) for column in COUNTED)) for key, counts in totals.items()],
             )
-            for (hour, weekday, district, subject, grade), counts in hours.items()
+        _inserted(
+            DaySpread,
+            ["school_id", "subject_id", "grade", "measure", "bucket", "count"],
+            [(written, *key, count) for key, count in spreads.items()],
         )
-        PointFigures.objects.bulk_create(
-            PointFigures(day=day, school_id=school, point_id=point, grade=grade, **counts)
-            for (school, point, grade), counts in points.items()
-        )
-        DaySpread.objects.bulk_create(
-            DaySpread(
-                day=day, school_id=school, subject_id=subject, grade=grade, measure=measure, bucket=bucket, count=count
-            )
-            for (school, subject, grade, measure, bucket), count in spreads.items()
-        )
-        district_rollup_day(day)
+        coarser_rollup_day(day)
         engagement_rollup_day(
             day, questions=questions_of_day(day), bounds=day_bounds(day), zone=_zone(), now=now or timezone.now()
         )
     return len(facts)
 
 
-# Each district-grain rollup, the school-grain one it sums, and the columns (besides the day) it is grouped by and
-# sums.
-DISTRICT_GRAIN: dict[type[Any], tuple[type[Any], list[str], list[str]]] = {
-    DistrictDayFigures: (DayFigures, ["subject_id", "grade"], COUNTED),
-    DistrictPointFigures: (PointFigures, ["point_id", "grade"], COUNTED),
-    DistrictDaySpread: (DaySpread, ["subject_id", "grade", "measure", "bucket"], ["count"]),
+@dataclass(frozen=True)
+class Coarser:
+    """A rollup of sums over a larger place: the finer rollup it sums, the model of the finer rows' place (a school
+    or a district) and its column there, the columns (besides the day) it is grouped by and those it sums."""
+
+    fine: type[Any]
+    place: type[Any]
+    parent: str  # the column of ``place`` this rollup keeps: "district_id" or "city_id"
+    keys: list[str]
+    summed: list[str]
+
+
+SPREAD_KEYS = ["subject_id", "grade", "measure", "bucket"]
+# Each coarser rollup, in the order they are written (a city row sums district rows written just before).
+COARSER: dict[type[Any], Coarser] = {
+    DistrictDayFigures: Coarser(DayFigures, School, "district_id", ["subject_id", "grade"], COUNTED),
+    DistrictPointFigures: Coarser(PointFigures, School, "district_id", ["point_id", "grade"], COUNTED),
+    DistrictDaySpread: Coarser(DaySpread, School, "district_id", SPREAD_KEYS, ["count"]),
+    CityDayFigures: Coarser(DistrictDayFigures, District, "city_id", ["subject_id", "grade"], COUNTED),
+    CityHourFigures: Coarser(HourFigures, District, "city_id", ["hour", "weekday", "subject_id", "grade"], COUNTED),
+    CityPointFigures: Coarser(DistrictPointFigures, District, "city_id", ["point_id", "grade"], COUNTED),
+    CityDaySpread: Coarser(DistrictDaySpread, District, "city_id", SPREAD_KEYS, ["count"]),
 }
 
 
-def district_rollup_day(day: date) -> None:
-    """The district-grain rows of a day, summed in the database from the day's school rows (written just before,
-    in the same transaction): one ``INSERT … SELECT … GROUP BY`` each."""
+def coarser_rollup_day(day: date) -> None:
+    """The district- and city-grain rows of a day, summed in the database from the day's finer rows (written just
+    before, in the same transaction): one ``INSERT … SELECT … GROUP BY`` each."""
     quote = connection.ops.quote_name
-    schools = School._meta.db_table
     with connection.cursor() as cursor:
-        for coarse, (fine, keys, summed) in DISTRICT_GRAIN.items():
-            target = ", ".join(quote(column) for column in ["day", "district_id", *keys, *summed])
-            grouped = ", ".join(f"fine.{quote(column)}" for column in keys)
-            sums = ", ".join(f"SUM(fine.{quote(column)})" for column in summed)
+        for coarse, how in COARSER.items():
+            child = {School: "school_id", District: "district_id"}[how.place]
+            target = ", ".join(quote(column) for column in ["day", how.parent, *how.keys, *how.summed])
+            grouped = ", ".join(f"fine.{quote(column)}" for column in how.keys)
+            sums = ", ".join(f"SUM(fine.{quote(column)})" for column in how.summed)
             cursor.execute(
                 f"INSERT INTO {quote(coarse._meta.db_table)} ({target}) "
-                f"SELECT fine.{quote('day')}, school.{quote('district_id')}, {grouped}, {sums} "
-                f"FROM {quote(fine._meta.db_table)} fine JOIN {quote(schools)} school ON school.{quote('id')} = "
-                f"fine.{quote('school_id')} WHERE fine.{quote('day')} = %s "
-                f"GROUP BY fine.{quote('day')}, school.{quote('district_id')}, {grouped}",
+                f"SELECT fine.{quote('day')}, place.{quote(how.parent)}, {grouped}, {sums} "
+                f"FROM {quote(how.fine._meta.db_table)} fine JOIN {quote(how.place._meta.db_table)} place "
+                f"ON place.{quote('id')} = fine.{quote(child)} WHERE fine.{quote('day')} = %s "
+                f"GROUP BY fine.{quote('day')}, place.{quote(how.parent)}, {grouped}",
                 [connection.ops.adapt_datefield_value(day)],
             )
 

@@ -27,7 +27,7 @@ from tutoring.insights.models import (
     HourFigures,
     PointFigures,
 )
-from tutoring.insights.rollups import DISTRICT_GRAIN, day_bounds
+from tutoring.insights.rollups import COARSER, day_bounds
 from tutoring.knowledge.models import KnowledgePoint
 from tutoring.questions.models import Attachment, Question, QuestionKnowledgePoint
 from tutoring.questions.selectors import question_visible_queryset
@@ -173,49 +173,53 @@ def _number(value: str, field: str) -> int:
     return int(value)
 
 
-# The district-grain rollup that holds the same sums as a school-grain one.
-DISTRICT_OF = {fine: coarse for coarse, (fine, _keys, _summed) in DISTRICT_GRAIN.items()}
+# The coarser rollups that hold the same sums as a finer one: a district's (of a school-grain rollup) and a
+# city's (of a school- or district-grain one).
+DISTRICT_OF = {how.fine: coarse for coarse, how in COARSER.items() if how.place is School}
+CITY_OF = {how.fine: coarse for coarse, how in COARSER.items() if how.place is District}
+CITY_OF |= {fine: CITY_OF[district] for fine, district in DISTRICT_OF.items()}
 
 
-def _by_district(filters: Filters, by: str | None) -> bool:
-    """Whether the district-grain rollups can answer: no school chosen or in the viewer's scope, and no breakdown
-    by school (every other figure of a city or a district is a sum over whole districts)."""
-    return filters.school is None and filters.scope.school_id is None and by != "school"
+def _grain(filters: Filters, by: str | None) -> str:
+    """The largest place whose rollups can answer: "city" for whole cities not broken down by district or school,
+    "district" for whole districts not broken down by school, else "school" (every figure of a place is a sum over
+    the places inside it)."""
+    if filters.school is not None or filters.scope.school_id is not None or by == "school":
+        return "school"
+    if filters.district is not None or filters.scope.district_id is not None or by == "district":
+        return "district"
+    return "city"
 
 
 def _place_rows(filters: Filters, model: type[Any], by: str | None) -> QuerySet[Any]:
-    """The rows of a day-grain rollup (``DayFigures``, ``PointFigures``, ``DaySpread``) for the filters' period and
-    place: those of its district-grain sums where they can answer (``_by_district``), else the schools'."""
-    if _by_district(filters, by):
-        coarse: Any = DISTRICT_OF[model]._default_manager
-        rows = coarse.filter(day__gte=filters.start, day__lte=filters.end)
+    """The rows of a rollup (``DayFigures``, ``PointFigures``, ``DaySpread`` by school, ``HourFigures`` by
+    district) for the filters' period and place, read at the largest grain that can answer (``_grain``)."""
+    grain = _grain(filters, by)
+    if grain == "city":
+        cities: Any = CITY_OF[model]._default_manager
+        rows = cities.filter(day__gte=filters.start, day__lte=filters.end)
+        return rows if filters.scope.city_id is None else rows.filter(city=filters.scope.city_id)
+    if grain == "district" or model not in DISTRICT_OF:
+        districts: Any = DISTRICT_OF.get(model, model)._default_manager
+        rows = districts.filter(day__gte=filters.start, day__lte=filters.end)
         return rows.filter(district__in=_place_districts(filters))
-    manager: Any = model._default_manager
-    rows = manager.filter(day__gte=filters.start, day__lte=filters.end)
+    schools: Any = model._default_manager
+    rows = schools.filter(day__gte=filters.start, day__lte=filters.end)
     return rows.filter(school__in=_place_schools(filters))
 
 
 def _district_column(rows: QuerySet[Any], column: str) -> str:
     """A breakdown's column as the rows' rollup names it (the district-grain ones hold the district itself)."""
-    return "district" if column == "school__district" and rows.model in DISTRICT_GRAIN else column
+    return "district" if column == "school__district" and rows.model in COARSER else column
 
 
 def _rows(filters: Filters, model: type[Counts], by: str | None = None) -> QuerySet[Any]:
     """The rollup rows of the filters: by day and school or district (DayFigures), by knowledge point
     (PointFigures) or by hour and district (HourFigures, refused below a district: it would show other schools'
     questions); ``by`` is the breakdown they are grouped by, if any."""
-    rows: QuerySet[Any]
-    if model is HourFigures:
-        hours: Any = HourFigures._default_manager  # typed as Any: the branches' rollups have different fields
-        rows = hours.filter(day__gte=filters.start, day__lte=filters.end)
-        if filters.school is not None or filters.scope.school_id is not None:
-            raise _refused("hours_by_school", _("Hours and weekdays are counted by district, not by school."), "by")
-        if filters.district is not None:
-            rows = rows.filter(district=filters.district)
-        elif filters.scope != Scope():
-            rows = rows.filter(district__in=_schools(filters.scope).values("district_id"))
-    else:
-        rows = _place_rows(filters, model, by)
+    if model is HourFigures and (filters.school is not None or filters.scope.school_id is not None):
+        raise _refused("hours_by_school", _("Hours and weekdays are counted by district, not by school."), "by")
+    rows = _place_rows(filters, model, by)
     if model is PointFigures:
         if filters.point is not None:
             rows = rows.filter(point=filters.point)
