@@ -257,7 +257,7 @@ def coarser_rollup_day(day: date) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for coarse, how in COARSER.items():
-            child = {School: "school_id", District: "district_id"}[how.place]
+            child = f"{how.place._meta.model_name}_id"  # the finer rows' place: school_id or district_id
             target = ", ".join(quote(column) for column in ["day", how.parent, *how.keys, *how.summed])
             grouped = ", ".join(f"fine.{quote(column)}" for column in how.keys)
             sums = ", ".join(f"SUM(fine.{quote(column)})" for column in how.summed)

@@ -195,17 +195,16 @@ def _place_rows(filters: Filters, model: type[Any], by: str | None) -> QuerySet[
     """The rows of a rollup (``DayFigures``, ``PointFigures``, ``DaySpread`` by school, ``HourFigures`` by
     district) for the filters' period and place, read at the largest grain that can answer (``_grain``)."""
     grain = _grain(filters, by)
+    place: dict[str, Any]
     if grain == "city":
-        cities: Any = CITY_OF[model]._default_manager
-        rows = cities.filter(day__gte=filters.start, day__lte=filters.end)
-        return rows if filters.scope.city_id is None else rows.filter(city=filters.scope.city_id)
-    if grain == "district" or model not in DISTRICT_OF:
-        districts: Any = DISTRICT_OF.get(model, model)._default_manager
-        rows = districts.filter(day__gte=filters.start, day__lte=filters.end)
-        return rows.filter(district__in=_place_districts(filters))
-    schools: Any = model._default_manager
-    rows = schools.filter(day__gte=filters.start, day__lte=filters.end)
-    return rows.filter(school__in=_place_schools(filters))
+        source = CITY_OF[model]
+        place = {} if filters.scope.city_id is None else {"city": filters.scope.city_id}
+    elif grain == "district" or model not in DISTRICT_OF:
+        source, place = DISTRICT_OF.get(model, model), {"district__in": _place_districts(filters)}
+    else:
+        source, place = model, {"school__in": _place_schools(filters)}
+    manager: Any = source._default_manager  # typed as Any: the grains' rollups have different fields
+    return manager.filter(day__gte=filters.start, day__lte=filters.end, **place)
 
 
 def _district_column(rows: QuerySet[Any], column: str) -> str:
